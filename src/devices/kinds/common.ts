@@ -1,0 +1,38 @@
+import { z } from 'zod';
+
+/** `ts` as the contract allows it (§2): epoch milliseconds or an ISO-8601 string. */
+export const TsSchema = z.union([
+  z.number().finite().nonnegative(),
+  z.iso.datetime({ offset: true, local: false }).or(z.iso.date()),
+]);
+export type Ts = z.infer<typeof TsSchema>;
+
+export const PctSchema = z.number().min(0).max(100);
+export const NonNegativeSchema = z.number().nonnegative();
+export const CountSchema = z.number().int().nonnegative();
+export const FiniteSchema = z.number().finite();
+export const TextSchema = z.string().min(1).max(256);
+
+type Shape = Record<string, z.ZodType>;
+
+/** A telemetry schema: every field optional, at least one present, unknown fields refused (contract §2). */
+export function telemetrySchema<S extends Shape>(shape: S) {
+  const fields = Object.keys(shape);
+  const optional = Object.fromEntries(fields.map((k) => [k, shape[k].optional()])) as {
+    [K in keyof S]: z.ZodOptional<S[K]>;
+  };
+  return z.strictObject({ ...optional, ts: TsSchema.optional() }).refine(
+    (v) => fields.some((k) => (v as Record<string, unknown>)[k] !== undefined),
+    { message: `at least one measurement field is required (${fields.join(', ')})` },
+  );
+}
+
+/** One strict schema per event type, each with its own details (contract §2). */
+export function eventSchemas<E extends Record<string, Shape>>(types: E) {
+  return Object.fromEntries(
+    Object.entries(types).map(([type, details]) => [
+      type,
+      z.strictObject({ type: z.literal(type), ts: TsSchema.optional(), ...details }),
+    ]),
+  ) as { [T in keyof E]: z.ZodObject<{ type: z.ZodLiteral<T & string>; ts: z.ZodOptional<typeof TsSchema> } & E[T]> };
+}

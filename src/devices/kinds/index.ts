@@ -1,0 +1,88 @@
+import type { z } from 'zod';
+import { ACCESS_EVENTS, AccessTelemetrySchema } from './access.js';
+import { CAMERA_EVENTS, CameraTelemetrySchema } from './camera.js';
+import { ENERGY_EVENTS, EnergyTelemetrySchema } from './energy.js';
+import { FIRE_EVENTS, FireTelemetrySchema } from './fire.js';
+import { LIGHTING_EVENTS, LightingTelemetrySchema } from './lighting.js';
+import { PARKING_EVENTS, ParkingTelemetrySchema } from './parking.js';
+
+export { TsSchema } from './common.js';
+
+/** The device kinds of contract §1, in the contract's order. */
+export const KIND_NAMES = ['access', 'lighting', 'parking', 'energy', 'fire', 'camera'] as const;
+export type KindName = (typeof KIND_NAMES)[number];
+
+export interface KindDefinition {
+  name: KindName;
+  telemetry: z.ZodType<Record<string, unknown>>;
+  /** Telemetry field names, in the contract's order. */
+  fields: readonly string[];
+  events: Record<string, z.ZodType<Record<string, unknown>>>;
+}
+
+function define(
+  name: KindName,
+  telemetry: z.ZodType<Record<string, unknown>> & { def?: unknown },
+  fields: string[],
+  events: Record<string, z.ZodType<Record<string, unknown>>>,
+): KindDefinition {
+  return Object.freeze({ name, telemetry, fields: Object.freeze(fields), events: Object.freeze(events) });
+}
+
+/** Every kind's schemas, shared by ingest and the simulators so both agree on what is valid. */
+export const KINDS: Readonly<Record<KindName, KindDefinition>> = Object.freeze({
+  access: define('access', AccessTelemetrySchema, ['doorOpen', 'locked', 'batteryPct'], ACCESS_EVENTS),
+  lighting: define('lighting', LightingTelemetrySchema, ['on', 'brightnessPct', 'powerW', 'voltageV'], LIGHTING_EVENTS),
+  parking: define('parking', ParkingTelemetrySchema, ['occupied', 'freeSpaces', 'capacity', 'batteryPct'], PARKING_EVENTS),
+  energy: define(
+    'energy',
+    EnergyTelemetrySchema,
+    ['energyKwh', 'powerKw', 'voltageV', 'currentA', 'powerFactor'],
+    ENERGY_EVENTS,
+  ),
+  fire: define('fire', FireTelemetrySchema, ['smokeObscurationPct', 'temperatureC', 'coPpm', 'batteryPct'], FIRE_EVENTS),
+  camera: define('camera', CameraTelemetrySchema, ['recording', 'fps', 'bitrateKbps', 'storageFreePct'], CAMERA_EVENTS),
+});
+
+export function isKindName(value: string): value is KindName {
+  return (KIND_NAMES as readonly string[]).includes(value);
+}
+
+/** The outcome of validating one payload: the parsed value, or a reason that names the field. */
+export type Checked<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+/** Describes the first problem zod found, naming the field (contract §2: a reason that names the field). */
+export function describeIssues(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((k) => `${k}: unknown field`).join('; ');
+  }
+  const path = issue.path.map(String).join('.');
+  return path ? `${path}: ${issue.message}` : issue.message;
+}
+
+/** Validates a telemetry object of `kind`. */
+export function checkTelemetry(kind: KindName, body: unknown): Checked<Record<string, unknown>> {
+  const result = KINDS[kind].telemetry.safeParse(body);
+  return result.success ? { ok: true, value: result.data } : { ok: false, reason: describeIssues(result.error) };
+}
+
+/** Validates an event object of `kind`, starting with its `type`. */
+export function checkEvent(kind: KindName, body: unknown): Checked<Record<string, unknown> & { type: string }> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return { ok: false, reason: 'payload: expected a JSON object' };
+  }
+  const type = (body as { type?: unknown }).type;
+  if (typeof type !== 'string') return { ok: false, reason: 'type: required, a string' };
+  const schema = Object.hasOwn(KINDS[kind].events, type) ? KINDS[kind].events[type] : undefined;
+  if (!schema) {
+    return {
+      ok: false,
+      reason: `type: unknown event type ${JSON.stringify(type)} for kind ${kind} (${Object.keys(KINDS[kind].events).join(', ')})`,
+    };
+  }
+  const result = schema.safeParse(body);
+  return result.success
+    ? { ok: true, value: result.data as Record<string, unknown> & { type: string } }
+    : { ok: false, reason: describeIssues(result.error) };
+}

@@ -1,0 +1,53 @@
+/** Every error code the gateway answers with, listed once (house style §3). */
+export const ERROR_CODES = {
+  validation_failed: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  illegal_transition: 409,
+  payload_too_large: 413,
+  storage_unavailable: 503,
+  timeout: 504,
+  internal: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** An error with a stable code and the HTTP status it maps to. */
+export class GatewayError extends Error {
+  readonly statusCode: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'GatewayError';
+    this.statusCode = ERROR_CODES[code];
+  }
+}
+
+export class ValidationError extends GatewayError {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super('validation_failed', field ? `${field}: ${message}` : message);
+    this.name = 'ValidationError';
+  }
+}
+
+export class NotFoundError extends GatewayError {
+  constructor(what: string, id: string) {
+    super('not_found', `${what} ${JSON.stringify(id)} does not exist`);
+    this.name = 'NotFoundError';
+  }
+}
+
+export class ConflictError extends GatewayError {
+  constructor(message: string) {
+    super('conflict', message);
+    this.name = 'ConflictError';
+  }
+}
