@@ -13,6 +13,9 @@ export interface Origin {
 export interface BusEvents {
   telemetryAccepted: Origin & { ts: number; fields: Record<string, number | boolean> };
   eventAccepted: Origin & { ts: number; type: string; details: Record<string, unknown> };
+  /** A device published `online` or `offline` on its status topic (or its last will did). */
+  statusReceived: Origin & { online: boolean; ts: number };
+  /** The registry's view of a device changed between online and offline. */
   deviceStatusChanged: Origin & { online: boolean; ts: number };
   commandResultReceived: Origin & { id: string; ok: boolean; error?: string; body: Record<string, unknown> };
   messageRejected: { site?: string; device?: string; topic: string; reason: string };

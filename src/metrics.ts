@@ -21,6 +21,16 @@ export class Metrics {
     };
   }
 
+  /** One labelled sample of a counter, with its key computed once: for the per-message path. */
+  counterFor(name: string, help: string, labels: Labels): (by?: number) => void {
+    const family = this.family(name, 'counter', help);
+    const key = labelKey(labels);
+    if (!family.values.has(key)) family.values.set(key, 0);
+    return (by = 1) => {
+      family.values.set(key, (family.values.get(key) ?? 0) + by);
+    };
+  }
+
   /** A gauge computed at scrape time. */
   gauge(name: string, help: string, collect: () => number | Array<[Labels, number]>): void {
     this.family(name, 'gauge', help).collect = collect;

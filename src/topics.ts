@@ -1,5 +1,12 @@
 import { KIND_NAMES, type KindName } from './devices/kinds/index.js';
 
+/** Publishes a message through the gateway's broker (embedded or external); injected into the parts that publish. */
+export type Publish = (
+  topic: string,
+  payload: string | Buffer,
+  opts?: { qos?: 0 | 1; retain?: boolean },
+) => Promise<void>;
+
 /** Name patterns of contract §1. */
 export const SITE_RE = /^[a-z0-9][a-z0-9-]{0,31}$/;
 export const DEVICE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;

@@ -58,7 +58,18 @@ export function describeIssues(error: z.ZodError): string {
     return issue.keys.map((k) => `${k}: unknown field`).join('; ');
   }
   const path = issue.path.map(String).join('.');
-  return path ? `${path}: ${issue.message}` : issue.message;
+  const message = friendly(issue);
+  return path ? `${path}: ${message}` : message;
+}
+
+function friendly(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'too_big' && issue.origin === 'number') {
+    return issue.inclusive ? `must be at most ${issue.maximum}` : `must be below ${issue.maximum}`;
+  }
+  if (issue.code === 'too_small' && issue.origin === 'number') {
+    return issue.inclusive ? `must be at least ${issue.minimum}` : `must be above ${issue.minimum}`;
+  }
+  return issue.message.replace(/^Invalid input: /, '');
 }
 
 /** Validates a telemetry object of `kind`. */

@@ -1,0 +1,49 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { GatewayError } from '../../errors.js';
+import type { OperatorRecord } from '../../operators/registry.js';
+import { secretMatches } from '../../secrets.js';
+
+/** Who made an API request. */
+export type ApiPrincipal = { role: 'admin' } | { role: 'operator'; operator: OperatorRecord };
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: ApiPrincipal;
+  }
+  interface FastifyContextConfig {
+    /** Only the admin token may call this route. */
+    adminOnly?: boolean;
+  }
+}
+
+export interface AuthOptions {
+  adminTokenHash: string;
+  operatorByToken(token: string): OperatorRecord | undefined;
+}
+
+/** Bearer-token authentication for everything under `/api` (contract §3). */
+export function registerAuth(app: FastifyInstance, opts: AuthOptions): void {
+  app.decorateRequest('principal', undefined);
+  app.addHook('onRequest', async (request) => {
+    if (!request.url.startsWith('/api/') && request.url !== '/api') return;
+    const header = request.headers.authorization;
+    const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+    if (!match) throw new GatewayError('unauthorized', 'missing "Authorization: Bearer <token>" header');
+    const token = match[1];
+    if (secretMatches(token, opts.adminTokenHash)) {
+      request.principal = { role: 'admin' };
+    } else {
+      const operator = opts.operatorByToken(token);
+      if (!operator) throw new GatewayError('unauthorized', 'unknown token');
+      request.principal = { role: 'operator', operator };
+    }
+    if (request.routeOptions.config?.adminOnly && request.principal.role !== 'admin') {
+      throw new GatewayError('forbidden', 'this needs the admin token');
+    }
+  });
+}
+
+/** The sites the caller may see; undefined means all of them (admin). */
+export function visibleSites(request: FastifyRequest): readonly string[] | undefined {
+  return request.principal?.role === 'operator' ? request.principal.operator.sites : undefined;
+}

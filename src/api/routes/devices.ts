@@ -1,0 +1,147 @@
+import type { FastifyInstance } from 'fastify';
+import type { CommandResult } from '../../commands/commands.js';
+import { telemetryHistory } from '../../devices/history.js';
+import { KIND_NAMES, type KindName } from '../../devices/kinds/index.js';
+import { deviceJson, type DeviceRecord, type DeviceRegistry } from '../../devices/registry.js';
+import { NotFoundError } from '../../errors.js';
+import type { InfluxQuery } from '../../storage/influx/query.js';
+import { DEVICE_ID_RE, SITE_RE, ZONE_RE } from '../../topics.js';
+import { visibleSites } from '../plugins/auth.js';
+import { deviceSchema, errorResponses } from './schemas.js';
+
+export interface DeviceRouteDeps {
+  registry: DeviceRegistry;
+  history: InfluxQuery;
+  sendCommand(device: DeviceRecord, action: string, params?: Record<string, unknown>): Promise<CommandResult>;
+  disconnect(id: string): void;
+}
+
+const idParams = {
+  type: 'object',
+  properties: { id: { type: 'string' } },
+  required: ['id'],
+} as const;
+
+const registerBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'kind', 'site', 'zone'],
+  properties: {
+    id: { type: 'string', pattern: DEVICE_ID_RE.source },
+    kind: { type: 'string', enum: [...KIND_NAMES] },
+    site: { type: 'string', pattern: SITE_RE.source },
+    zone: { type: 'string', pattern: ZONE_RE.source },
+    name: { type: 'string', minLength: 1, maxLength: 128 },
+    tags: { type: 'object', additionalProperties: { type: 'string', maxLength: 128 }, maxProperties: 32 },
+  },
+} as const;
+
+/** The device registry, its telemetry history and its commands (contract §5). */
+export function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps): void {
+  /** The device, when the caller may see its site; otherwise as if it did not exist. */
+  const visible = (request: Parameters<typeof visibleSites>[0], id: string): DeviceRecord => {
+    const device = deps.registry.require(id);
+    const sites = visibleSites(request);
+    if (sites && !sites.includes(device.site)) throw new NotFoundError('device', id);
+    return device;
+  };
+
+  app.post<{ Body: { id: string; kind: KindName; site: string; zone: string; name?: string; tags?: Record<string, string> } }>(
+    '/api/devices',
+    {
+      config: { adminOnly: true },
+      schema: {
+        tags: ['devices'],
+        summary: 'Register a device; its MQTT password is shown once',
+        body: registerBody,
+        response: { 201: deviceSchema(true), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { device, password } = deps.registry.register(request.body);
+      return reply.status(201).send({ ...deviceJson(device), mqtt: { username: device.id, password } });
+    },
+  );
+
+  app.get<{ Querystring: { site?: string; kind?: string; zone?: string } }>(
+    '/api/devices',
+    {
+      schema: {
+        tags: ['devices'],
+        summary: 'List devices, with online state and last seen',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { site: { type: 'string' }, kind: { type: 'string', enum: [...KIND_NAMES] }, zone: { type: 'string' } },
+        },
+        response: { 200: { type: 'array', items: deviceSchema(false) }, ...errorResponses },
+      },
+    },
+    async (request) => deps.registry.list({ ...request.query, sites: visibleSites(request) }).map(deviceJson),
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/devices/:id',
+    { schema: { tags: ['devices'], params: idParams, response: { 200: deviceSchema(false), ...errorResponses } } },
+    async (request) => deviceJson(visible(request, request.params.id)),
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/api/devices/:id',
+    { config: { adminOnly: true }, schema: { tags: ['devices'], summary: 'Delete a device and close its connection', params: idParams } },
+    async (request, reply) => {
+      const device = deps.registry.delete(request.params.id);
+      deps.disconnect(device.id);
+      return reply.status(204).send();
+    },
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { field?: string; from?: string; to?: string; limit?: number } }>(
+    '/api/devices/:id/telemetry',
+    {
+      schema: {
+        tags: ['devices'],
+        summary: 'Telemetry history from InfluxDB (default: the last 24 h, all fields)',
+        params: idParams,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            field: { type: 'string' },
+            from: { type: 'string', description: 'epoch ms or ISO-8601' },
+            to: { type: 'string', description: 'epoch ms or ISO-8601' },
+            limit: { type: 'string', pattern: '^[1-9][0-9]{0,5}$', description: 'at most 999999 rows' },
+          },
+        },
+        response: { 200: { type: 'array', items: { type: 'object', additionalProperties: true } }, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const device = visible(request, request.params.id);
+      const { field, from, to, limit } = request.query;
+      return telemetryHistory(deps.history, device, { field, from, to, limit: limit === undefined ? undefined : Number(limit) });
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: { action: string; params?: Record<string, unknown> } }>(
+    '/api/devices/:id/commands',
+    {
+      schema: {
+        tags: ['devices'],
+        summary: "Send a command; answers with the device's cmd/result, or 504",
+        params: idParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['action'],
+          properties: {
+            action: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+            params: { type: 'object', additionalProperties: true },
+          },
+        },
+        response: errorResponses,
+      },
+    },
+    async (request) => deps.sendCommand(visible(request, request.params.id), request.body.action, request.body.params),
+  );
+}

@@ -1,0 +1,59 @@
+import type { FastifyInstance } from 'fastify';
+import type { OperatorRegistry } from '../../operators/registry.js';
+import { SITE_RE } from '../../topics.js';
+import { credentialsSchema, errorResponses } from './schemas.js';
+
+const operatorSchema = {
+  type: 'object',
+  required: ['id', 'name', 'sites'],
+  properties: {
+    id: { type: 'string' },
+    name: { type: 'string' },
+    sites: { type: 'array', items: { type: 'string' } },
+    createdAt: { type: 'string', format: 'date-time' },
+  },
+} as const;
+
+/** Operator accounts (contract §3, §5): MQTT credentials and an API token, both shown once. */
+export function operatorRoutes(app: FastifyInstance, deps: { operators: OperatorRegistry }): void {
+  app.post<{ Body: { name: string; sites: string[] } }>(
+    '/api/operators',
+    {
+      config: { adminOnly: true },
+      schema: {
+        tags: ['operators'],
+        summary: 'Create an operator; the MQTT password and the token are shown once',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name', 'sites'],
+          properties: {
+            name: { type: 'string', minLength: 1, maxLength: 128 },
+            sites: { type: 'array', minItems: 1, maxItems: 100, items: { type: 'string', pattern: SITE_RE.source } },
+          },
+        },
+        response: {
+          201: {
+            type: 'object',
+            properties: { ...operatorSchema.properties, mqtt: credentialsSchema, token: { type: 'string' } },
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { operator, password, token } = deps.operators.create(request.body);
+      return reply.status(201).send({ ...json(operator), mqtt: { username: operator.id, password }, token });
+    },
+  );
+
+  app.get(
+    '/api/operators',
+    { config: { adminOnly: true }, schema: { tags: ['operators'], response: { 200: { type: 'array', items: operatorSchema } } } },
+    async () => deps.operators.list().map(json),
+  );
+}
+
+function json(o: { id: string; name: string; sites: string[]; createdAt: number }) {
+  return { id: o.id, name: o.name, sites: o.sites, createdAt: new Date(o.createdAt).toISOString() };
+}

@@ -1,0 +1,29 @@
+import type { FastifyInstance } from 'fastify';
+import type { Metrics } from '../../metrics.js';
+
+/** What `/ready` reports (contract §5): the broker, the state store, InfluxDB and the spool. */
+export interface Readiness {
+  ready: boolean;
+  broker: { listening: boolean };
+  stateStore: { usable: boolean };
+  influx: { reachable: boolean; mode: 'direct' | 'spooling' };
+  spool: { points: number; bytes: number; droppedPoints: number };
+}
+
+/** Health, readiness and metrics: no token needed (contract §3). */
+export function systemRoutes(app: FastifyInstance, deps: { metrics: Metrics; readiness(): Readiness }): void {
+  app.get('/health', { schema: { tags: ['system'], summary: 'Liveness' } }, async () => ({ status: 'ok' }));
+
+  app.get(
+    '/ready',
+    { schema: { tags: ['system'], summary: 'Ready when the broker listens and storage is usable; InfluxDB and spool state' } },
+    async (_request, reply) => {
+      const r = deps.readiness();
+      return reply.status(r.ready ? 200 : 503).send(r);
+    },
+  );
+
+  app.get('/metrics', { schema: { tags: ['system'], summary: 'Prometheus text format' } }, async (_request, reply) =>
+    reply.type('text/plain; version=0.0.4; charset=utf-8').send(deps.metrics.render()),
+  );
+}

@@ -1,0 +1,48 @@
+import fastifySwagger from '@fastify/swagger';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { OperatorRegistry } from '../operators/registry.js';
+import { registerAuth } from './plugins/auth.js';
+import { registerErrorHandling } from './plugins/errors.js';
+import { deviceRoutes, type DeviceRouteDeps } from './routes/devices.js';
+import { operatorRoutes } from './routes/operators.js';
+import { systemRoutes, type Readiness } from './routes/system.js';
+
+export interface ApiDeps extends DeviceRouteDeps {
+  log: Logger;
+  metrics: Metrics;
+  operators: OperatorRegistry;
+  adminTokenHash: string;
+  readiness(): Readiness;
+}
+
+/** Builds the HTTP API (fastify/demo `app.ts`); the gateway listens on it elsewhere. */
+export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: deps.log as FastifyBaseLogger,
+    // Each request is not worth a line at info; errors are logged by the error handler (fastify style).
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 1024 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+  });
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: {
+        title: 'Smart-community gateway API',
+        version: '1',
+        description: 'Devices, telemetry, commands and operators. Everything under /api takes `Authorization: Bearer <token>`.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  registerErrorHandling(app);
+  registerAuth(app, { adminTokenHash: deps.adminTokenHash, operatorByToken: (t) => deps.operators.byToken(t) });
+  systemRoutes(app, deps);
+  deviceRoutes(app, deps);
+  operatorRoutes(app, deps);
+  app.get('/docs', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

@@ -1,0 +1,143 @@
+import type { AedesPublishPacket, Client, Subscription } from 'aedes';
+import type { DeviceRecord } from '../devices/registry.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { OperatorRecord } from '../operators/registry.js';
+import { filterCovers, topicMatches, type Topics } from '../topics.js';
+
+/** Who is behind an MQTT connection. */
+export type Principal =
+  | { role: 'device'; device: DeviceRecord; prefix: string; cmdTopic: string }
+  | { role: 'operator'; operator: OperatorRecord; filters: string[] }
+  | { role: 'anonymous' };
+
+export interface AuthDeps {
+  topics: Topics;
+  metrics: Metrics;
+  log: Logger;
+  allowAnonymous: boolean;
+  findDevice(id: string, password: Buffer | undefined): DeviceRecord | undefined;
+  findOperator(id: string, password: Buffer | undefined): OperatorRecord | undefined;
+}
+
+type AuthError = Error & { returnCode: number };
+
+const principals = new WeakMap<Client, Principal>();
+
+/** The principal authenticated on this connection; undefined for the broker's own publishes. */
+export function principalOf(client: Client | null): Principal | undefined {
+  return client ? principals.get(client) : undefined;
+}
+
+/**
+ * The broker's security hooks (contract §3, aedes `authenticate` / `authorize*`).
+ * Publishing is vetted by `canPublish`, which the broker combines with ingest.
+ */
+export function createAuth(deps: AuthDeps) {
+  const refused = deps.metrics.counter('gateway_mqtt_refused_total', 'MQTT connections, publishes and subscriptions refused, by what and why');
+  const log = deps.log;
+
+  function authenticate(
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+    done: (err: AuthError | null, ok: boolean | null) => void,
+  ): void {
+    if (username === undefined || username === '') {
+      if (deps.allowAnonymous) {
+        principals.set(client, { role: 'anonymous' });
+        return done(null, true);
+      }
+      return refuse(client, 'connect', 'anonymous', done);
+    }
+    const device = deps.findDevice(username, password);
+    if (device) {
+      const prefix = deps.topics.devicePrefix(device.site, device.kind, device.id);
+      principals.set(client, { role: 'device', device, prefix, cmdTopic: `${prefix}cmd` });
+      return done(null, true);
+    }
+    const operator = deps.findOperator(username, password);
+    if (operator) {
+      const filters = operator.sites.flatMap((s) => deps.topics.operatorFilters(s));
+      principals.set(client, { role: 'operator', operator, filters });
+      return done(null, true);
+    }
+    refuse(client, 'connect', 'bad_credentials', done, username);
+  }
+
+  function refuse(
+    client: Client,
+    what: string,
+    reason: string,
+    done: (err: AuthError | null, ok: boolean | null) => void,
+    username?: string,
+  ): void {
+    refused({ what, reason });
+    log.info({ client: client.id, username, reason }, 'mqtt connection refused');
+    // [MQTT-3.2.2.3] CONNACK return code 4 (bad user name or password) / 5 (not authorized)
+    const err = Object.assign(new Error('not authorized'), { returnCode: reason === 'anonymous' ? 5 : 4 });
+    done(err, false);
+  }
+
+  /** True when this client may publish on `topic`; refusals are counted and logged. */
+  function canPublish(client: Client, topic: string): boolean {
+    const p = principals.get(client);
+    if (p?.role === 'anonymous') return true;
+    // `cmd` is the gateway's direction (contract §2): a device publishing there is refused like a foreign topic.
+    if (p?.role === 'device' && topic.startsWith(p.prefix) && topic !== p.cmdTopic) return true;
+    refused({ what: 'publish', reason: p?.role === 'operator' ? 'operator_publish' : 'foreign_topic' });
+    log.warn({ client: client.id, role: p?.role, topic }, 'mqtt publish refused');
+    return false;
+  }
+
+  /** Grants a subscription only inside the principal's filters; refusal is a SUBACK failure [MQTT-3.9.3]. */
+  function authorizeSubscribe(
+    client: Client,
+    sub: Subscription,
+    done: (err: Error | null, sub?: Subscription | null) => void,
+  ): void {
+    if (mayReadFilter(principals.get(client), sub.topic)) return done(null, sub);
+    refused({ what: 'subscribe', reason: 'foreign_filter' });
+    log.warn({ client: client.id, filter: sub.topic }, 'mqtt subscription refused');
+    done(null, null);
+  }
+
+  /**
+   * Checked for every message about to reach a client, retained ones included, so nobody receives a
+   * message they could not have subscribed to even if a filter slipped through.
+   */
+  function authorizeForward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
+    const p = principals.get(client);
+    if (mayReadTopic(p, packet.topic) && (p?.role !== 'operator' || isForwardableStatus(deps.topics, packet))) return packet;
+    refused({ what: 'forward', reason: 'foreign_topic' });
+    return null;
+  }
+
+  return { authenticate, canPublish, authorizeSubscribe, authorizeForward, forget: (c: Client) => principals.delete(c) };
+
+  function mayReadFilter(p: Principal | undefined, filter: string): boolean {
+    if (!p) return false;
+    if (p.role === 'anonymous') return true;
+    if (p.role === 'device') return filter === p.cmdTopic;
+    return p.filters.some((allowed) => filterCovers(allowed, filter));
+  }
+
+  function mayReadTopic(p: Principal | undefined, topic: string): boolean {
+    if (!p) return false;
+    if (p.role === 'anonymous') return true;
+    if (p.role === 'device') return topic === p.cmdTopic;
+    return p.filters.some((allowed) => topicMatches(allowed, topic));
+  }
+}
+
+export type Auth = ReturnType<typeof createAuth>;
+
+/**
+ * A device's `status` payload that ingest refused still passes through the broker (aedes publishes whatever
+ * `authorizePublish` lets through); operators receive only the two values the contract defines.
+ */
+function isForwardableStatus(topics: Topics, packet: AedesPublishPacket): boolean {
+  if (!packet.topic.endsWith('/status') || topics.parseDevice(packet.topic)?.suffix !== 'status') return true;
+  const text = packet.payload.toString();
+  return text === 'online' || text === 'offline' || (packet.retain && packet.payload.length === 0);
+}

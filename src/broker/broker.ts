@@ -1,0 +1,169 @@
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { Aedes, type AedesPublishPacket, type Client, type PublishPacket } from 'aedes';
+import { WebSocketServer, createWebSocketStream } from 'ws';
+import type { Origin } from '../bus.js';
+import type { Config } from '../config/env.js';
+import type { IngestResult } from '../ingest/pipeline.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { Publish } from '../topics.js';
+import { principalOf, type Auth } from './auth.js';
+
+export interface BrokerDeps {
+  config: Config['mqtt'];
+  auth: Auth;
+  log: Logger;
+  metrics: Metrics;
+  /** Ingest for a device's message under its own prefix; `suffix` is what follows the prefix. */
+  ingest(o: Origin, topic: string, suffix: string, payload: Buffer, qos: number): IngestResult;
+  /** For anonymous mode: the registered device a topic belongs to, with its prefix. */
+  resolveTopic(topic: string): { origin: Origin; prefix: string } | undefined;
+  /** Anonymous mode: a message under no registered device's prefix. */
+  unknownDevice(topic: string, payload: Buffer): void;
+  /** A device's last connection closed. */
+  deviceDisconnected(id: string): void;
+}
+
+/** The embedded aedes broker on TCP and WebSocket, with the gateway's security and ingest as its hooks. */
+export class Broker {
+  private aedes?: Aedes;
+  private tcp?: Server;
+  private http?: HttpServer;
+  private wss?: WebSocketServer;
+  private readonly deviceClients = new Map<string, Client>();
+  private readonly origins = new WeakMap<Client, { origin: Origin; prefix: string }>();
+
+  constructor(private readonly deps: BrokerDeps) {}
+
+  /** Listens on TCP and WebSocket; resolves with the ports bound (0 in the config means any free one). */
+  async start(): Promise<{ port: number; wsPort: number }> {
+    const { auth, log } = this.deps;
+    const aedes = await Aedes.createBroker({
+      authenticate: auth.authenticate,
+      authorizePublish: (client, packet, done) => this.authorizePublish(client, packet, done),
+      authorizeSubscribe: auth.authorizeSubscribe,
+      authorizeForward: auth.authorizeForward,
+    });
+    this.aedes = aedes;
+    aedes.on('clientReady', (client) => this.clientReady(client));
+    aedes.on('clientDisconnect', (client) => this.clientGone(client));
+    aedes.on('clientError', (client, err) => log.debug({ client: client.id, err }, 'mqtt client error'));
+    aedes.on('connectionError', (client, err) => log.debug({ client: client?.id, err }, 'mqtt connection error'));
+    this.deps.metrics.gauge('gateway_mqtt_clients', 'MQTT clients connected', () => aedes.connectedClients);
+
+    this.tcp = createServer(aedes.handle);
+    const port = await listen(this.tcp, this.deps.config.port, this.deps.config.host);
+    this.http = createHttpServer();
+    this.wss = new WebSocketServer({ server: this.http });
+    this.wss.on('connection', (socket, req) => aedes.handle(createWebSocketStream(socket), req));
+    const wsPort = await listen(this.http, this.deps.config.wsPort, this.deps.config.host);
+    log.info({ port, wsPort, host: this.deps.config.host }, 'mqtt broker listening');
+    return { port, wsPort };
+  }
+
+  /** Publishes as the gateway itself (commands, alarms, rejections); not subject to client ACLs. */
+  readonly publish: Publish = (topic, payload, opts = {}) =>
+    new Promise((resolve, reject) => {
+      if (!this.aedes || this.aedes.closed) return reject(new Error('broker is not running'));
+      const packet = {
+        cmd: 'publish',
+        topic,
+        payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
+        qos: opts.qos ?? 0,
+        retain: opts.retain ?? false,
+        dup: false,
+      } as PublishPacket;
+      this.aedes.publish(packet, (err?: Error | null) => (err ? reject(err) : resolve()));
+    });
+
+  isConnected(deviceId: string): boolean {
+    return this.deviceClients.has(deviceId);
+  }
+
+  /** Closes a device's connection, e.g. when it is deleted from the registry. */
+  disconnectDevice(deviceId: string): void {
+    this.deviceClients.get(deviceId)?.close();
+  }
+
+  get listening(): boolean {
+    return Boolean(this.tcp?.listening && this.aedes && !this.aedes.closed);
+  }
+
+  /** Stops taking connections, then closes every client (their wills are published and ingested first). */
+  async stop(): Promise<void> {
+    const aedes = this.aedes;
+    this.aedes = undefined;
+    if (!aedes) return;
+    const tcpClosed = this.tcp ? new Promise<void>((r) => this.tcp!.close(() => r())) : Promise.resolve();
+    this.wss?.close();
+    const httpClosed = this.http ? new Promise<void>((r) => this.http!.close(() => r())) : Promise.resolve();
+    this.http?.closeAllConnections();
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    await Promise.all([tcpClosed, httpClosed]);
+    this.deviceClients.clear();
+  }
+
+  private authorizePublish(client: Client | null, packet: PublishPacket, done: (err?: Error | null) => void): void {
+    if (!client) return done(null); // the gateway's own publishes
+    if (!this.deps.auth.canPublish(client, packet.topic)) return done(new Error('not authorized'));
+    const target = this.targetOf(client, packet.topic);
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    if (!target) {
+      packet.retain = false;
+      this.deps.unknownDevice(packet.topic, payload);
+      return done(null);
+    }
+    const suffix = packet.topic.slice(target.prefix.length);
+    const result = this.deps.ingest(target.origin, packet.topic, suffix, payload, packet.qos);
+    // Only a valid status is kept as the retained state; any other retained flag would hold memory for nobody.
+    if (!(result.accepted && suffix === 'status')) packet.retain = false;
+    if (!result.safe) return done(null);
+    // aedes writes the QoS 1 PUBACK as soon as this calls back: wait until the point is safe.
+    result.safe.then(
+      () => done(null),
+      (err: unknown) => {
+        this.deps.log.error({ err, topic: packet.topic }, 'message could not be stored; connection closed unacknowledged');
+        done(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  }
+
+  private targetOf(client: Client, topic: string): { origin: Origin; prefix: string } | undefined {
+    const cached = this.origins.get(client);
+    if (cached) return cached;
+    const p = principalOf(client);
+    if (p?.role !== 'device') return this.deps.resolveTopic(topic);
+    const { device } = p;
+    const target = { origin: { site: device.site, kind: device.kind, device: device.id, zone: device.zone }, prefix: p.prefix };
+    this.origins.set(client, target);
+    return target;
+  }
+
+  private clientReady(client: Client): void {
+    const p = principalOf(client);
+    if (p?.role === 'device') this.deviceClients.set(p.device.id, client);
+  }
+
+  private clientGone(client: Client): void {
+    const p = principalOf(client);
+    this.deps.auth.forget(client);
+    if (p?.role !== 'device') return;
+    // A session taken over by a new connection of the same device is not the device going away.
+    if (this.deviceClients.get(p.device.id) !== client) return;
+    this.deviceClients.delete(p.device.id);
+    this.deps.deviceDisconnected(p.device.id);
+  }
+}
+
+function listen(server: Server | HttpServer, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+export type { AedesPublishPacket };

@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import type { Bus, BusEvents } from '../bus.js';
+import type { DeviceRecord } from '../devices/registry.js';
+import { GatewayError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { Publish, Topics } from '../topics.js';
+
+/** What a device answered on `cmd/result` (contract §2). */
+export type CommandResult = BusEvents['commandResultReceived']['body'];
+
+interface Pending {
+  device: string;
+  resolve(result: CommandResult): void;
+  reject(err: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * Request/response over MQTT (z2m `bridge.ts`): a command goes out on the device's `cmd` topic with a fresh
+ * `id`, and the `cmd/result` echoing that id answers it; no answer within the timeout is a 504.
+ */
+export class Commands {
+  private readonly pending = new Map<string, Pending>();
+  private readonly count: (labels?: Record<string, string>) => void;
+
+  constructor(
+    private readonly topics: Topics,
+    private readonly publish: Publish,
+    private readonly bus: Bus,
+    private readonly timeoutMs: number,
+    private readonly log: Logger,
+    metrics: Metrics,
+  ) {
+    this.count = metrics.counter('gateway_commands_total', 'Commands sent to devices, by outcome');
+  }
+
+  start(): void {
+    this.bus.on('commandResultReceived', this, (r) => this.settle(r));
+  }
+
+  /** Sends `action` to the device and resolves with its result. */
+  async send(device: DeviceRecord, action: string, params?: Record<string, unknown>): Promise<CommandResult> {
+    const id = randomUUID();
+    const body = JSON.stringify(params === undefined ? { id, action } : { id, action, params });
+    const answered = new Promise<CommandResult>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        this.count({ outcome: 'timeout' });
+        reject(new GatewayError('timeout', `device ${device.id} did not answer command ${id} within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+      this.pending.set(id, { device: device.id, resolve, reject, timer });
+    });
+    try {
+      await this.publish(this.topics.device(device.site, device.kind, device.id, 'cmd'), body, { qos: 1 });
+    } catch (err) {
+      this.drop(id);
+      throw new GatewayError('internal', 'command could not be published', { cause: err });
+    }
+    this.log.info({ device: device.id, site: device.site, action, id }, 'command sent');
+    return answered;
+  }
+
+  stop(): void {
+    this.bus.removeListeners(this);
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(new GatewayError('storage_unavailable', 'gateway is stopping'));
+      this.pending.delete(id);
+    }
+  }
+
+  private settle(r: BusEvents['commandResultReceived']): void {
+    const p = this.pending.get(r.id);
+    // Only the device the command went to may answer it.
+    if (!p || p.device !== r.device) {
+      this.log.info({ device: r.device, id: r.id }, 'command result for no pending command');
+      return;
+    }
+    this.drop(r.id);
+    this.count({ outcome: r.ok ? 'ok' : 'failed' });
+    p.resolve(r.body);
+  }
+
+  private drop(id: string): void {
+    const p = this.pending.get(id);
+    if (p) clearTimeout(p.timer);
+    this.pending.delete(id);
+  }
+}

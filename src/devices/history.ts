@@ -1,0 +1,47 @@
+import { GatewayError, ValidationError } from '../errors.js';
+import { quoteIdent, quoteString, type InfluxQuery } from '../storage/influx/query.js';
+import { KINDS } from './kinds/index.js';
+import type { DeviceRecord } from './registry.js';
+
+export interface HistoryRange {
+  field?: string;
+  from?: string;
+  to?: string;
+  limit?: number;
+}
+
+const DAY_MS = 86_400_000;
+
+/** A device's telemetry from InfluxDB (contract §5, §7): rows of `{ time, ...fields }`, oldest first. */
+export async function telemetryHistory(influx: InfluxQuery, device: DeviceRecord, range: HistoryRange) {
+  const fields = KINDS[device.kind].fields;
+  if (range.field !== undefined && !fields.includes(range.field)) {
+    throw new ValidationError('field', `not a ${device.kind} field (${fields.join(', ')})`);
+  }
+  const to = parseTime('to', range.to, Date.now());
+  const from = parseTime('from', range.from, to - DAY_MS);
+  if (from > to) throw new ValidationError('from', 'must not be after to');
+  const columns = (range.field ? [range.field] : fields).map(quoteIdent).join(', ');
+  const q =
+    `SELECT ${columns} FROM ${quoteIdent(device.kind)} WHERE "device" = ${quoteString(device.id)} ` +
+    `AND time >= ${from}ms AND time <= ${to}ms ORDER BY time ASC LIMIT ${range.limit ?? 10_000}`;
+  let rows: Array<Record<string, unknown>>;
+  try {
+    rows = await influx.query(q);
+  } catch (err) {
+    throw new GatewayError('storage_unavailable', 'telemetry history is unavailable: InfluxDB did not answer', { cause: err });
+  }
+  return rows.map((row) => {
+    const out: Record<string, unknown> = { time: new Date(row.time as number).toISOString() };
+    for (const f of range.field ? [range.field] : fields) if (row[f] !== null && row[f] !== undefined) out[f] = row[f];
+    return out;
+  });
+}
+
+/** A time as epoch milliseconds or ISO-8601. */
+function parseTime(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined || text === '') return fallback;
+  const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+  if (!Number.isFinite(ms)) throw new ValidationError(name, 'expected epoch milliseconds or an ISO-8601 time');
+  return ms;
+}

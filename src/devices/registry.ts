@@ -1,0 +1,219 @@
+import type { Bus } from '../bus.js';
+import type { Logger } from '../log.js';
+import { ConflictError, NotFoundError } from '../errors.js';
+import { hashSecret, newSecret, secretMatches } from '../secrets.js';
+import type { StateStore } from '../storage/state/store.js';
+import type { KindName } from './kinds/index.js';
+
+/** A registered device as the gateway holds it (never with its secret). */
+export interface DeviceRecord {
+  id: string;
+  kind: KindName;
+  site: string;
+  zone: string;
+  name?: string;
+  tags: Record<string, string>;
+  createdAt: number;
+  online: boolean;
+  lastSeen: number | null;
+}
+
+export interface NewDevice {
+  id: string;
+  kind: KindName;
+  site: string;
+  zone: string;
+  name?: string;
+  tags?: Record<string, string>;
+}
+
+interface DeviceRow {
+  id: string;
+  kind: KindName;
+  site: string;
+  zone: string;
+  name: string | null;
+  tags: string;
+  secret_hash: string;
+  created_at: number;
+  online: number;
+  last_seen: number | null;
+}
+
+/**
+ * The device registry: records in the state store, mirrored in memory for the per-message path.
+ * Last seen changes with every message, so it is written back in batches; online/offline is written at once.
+ */
+export class DeviceRegistry {
+  private readonly devices = new Map<string, DeviceRecord>();
+  private readonly secretHashes = new Map<string, string>();
+  private readonly dirty = new Set<string>();
+  private flushTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly store: StateStore,
+    private readonly bus: Bus,
+    private readonly log: Logger,
+    private readonly flushIntervalMs: number,
+  ) {}
+
+  start(): void {
+    // Nothing is connected to a gateway that is just starting; devices turn online again as they speak.
+    this.store.db.prepare('UPDATE devices SET online = 0').run();
+    const rows = this.store.db.prepare('SELECT * FROM devices').all() as DeviceRow[];
+    for (const row of rows) {
+      this.devices.set(row.id, fromRow(row));
+      this.secretHashes.set(row.id, row.secret_hash);
+    }
+    this.bus.on('telemetryAccepted', this, (m) => this.touch(m.device, Date.now()));
+    this.bus.on('eventAccepted', this, (m) => this.touch(m.device, Date.now()));
+    this.bus.on('commandResultReceived', this, (m) => this.touch(m.device, Date.now()));
+    this.bus.on('statusReceived', this, (m) => this.setOnline(m.device, m.online, m.ts));
+    this.flushTimer = setInterval(() => this.flush(), this.flushIntervalMs);
+    this.flushTimer.unref();
+    this.log.info({ devices: rows.length }, 'device registry loaded');
+  }
+
+  stop(): void {
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    this.flushTimer = undefined;
+    this.bus.removeListeners(this);
+    this.flush();
+  }
+
+  /** Registers a device and returns its MQTT password, which is never shown again. */
+  register(input: NewDevice): { device: DeviceRecord; password: string } {
+    if (this.devices.has(input.id)) throw new ConflictError(`device ${JSON.stringify(input.id)} is already registered`);
+    const password = newSecret();
+    const device: DeviceRecord = {
+      id: input.id,
+      kind: input.kind,
+      site: input.site,
+      zone: input.zone,
+      name: input.name,
+      tags: input.tags ?? {},
+      createdAt: Date.now(),
+      online: false,
+      lastSeen: null,
+    };
+    const hash = hashSecret(password);
+    this.store.db
+      .prepare(
+        'INSERT INTO devices (id, kind, site, zone, name, tags, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(device.id, device.kind, device.site, device.zone, device.name ?? null, JSON.stringify(device.tags), hash, device.createdAt);
+    this.devices.set(device.id, device);
+    this.secretHashes.set(device.id, hash);
+    this.log.info({ device: device.id, site: device.site, kind: device.kind }, 'device registered');
+    return { device: { ...device }, password };
+  }
+
+  get(id: string): DeviceRecord | undefined {
+    return this.devices.get(id);
+  }
+
+  require(id: string): DeviceRecord {
+    const device = this.devices.get(id);
+    if (!device) throw new NotFoundError('device', id);
+    return device;
+  }
+
+  list(filter: { site?: string; sites?: readonly string[]; kind?: string; zone?: string } = {}): DeviceRecord[] {
+    return [...this.devices.values()].filter(
+      (d) =>
+        (!filter.site || d.site === filter.site) &&
+        (!filter.sites || filter.sites.includes(d.site)) &&
+        (!filter.kind || d.kind === filter.kind) &&
+        (!filter.zone || d.zone === filter.zone),
+    );
+  }
+
+  delete(id: string): DeviceRecord {
+    const device = this.require(id);
+    this.store.db.prepare('DELETE FROM devices WHERE id = ?').run(id);
+    this.devices.delete(id);
+    this.secretHashes.delete(id);
+    this.dirty.delete(id);
+    this.log.info({ device: id, site: device.site }, 'device deleted');
+    return device;
+  }
+
+  /** The device whose id and password these are, or undefined. */
+  authenticate(id: string, password: Buffer | undefined): DeviceRecord | undefined {
+    const device = this.devices.get(id);
+    return device && secretMatches(password, this.secretHashes.get(id)) ? device : undefined;
+  }
+
+  touch(id: string, now: number): void {
+    const device = this.devices.get(id);
+    if (!device) return;
+    device.lastSeen = now;
+    this.dirty.add(id);
+    if (!device.online) this.setOnline(id, true, now);
+  }
+
+  /** Records online/offline at once (a status change is rare and operators act on it). */
+  setOnline(id: string, online: boolean, now: number): void {
+    const device = this.devices.get(id);
+    if (!device) return;
+    device.lastSeen = now;
+    if (device.online === online) {
+      this.dirty.add(id);
+      return;
+    }
+    device.online = online;
+    this.store.db.prepare('UPDATE devices SET online = ?, last_seen = ? WHERE id = ?').run(online ? 1 : 0, now, id);
+    this.log.info({ device: id, site: device.site, kind: device.kind, online }, 'device status changed');
+    this.bus.emit('deviceStatusChanged', {
+      site: device.site,
+      kind: device.kind,
+      device: id,
+      zone: device.zone,
+      online,
+      ts: now,
+    });
+  }
+
+  /** Writes the last-seen times gathered since the previous flush, in one transaction. */
+  flush(): void {
+    if (this.dirty.size === 0) return;
+    const update = this.store.db.prepare('UPDATE devices SET last_seen = ?, online = ? WHERE id = ?');
+    const ids = [...this.dirty];
+    this.dirty.clear();
+    this.store.db.transaction(() => {
+      for (const id of ids) {
+        const d = this.devices.get(id);
+        if (d) update.run(d.lastSeen, d.online ? 1 : 0, id);
+      }
+    })();
+  }
+}
+
+function fromRow(row: DeviceRow): DeviceRecord {
+  return {
+    id: row.id,
+    kind: row.kind,
+    site: row.site,
+    zone: row.zone,
+    name: row.name ?? undefined,
+    tags: JSON.parse(row.tags) as Record<string, string>,
+    createdAt: row.created_at,
+    online: row.online === 1,
+    lastSeen: row.last_seen,
+  };
+}
+
+/** A device as the API shows it (contract §5): no secret, `lastSeen` as ISO-8601 or null. */
+export function deviceJson(d: DeviceRecord) {
+  return {
+    id: d.id,
+    kind: d.kind,
+    site: d.site,
+    zone: d.zone,
+    ...(d.name !== undefined ? { name: d.name } : {}),
+    tags: d.tags,
+    online: d.online,
+    lastSeen: d.lastSeen === null ? null : new Date(d.lastSeen).toISOString(),
+    createdAt: new Date(d.createdAt).toISOString(),
+  };
+}

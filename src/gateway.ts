@@ -1,0 +1,188 @@
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApi } from './api/server.js';
+import type { Readiness } from './api/routes/system.js';
+import { createAuth } from './broker/auth.js';
+import { Broker } from './broker/broker.js';
+import { Bus } from './bus.js';
+import { Commands } from './commands/commands.js';
+import type { Config } from './config/env.js';
+import { DeviceRegistry } from './devices/registry.js';
+import { Ingest, type IngestSink } from './ingest/pipeline.js';
+import { Rejections } from './ingest/rejections.js';
+import type { Logger } from './log.js';
+import { Metrics } from './metrics.js';
+import { OperatorRegistry } from './operators/registry.js';
+import { hashSecret, newSecret } from './secrets.js';
+import { eventLine, telemetryLine } from './storage/influx/points.js';
+import { InfluxQuery } from './storage/influx/query.js';
+import { Spool } from './storage/influx/spool.js';
+import { InfluxWriter } from './storage/influx/writer.js';
+import { StateStore } from './storage/state/store.js';
+import { Topics } from './topics.js';
+
+export interface Started {
+  mqttPort: number;
+  wsPort: number;
+  httpPort: number;
+  /** Set only on the first start without ADMIN_TOKEN: the generated token, to be shown once. */
+  generatedAdminToken?: string;
+}
+
+/** The composition root (z2m `controller.ts`): builds every part, starts them in order, stops them in reverse. */
+export class Gateway {
+  readonly metrics = new Metrics();
+  readonly bus: Bus;
+  readonly topics: Topics;
+  readonly store: StateStore;
+  readonly registry: DeviceRegistry;
+  readonly operators: OperatorRegistry;
+  readonly spool: Spool;
+  readonly writer: InfluxWriter;
+  readonly history: InfluxQuery;
+  readonly commands: Commands;
+  readonly broker: Broker;
+  private api?: FastifyInstance;
+  private readonly stops: Array<[string, () => unknown]> = [];
+
+  constructor(
+    readonly config: Readonly<Config>,
+    private readonly log: Logger,
+  ) {
+    const child = (module: string) => log.child({ module });
+    const { influx } = config;
+    this.bus = new Bus(child('bus'));
+    this.topics = new Topics(config.baseTopic);
+    this.store = new StateStore(config.dataDir);
+    this.registry = new DeviceRegistry(this.store, this.bus, child('registry'), config.lastSeenFlushMs);
+    this.operators = new OperatorRegistry(this.store, child('operators'));
+    this.spool = new Spool({ dir: join(config.dataDir, 'spool'), maxBytes: config.spool.maxBytes, log: child('spool'), metrics: this.metrics });
+    this.writer = new InfluxWriter({ ...influx, spool: this.spool, log: child('influx'), metrics: this.metrics });
+    this.history = new InfluxQuery({ url: influx.url, db: influx.db, username: influx.username, password: influx.password, timeoutMs: influx.timeoutMs });
+    const publish = (...args: Parameters<Broker['publish']>) => this.broker.publish(...args);
+    this.commands = new Commands(this.topics, publish, this.bus, config.commandTimeoutMs, child('commands'), this.metrics);
+    const rejections = new Rejections(this.topics, this.bus, this.metrics, child('ingest'), publish, config.rejectLogIntervalMs);
+    const ingest = new Ingest(this.bus, this.sink(), rejections, this.metrics, child('ingest'));
+    const auth = createAuth({
+      topics: this.topics,
+      metrics: this.metrics,
+      log: child('auth'),
+      allowAnonymous: config.mqtt.allowAnonymous,
+      findDevice: (id, password) => this.registry.authenticate(id, password),
+      findOperator: (id, password) => this.operators.authenticate(id, password),
+    });
+    this.broker = new Broker({
+      config: config.mqtt,
+      auth,
+      log: child('broker'),
+      metrics: this.metrics,
+      ingest: (o, topic, suffix, payload, qos) => ingest.handle(o, topic, suffix, payload, qos),
+      resolveTopic: (topic) => this.resolveTopic(topic),
+      unknownDevice: (topic, payload) => {
+        const t = this.topics.parseDevice(topic);
+        rejections.reject({ topic, payload, site: t?.site, kind: t?.kind, device: t?.device, reason: 'device: not registered' });
+      },
+      deviceDisconnected: (id) => this.registry.setOnline(id, false, Date.now()),
+    });
+  }
+
+  async start(): Promise<Started> {
+    this.store.open();
+    this.stops.push(['state store', () => this.store.close()]);
+    const { hash, generated } = this.adminToken();
+    this.registry.start();
+    this.stops.push(['device registry', () => this.registry.stop()]);
+    await this.spool.open();
+    await this.writer.start();
+    this.stops.push(['influx writer', () => this.writer.stop()]);
+    this.commands.start();
+    this.stops.push(['commands', () => this.commands.stop()]);
+    const { port: mqttPort, wsPort } = await this.broker.start();
+    this.stops.push(['broker', () => this.broker.stop()]);
+    this.api = await buildApi({
+      log: this.log.child({ module: 'api' }),
+      metrics: this.metrics,
+      registry: this.registry,
+      operators: this.operators,
+      history: this.history,
+      adminTokenHash: hash,
+      sendCommand: (device, action, params) => this.commands.send(device, action, params),
+      disconnect: (id) => this.broker.disconnectDevice(id),
+      readiness: () => this.readiness(),
+    });
+    await this.api.listen({ port: this.config.http.port, host: this.config.http.host });
+    this.stops.push(['api', () => this.api?.close()]);
+    const address = this.api.server.address();
+    const httpPort = typeof address === 'object' && address ? address.port : this.config.http.port;
+    this.log.info({ mqttPort, wsPort, httpPort }, 'gateway started');
+    return { mqttPort, wsPort, httpPort, generatedAdminToken: generated };
+  }
+
+  /** Stops in reverse order; every part is stopped even if one fails, and the failures are returned. */
+  async stop(): Promise<Error[]> {
+    const errors: Error[] = [];
+    while (this.stops.length > 0) {
+      const [name, stop] = this.stops.pop()!;
+      try {
+        await stop();
+      } catch (err) {
+        this.log.error({ err, part: name }, 'part failed to stop');
+        errors.push(err instanceof Error ? err : new Error(String(err)));
+      }
+    }
+    return errors;
+  }
+
+  readiness(): Readiness {
+    const w = this.writer.status();
+    let usable = true;
+    try {
+      this.store.db.prepare('SELECT 1').get();
+    } catch {
+      // The answer itself says the store is unusable; there is nothing else to do with the error here.
+      usable = false;
+    }
+    const listening = this.broker.listening;
+    return {
+      ready: listening && usable,
+      broker: { listening },
+      stateStore: { usable },
+      influx: { reachable: w.reachable, mode: w.mode },
+      spool: { points: w.spooledPoints, bytes: w.spooledBytes, droppedPoints: w.droppedPoints },
+    };
+  }
+
+  /** Ingest's durable hand-off: QoS 1 waits until the point is safe; QoS 0 waits only for back-pressure. */
+  private sink(): IngestSink {
+    const store = (line: string, qos: number) => {
+      const safe = this.writer.write(line);
+      return qos > 0 ? safe : this.writer.pressure();
+    };
+    return {
+      telemetry: (o, fields, ts, qos) => store(telemetryLine(o.kind, o.site, o.device, o.zone, fields, ts), qos),
+      event: (o, type, details, ts, qos) => store(eventLine(o.site, o.kind, o.device, o.zone, type, details, ts), qos),
+    };
+  }
+
+  /** Anonymous mode: the registered device a topic belongs to. */
+  private resolveTopic(topic: string) {
+    const t = this.topics.parseDevice(topic);
+    const device = t && this.registry.get(t.device);
+    if (!t || !device || device.site !== t.site || device.kind !== t.kind) return undefined;
+    return {
+      origin: { site: device.site, kind: device.kind, device: device.id, zone: device.zone },
+      prefix: this.topics.devicePrefix(device.site, device.kind, device.id),
+    };
+  }
+
+  /** The admin token's hash: from ADMIN_TOKEN, else generated once at the first start and kept hashed. */
+  private adminToken(): { hash: string; generated?: string } {
+    if (this.config.adminToken) return { hash: hashSecret(this.config.adminToken) };
+    const stored = this.store.getSetting('admin_token_hash');
+    if (stored) return { hash: stored };
+    const token = newSecret();
+    this.store.setSetting('admin_token_hash', hashSecret(token));
+    this.log.warn('admin token generated; it is printed once on standard output');
+    return { hash: hashSecret(token), generated: token };
+  }
+}

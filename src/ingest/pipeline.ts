@@ -1,0 +1,144 @@
+import { z } from 'zod';
+import type { Bus, Origin } from '../bus.js';
+import { checkEvent, checkTelemetry, describeIssues } from '../devices/kinds/index.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { Rejections } from './rejections.js';
+import { resolveTs } from './timestamp.js';
+
+/** Where accepted measurements go; the promise settles once the point is safe (QoS 1 waits for it). */
+export interface IngestSink {
+  telemetry(o: Origin, fields: Record<string, number | boolean>, ts: number, qos: number): Promise<void> | undefined;
+  event(o: Origin, type: string, details: Record<string, unknown>, ts: number, qos: number): Promise<void> | undefined;
+}
+
+export interface IngestResult {
+  accepted: boolean;
+  /** Settles when the message is safe; absent when it already is. */
+  safe?: Promise<void>;
+}
+
+/** Payloads above this are refused before parsing. */
+export const MAX_PAYLOAD_BYTES = 64 * 1024;
+
+const CommandResultSchema = z.looseObject({
+  id: z.string().min(1).max(128),
+  ok: z.boolean(),
+  error: z.string().max(1024).optional(),
+});
+
+const REJECTED: IngestResult = { accepted: false };
+const ACCEPTED: IngestResult = { accepted: true };
+
+type Handler = (o: Origin, topic: string, payload: Buffer, qos: number) => IngestResult;
+
+/**
+ * Validated ingest (contract §2): one handler per topic suffix, each turning a device's message into
+ * a stored point and a bus fact, or a rejection that names the field.
+ */
+export class Ingest {
+  private readonly handlers: Record<string, Handler>;
+  private readonly accepted: Record<string, () => void> = {};
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly sink: IngestSink,
+    private readonly rejections: Rejections,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.handlers = {
+      telemetry: (o, t, p, q) => this.telemetry(o, t, p, q),
+      event: (o, t, p, q) => this.event(o, t, p, q),
+      status: (o, t, p) => this.status(o, t, p),
+      'cmd/result': (o, t, p) => this.commandResult(o, t, p),
+    };
+  }
+
+  /** Handles one message from a device; `suffix` is what follows its own topic prefix. */
+  handle(o: Origin, topic: string, suffix: string, payload: Buffer, qos: number): IngestResult {
+    const handler = Object.hasOwn(this.handlers, suffix) ? this.handlers[suffix] : undefined;
+    if (!handler) return this.reject(o, topic, `topic: unknown suffix ${JSON.stringify(suffix)} (telemetry, event, status, cmd/result)`);
+    if (payload.length > MAX_PAYLOAD_BYTES) return this.reject(o, topic, `payload: larger than ${MAX_PAYLOAD_BYTES} bytes`);
+    return handler(o, topic, payload, qos);
+  }
+
+  private telemetry(o: Origin, topic: string, payload: Buffer, qos: number): IngestResult {
+    const body = parseJson(payload);
+    if (body === undefined) return this.reject(o, topic, 'payload: not valid JSON', payload);
+    const checked = checkTelemetry(o.kind, body);
+    if (!checked.ok) return this.reject(o, topic, checked.reason, payload);
+    const { ts, ...fields } = checked.value as Record<string, number | boolean> & { ts?: number | string };
+    const time = resolveTs(ts, this.now());
+    if (!time.ok) return this.reject(o, topic, time.reason, payload);
+    const safe = this.sink.telemetry(o, fields, time.ms, qos);
+    this.count(o, 'telemetry');
+    this.bus.emit('telemetryAccepted', { ...o, ts: time.ms, fields });
+    return safe ? { accepted: true, safe } : ACCEPTED;
+  }
+
+  private event(o: Origin, topic: string, payload: Buffer, qos: number): IngestResult {
+    const body = parseJson(payload);
+    if (body === undefined) return this.reject(o, topic, 'payload: not valid JSON', payload);
+    const checked = checkEvent(o.kind, body);
+    if (!checked.ok) return this.reject(o, topic, checked.reason, payload);
+    const { ts, type, ...details } = checked.value as { ts?: number | string; type: string };
+    const time = resolveTs(ts, this.now());
+    if (!time.ok) return this.reject(o, topic, time.reason, payload);
+    const safe = this.sink.event(o, type, details, time.ms, qos);
+    this.count(o, 'event');
+    this.bus.emit('eventAccepted', { ...o, ts: time.ms, type, details });
+    return safe ? { accepted: true, safe } : ACCEPTED;
+  }
+
+  private status(o: Origin, topic: string, payload: Buffer): IngestResult {
+    const text = payload.toString();
+    if (text !== 'online' && text !== 'offline') {
+      return this.reject(o, topic, 'payload: status must be "online" or "offline"', payload);
+    }
+    this.count(o, 'status');
+    // The registry writes a status change synchronously, so the message is safe when emit returns.
+    this.bus.emit('statusReceived', { ...o, online: text === 'online', ts: this.now() });
+    return ACCEPTED;
+  }
+
+  private commandResult(o: Origin, topic: string, payload: Buffer): IngestResult {
+    const body = parseJson(payload);
+    if (body === undefined) return this.reject(o, topic, 'payload: not valid JSON', payload);
+    const result = CommandResultSchema.safeParse(body);
+    if (!result.success) return this.reject(o, topic, describeIssues(result.error), payload);
+    this.count(o, 'cmd_result');
+    const { id, ok, error } = result.data;
+    this.bus.emit('commandResultReceived', { ...o, id, ok, error, body: result.data });
+    return ACCEPTED;
+  }
+
+  private reject(o: Origin, topic: string, reason: string, payload?: Buffer): IngestResult {
+    this.log.debug({ site: o.site, kind: o.kind, device: o.device, reason }, 'message rejected');
+    this.rejections.reject({ topic, reason, site: o.site, kind: o.kind, device: o.device, payload });
+    return REJECTED;
+  }
+
+  private count(o: Origin, type: string): void {
+    const key = `${o.kind}/${type}`;
+    let inc = this.accepted[key];
+    if (!inc) {
+      inc = this.metrics.counterFor('gateway_messages_accepted_total', 'Device messages accepted, by kind and type', {
+        kind: o.kind,
+        type,
+      });
+      this.accepted[key] = inc;
+    }
+    inc();
+  }
+}
+
+function parseJson(payload: Buffer): unknown {
+  try {
+    return JSON.parse(payload.toString('utf8')) as unknown;
+  } catch {
+    // Not an error of the gateway's: the caller turns `undefined` into a rejection that says so.
+    return undefined;
+  }
+}

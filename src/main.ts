@@ -1,0 +1,43 @@
+import { ConfigError, loadConfig, readEnvironment } from './config/env.js';
+import { Gateway } from './gateway.js';
+import { createLogger } from './log.js';
+
+/** Entry point: configuration, the gateway, and a clean stop on SIGINT/SIGTERM (contract §8). */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(readEnvironment());
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`gateway: ${err.message}\n`);
+    process.exit(1);
+  }
+  const log = createLogger(config.logLevel);
+  const gateway = new Gateway(config, log);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'gateway stopping');
+    const errors = await gateway.stop();
+    log.info({ errors: errors.length }, 'gateway stopped');
+    process.exit(errors.length === 0 ? 0 : 1);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  try {
+    const started = await gateway.start();
+    process.stdout.write(
+      `gateway: MQTT on port ${started.mqttPort}, MQTT over WebSocket on port ${started.wsPort}, HTTP on port ${started.httpPort}\n`,
+    );
+    if (started.generatedAdminToken) {
+      process.stdout.write(`gateway: ADMIN_TOKEN=${started.generatedAdminToken} (shown once: keep it safe)\n`);
+    }
+  } catch (err) {
+    log.fatal({ err }, 'gateway failed to start');
+    await gateway.stop();
+    process.exit(1);
+  }
+}
+
+await main();

@@ -1,0 +1,70 @@
+import { ConflictError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { hashSecret, newSecret, secretMatches } from '../secrets.js';
+import type { StateStore } from '../storage/state/store.js';
+
+/** An operator account: MQTT read access to its sites' operator topics, and an API token (contract §3). */
+export interface OperatorRecord {
+  id: string;
+  name: string;
+  sites: string[];
+  createdAt: number;
+}
+
+interface OperatorRow {
+  id: string;
+  name: string;
+  sites: string;
+  secret_hash: string;
+  token_hash: string;
+  created_at: number;
+}
+
+/** Operator accounts in the state store. The MQTT username is the operator id. */
+export class OperatorRegistry {
+  constructor(
+    private readonly store: StateStore,
+    private readonly log: Logger,
+  ) {}
+
+  /** Creates an operator; the password and token are returned once and stored hashed. */
+  create(input: { name: string; sites: string[] }): { operator: OperatorRecord; password: string; token: string } {
+    const id = `op-${newSecret().slice(0, 10).replace(/[^A-Za-z0-9]/g, 'x')}`;
+    if (this.get(id)) throw new ConflictError(`operator ${id} exists`);
+    const password = newSecret();
+    const token = newSecret();
+    const operator: OperatorRecord = { id, name: input.name, sites: [...new Set(input.sites)], createdAt: Date.now() };
+    this.store.db
+      .prepare('INSERT INTO operators (id, name, sites, secret_hash, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(id, operator.name, JSON.stringify(operator.sites), hashSecret(password), hashSecret(token), operator.createdAt);
+    this.log.info({ operator: id, sites: operator.sites }, 'operator created');
+    return { operator, password, token };
+  }
+
+  get(id: string): OperatorRecord | undefined {
+    const row = this.store.db.prepare('SELECT * FROM operators WHERE id = ?').get(id) as OperatorRow | undefined;
+    return row && fromRow(row);
+  }
+
+  list(): OperatorRecord[] {
+    return (this.store.db.prepare('SELECT * FROM operators ORDER BY created_at').all() as OperatorRow[]).map(fromRow);
+  }
+
+  /** The operator with this MQTT username and password, or undefined. */
+  authenticate(id: string, password: Buffer | undefined): OperatorRecord | undefined {
+    const row = this.store.db.prepare('SELECT * FROM operators WHERE id = ?').get(id) as OperatorRow | undefined;
+    return row && secretMatches(password, row.secret_hash) ? fromRow(row) : undefined;
+  }
+
+  /** The operator holding this API token, or undefined. */
+  byToken(token: string): OperatorRecord | undefined {
+    const row = this.store.db.prepare('SELECT * FROM operators WHERE token_hash = ?').get(hashSecret(token)) as
+      | OperatorRow
+      | undefined;
+    return row && fromRow(row);
+  }
+}
+
+function fromRow(row: OperatorRow): OperatorRecord {
+  return { id: row.id, name: row.name, sites: JSON.parse(row.sites) as string[], createdAt: row.created_at };
+}

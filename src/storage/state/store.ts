@@ -1,0 +1,73 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+
+/** Schema migrations, applied in order; the index of the last one applied is `user_version`. */
+const MIGRATIONS = [
+  `CREATE TABLE devices (
+     id TEXT PRIMARY KEY,
+     kind TEXT NOT NULL,
+     site TEXT NOT NULL,
+     zone TEXT NOT NULL,
+     name TEXT,
+     tags TEXT NOT NULL DEFAULT '{}',
+     secret_hash TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     online INTEGER NOT NULL DEFAULT 0,
+     last_seen INTEGER
+   );
+   CREATE INDEX devices_site ON devices(site);
+   CREATE TABLE operators (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     sites TEXT NOT NULL,
+     secret_hash TEXT NOT NULL,
+     token_hash TEXT NOT NULL UNIQUE,
+     created_at INTEGER NOT NULL
+   );
+   CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+];
+
+/** The embedded state store: one SQLite file under DATA_DIR, in WAL mode. */
+export class StateStore {
+  private database?: Database.Database;
+
+  constructor(private readonly dataDir: string) {}
+
+  get db(): Database.Database {
+    if (!this.database) throw new Error('state store is not open');
+    return this.database;
+  }
+
+  open(): void {
+    if (this.database) return;
+    mkdirSync(this.dataDir, { recursive: true });
+    const db = new Database(join(this.dataDir, 'state.db'));
+    db.pragma('journal_mode = WAL');
+    // FULL: a registration or an alarm transition answered to a user survives a power cut.
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 5000');
+    const version = db.pragma('user_version', { simple: true }) as number;
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      db.transaction(() => {
+        db.exec(MIGRATIONS[v]);
+        db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+    this.database = db;
+  }
+
+  getSetting(key: string): string | undefined {
+    const row = this.db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | undefined;
+    return row?.value;
+  }
+
+  setSetting(key: string, value: string): void {
+    this.db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  close(): void {
+    this.database?.close();
+    this.database = undefined;
+  }
+}

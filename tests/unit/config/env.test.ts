@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../../src/config/env.js';
+import { formatDuration, parseDuration } from '../../../src/config/duration.js';
+
+describe('loadConfig', () => {
+  it('applies the contract defaults', () => {
+    const c = loadConfig({});
+    expect(c.mqtt.port).toBe(1883);
+    expect(c.mqtt.wsPort).toBe(8083);
+    expect(c.http.port).toBe(8080);
+    expect(c.influx.url).toBe('http://127.0.0.1:8086');
+    expect(c.influx.db).toBe('smart_community');
+    expect(c.dataDir).toBe('./data');
+    expect(c.rulesDir).toBe('./rules');
+    expect(c.baseTopic).toBe('sc');
+    expect(c.logLevel).toBe('info');
+    expect(c.mqtt.allowAnonymous).toBe(false);
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('names every bad variable and its value', () => {
+    try {
+      loadConfig({ MQTT_PORT: '70000', INFLUX_URL: 'not a url', LOG_LEVEL: 'loud' });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const message = (err as Error).message;
+      expect(message).toContain('MQTT_PORT="70000"');
+      expect(message).toContain('INFLUX_URL="not a url"');
+      expect(message).toContain('LOG_LEVEL="loud"');
+    }
+  });
+
+  it('refuses an unknown time zone and a bad duration', () => {
+    expect(() => loadConfig({ TZ: 'Mars/Olympus' })).toThrow(/TZ="Mars\/Olympus"/);
+    expect(() => loadConfig({ COMMAND_TIMEOUT: '10 seconds' })).toThrow(/COMMAND_TIMEOUT/);
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ HTTP_PORT: '' }).http.port).toBe(8080);
+  });
+});
+
+describe('durations', () => {
+  it('parses the contract forms and nothing else', () => {
+    expect(parseDuration('500ms')).toBe(500);
+    expect(parseDuration('10s')).toBe(10_000);
+    expect(parseDuration('5m')).toBe(300_000);
+    expect(parseDuration('2h')).toBe(7_200_000);
+    expect(parseDuration('10')).toBeUndefined();
+    expect(parseDuration('-1s')).toBeUndefined();
+    expect(formatDuration(300_000)).toBe('5m');
+    expect(formatDuration(1500)).toBe('1500ms');
+  });
+});
