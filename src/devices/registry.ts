@@ -42,7 +42,7 @@ interface DeviceRow {
 
 /**
  * The device registry: records in the state store, mirrored in memory for the per-message path.
- * Last seen changes with every message, so it is written back in batches; online/offline is written at once.
+ * Last seen and online state change with every message, so they are written back in batches.
  */
 export class DeviceRegistry {
   private readonly devices = new Map<string, DeviceRecord>();
@@ -152,17 +152,17 @@ export class DeviceRegistry {
     if (!device.online) this.setOnline(id, true, now);
   }
 
-  /** Records online/offline at once (a status change is rare and operators act on it). */
+  /**
+   * Records online/offline in memory and tells the bus; the store gets it with the next flush. Online state
+   * is reset when the gateway starts, so writing it at once would buy nothing for an fsync per change.
+   */
   setOnline(id: string, online: boolean, now: number): void {
     const device = this.devices.get(id);
     if (!device) return;
     device.lastSeen = now;
-    if (device.online === online) {
-      this.dirty.add(id);
-      return;
-    }
+    this.dirty.add(id);
+    if (device.online === online) return;
     device.online = online;
-    this.store.db.prepare('UPDATE devices SET online = ?, last_seen = ? WHERE id = ?').run(online ? 1 : 0, now, id);
     this.log.info({ device: id, site: device.site, kind: device.kind, online }, 'device status changed');
     this.bus.emit('deviceStatusChanged', {
       site: device.site,

@@ -1,0 +1,256 @@
+/**
+ * `npm run bench`: telemetry from simulated devices over MQTT into a real InfluxDB, the gateway against the
+ * naive pipeline (bench/naive.ts) in the same run, on this machine. For each pipeline and QoS it climbs a
+ * ladder of rates; a rate counts as sustained when, over the whole run, the sockets did not back up and every
+ * point is counted in InfluxDB (and, at QoS 1, acknowledged). It reports the highest sustained rate, the
+ * pipeline's CPU and peak RSS there, and the ratio gateway / naive.
+ *
+ *   npm run bench -- [--seconds 60] [--devices 1000] [--qos 0,1] [--rates 5000,10000,...] [--pipelines gateway,naive]
+ *                    [--idle]   (also: RSS with every device sending once per 10 s)
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startInflux, type InfluxServer } from '../tests/helpers/influx.js';
+import type { LoadDevice, LoadOptions, LoadResult } from './load.js';
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '60' },
+    devices: { type: 'string', default: '1000' },
+    qos: { type: 'string', default: '0,1' },
+    rates: { type: 'string', default: '5000,10000,15000,20000,25000,30000,35000,40000,50000' },
+    pipelines: { type: 'string', default: 'gateway,naive' },
+    idle: { type: 'boolean', default: false },
+    grace: { type: 'string', default: '20' },
+  },
+});
+const SECONDS = Number(args.seconds);
+const DEVICES = Number(args.devices);
+const GRACE_S = Number(args.grace);
+const ADMIN = 'bench-admin-token-0123456789abcdef';
+const SITE = 'bench-site';
+/** Socket backlog left at the end that still counts as keeping up (a few ticks of traffic). */
+const MAX_BACKLOG = 512 * 1024;
+
+type Pipeline = 'gateway' | 'naive';
+
+interface Step {
+  pipeline: Pipeline;
+  qos: 0 | 1;
+  rate: number;
+  sent: number;
+  stored: number;
+  acked: number;
+  backlogBytes: number;
+  cpuPct: number;
+  rssMaxMb: number;
+  sustained: boolean;
+}
+
+interface Running {
+  child: ChildProcess;
+  port: number;
+  httpPort?: number;
+  stop(): Promise<void>;
+}
+
+function log(text: string): void {
+  process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${text}\n`);
+}
+
+function spawnAndWait(argv: string[], env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  const child = spawn(process.execPath, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`did not start: ${out}`)), 30_000);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = ready.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, match: m });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+  });
+}
+
+async function startPipeline(pipeline: Pipeline, influxUrl: string, db: string, dataDir: string): Promise<Running> {
+  const stop = (child: ChildProcess) => async () => {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(t);
+  };
+  if (pipeline === 'naive') {
+    const { child, match } = await spawnAndWait(['--import', 'tsx', 'bench/naive.ts'], { INFLUX_URL: influxUrl, INFLUX_DB: db, MQTT_PORT: '0' }, /MQTT on port (\d+)/);
+    return { child, port: Number(match[1]), stop: stop(child) };
+  }
+  const env = {
+    MQTT_HOST: '127.0.0.1',
+    HTTP_HOST: '127.0.0.1',
+    MQTT_PORT: '0',
+    MQTT_WS_PORT: '0',
+    HTTP_PORT: '0',
+    INFLUX_URL: influxUrl,
+    INFLUX_DB: db,
+    DATA_DIR: dataDir,
+    ADMIN_TOKEN: ADMIN,
+    LOG_LEVEL: 'warn',
+  };
+  const { child, match } = await spawnAndWait(['--import', 'tsx', 'src/main.ts'], env, /MQTT on port (\d+), MQTT over WebSocket on port \d+, HTTP on port (\d+)/);
+  return { child, port: Number(match[1]), httpPort: Number(match[2]), stop: stop(child) };
+}
+
+/** Registers the devices (gateway) once per data dir and returns the generator's view of them. */
+async function devicesFor(pipeline: Pipeline, running: Running, credsFile: string): Promise<LoadDevice[]> {
+  const ids = Array.from({ length: DEVICES }, (_, i) => `meter-${String(i).padStart(5, '0')}`);
+  const topic = (id: string) => `sc/${SITE}/energy/${id}/telemetry`;
+  if (pipeline === 'naive') return ids.map((id) => ({ id, topic: topic(id) }));
+  const known = JSON.parse(await readFile(credsFile, 'utf8').catch(() => '{}')) as Record<string, string>;
+  for (const id of ids) {
+    if (known[id]) continue;
+    const res = await fetch(`http://127.0.0.1:${running.httpPort}/api/devices`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ id, kind: 'energy', site: SITE, zone: `b${Number(id.slice(-5)) % 20}` }),
+    });
+    if (res.status !== 201) throw new Error(`register ${id}: ${res.status} ${await res.text()}`);
+    known[id] = ((await res.json()) as { mqtt: { password: string } }).mqtt.password;
+  }
+  await writeFile(credsFile, JSON.stringify(known));
+  return ids.map((id) => ({ id, topic: topic(id), username: id, password: known[id] }));
+}
+
+/** CPU % (of one core) and peak RSS of a process, sampled once a second from /proc. */
+function sampler(pid: number) {
+  const read = async () => {
+    const stat = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    return { ticks: Number(stat[11]) + Number(stat[12]), rssKb };
+  };
+  let first: { ticks: number; at: number } | undefined;
+  let last = { ticks: 0, at: 0 };
+  let rssMaxKb = 0;
+  const timer = setInterval(() => {
+    read()
+      .then((s) => {
+        const at = Date.now();
+        first ??= { ticks: s.ticks, at };
+        last = { ticks: s.ticks, at };
+        rssMaxKb = Math.max(rssMaxKb, s.rssKb);
+      })
+      .catch(() => undefined); // the process has exited: the samples so far stand
+  }, 1000);
+  return {
+    stop() {
+      clearInterval(timer);
+      const seconds = first ? (last.at - first.at) / 1000 : 0;
+      // Linux reports CPU time in clock ticks of 1/100 s.
+      const cpuPct = first && seconds > 0 ? (last.ticks - first.ticks) / seconds : 0;
+      return { cpuPct: Math.round(cpuPct), rssMaxMb: Math.round(rssMaxKb / 1024) };
+    },
+  };
+}
+
+async function count(influx: InfluxServer, db: string): Promise<number> {
+  const rows = await influx.query('SELECT count("energyKwh") FROM "energy"', db).catch(() => []);
+  return Number(rows[0]?.count ?? 0);
+}
+
+async function runLoadProcess(opts: LoadOptions, dir: string): Promise<LoadResult> {
+  const file = join(dir, 'load.json');
+  await writeFile(file, JSON.stringify(opts));
+  const { child } = { child: spawn(process.execPath, ['--import', 'tsx', 'bench/load.ts', file], { stdio: ['ignore', 'pipe', 'inherit'] }) };
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise((r) => child.once('exit', r));
+  return JSON.parse(out) as LoadResult;
+}
+
+async function step(influx: InfluxServer, pipeline: Pipeline, qos: 0 | 1, rate: number, seconds: number, dir: string, n: number): Promise<Step> {
+  const db = `bench_${pipeline}_q${qos}_${rate}_${n}`;
+  const dataDir = join(dir, 'gateway-data');
+  const running = await startPipeline(pipeline, influx.url, db, dataDir);
+  try {
+    const devices = await devicesFor(pipeline, running, join(dir, 'creds.json'));
+    const sample = sampler(running.child.pid!);
+    const load = await runLoadProcess({ port: running.port, devices, rate, seconds, qos, baseTs: Date.now() - 3_600_000 }, dir);
+    const deadline = Date.now() + GRACE_S * 1000;
+    let stored = await count(influx, db);
+    while (stored < load.sent && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
+      stored = await count(influx, db);
+    }
+    const usage = sample.stop();
+    const sustained =
+      load.connectErrors === 0 && stored === load.sent && load.backlogBytes <= MAX_BACKLOG && (qos === 0 || load.acked === load.sent);
+    const result: Step = { pipeline, qos, rate, sent: load.sent, stored, acked: load.acked, backlogBytes: load.backlogBytes, ...usage, sustained };
+    log(`${pipeline} qos${qos} ${rate}/s: ${JSON.stringify(result)}`);
+    return result;
+  } finally {
+    await running.stop();
+    await influx.query(`DROP DATABASE "${db}"`).catch(() => undefined);
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'bench-'));
+  const influx = await startInflux();
+  const steps: Step[] = [];
+  let n = 0;
+  try {
+    for (const qos of args.qos.split(',').map(Number) as Array<0 | 1>) {
+      for (const pipeline of args.pipelines.split(',') as Pipeline[]) {
+        for (const rate of args.rates.split(',').map(Number)) {
+          const s = await step(influx, pipeline, qos, rate, SECONDS, dir, n++);
+          steps.push(s);
+          if (!s.sustained) break;
+        }
+      }
+    }
+    if (args.idle) steps.push(await step(influx, 'gateway', 1, DEVICES / 10, SECONDS, dir, n++));
+  } finally {
+    await influx.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+  report(steps);
+}
+
+function report(steps: Step[]): void {
+  const best = (pipeline: Pipeline, qos: number) =>
+    steps.filter((s) => s.pipeline === pipeline && s.qos === qos && s.sustained && s.rate !== DEVICES / 10).sort((a, b) => b.rate - a.rate)[0];
+  const lines = [`# ingest benchmark: ${DEVICES} devices, ${SECONDS} s per step, ${new Date().toISOString()}`, ''];
+  lines.push('| pipeline | QoS | highest sustained rate (msg/s) | CPU % (one core = 100) | peak RSS MB |', '| --- | --- | --- | --- | --- |');
+  const summary: Record<string, unknown> = {};
+  for (const qos of [0, 1]) {
+    for (const pipeline of ['gateway', 'naive'] as Pipeline[]) {
+      const b = best(pipeline, qos);
+      if (steps.some((s) => s.pipeline === pipeline && s.qos === qos)) {
+        lines.push(`| ${pipeline} | ${qos} | ${b?.rate ?? 'none'} | ${b?.cpuPct ?? '-'} | ${b?.rssMaxMb ?? '-'} |`);
+      }
+    }
+    const g = best('gateway', qos);
+    const nv = best('naive', qos);
+    if (g && nv) {
+      summary[`qos${qos}Ratio`] = Number((g.rate / nv.rate).toFixed(2));
+      lines.push(`| ratio gateway / naive at QoS ${qos} | | ${(g.rate / nv.rate).toFixed(2)}× | | |`);
+    }
+  }
+  const idle = steps.find((s) => s.rate === DEVICES / 10);
+  if (idle) lines.push('', `${DEVICES} devices once per 10 s (${idle.rate} msg/s, QoS 1): CPU ${idle.cpuPct} %, peak RSS ${idle.rssMaxMb} MB, all stored: ${idle.sustained}`);
+  lines.push('', 'Every step:', '```', ...steps.map((s) => JSON.stringify(s)), '```');
+  process.stdout.write(`${lines.join('\n')}\n`);
+  void mkdir('bench/results', { recursive: true }).then(() =>
+    writeFile(`bench/results/ingest-${Date.now()}.json`, JSON.stringify({ devices: DEVICES, seconds: SECONDS, summary, steps }, null, 2)),
+  );
+}
+
+await main();

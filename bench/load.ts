@@ -1,0 +1,153 @@
+/**
+ * Load generator for `npm run bench`: N MQTT connections publishing telemetry at a fixed total rate.
+ * Packets are framed by hand and written straight to the sockets, so the generator spends little CPU
+ * and the pipelines under test get the machine. Prints one JSON line with what it sent and what was acked.
+ *
+ *   node --import tsx bench/load.ts options.json   (a LoadOptions object)
+ */
+import { readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import mqttPacket from 'mqtt-packet';
+
+export interface LoadDevice {
+  id: string;
+  topic: string;
+  username?: string;
+  password?: string;
+}
+
+export interface LoadOptions {
+  port: number;
+  devices: LoadDevice[];
+  rate: number;
+  seconds: number;
+  qos: 0 | 1;
+  /** First timestamp; each device's readings are 1 ms apart from there, so no two points collide. */
+  baseTs: number;
+}
+
+export interface LoadResult {
+  sent: number;
+  acked: number;
+  seconds: number;
+  achievedRate: number;
+  /** Bytes the sockets could not take at the end: the pipeline was pushing back. */
+  backlogBytes: number;
+  connectErrors: number;
+}
+
+const TICK_MS = 10;
+
+function publishPacket(topic: Buffer, payload: Buffer, qos: 0 | 1, messageId: number): Buffer {
+  const remaining = 2 + topic.length + (qos ? 2 : 0) + payload.length;
+  const lenBytes: number[] = [];
+  let x = remaining;
+  do {
+    let b = x % 128;
+    x = Math.floor(x / 128);
+    if (x > 0) b |= 0x80;
+    lenBytes.push(b);
+  } while (x > 0);
+  const buf = Buffer.allocUnsafe(1 + lenBytes.length + remaining);
+  let o = 0;
+  buf[o++] = qos ? 0x32 : 0x30; // [MQTT-3.3.1] PUBLISH, QoS in bits 1-2
+  for (const b of lenBytes) buf[o++] = b;
+  buf.writeUInt16BE(topic.length, o);
+  o += 2;
+  topic.copy(buf, o);
+  o += topic.length;
+  if (qos) {
+    buf.writeUInt16BE(messageId, o);
+    o += 2;
+  }
+  payload.copy(buf, o);
+  return buf;
+}
+
+interface Conn {
+  socket: Socket;
+  topic: Buffer;
+  seq: number;
+  nextId: number;
+}
+
+async function open(opts: LoadOptions, d: LoadDevice, counters: { acked: number }): Promise<Conn> {
+  const socket = connect(opts.port, '127.0.0.1');
+  socket.setNoDelay(true);
+  const conn: Conn = { socket, topic: Buffer.from(d.topic), seq: 0, nextId: 1 };
+  const parser = mqttPacket.parser();
+  await new Promise<void>((resolve, reject) => {
+    parser.on('packet', (p) => {
+      if (p.cmd === 'connack') {
+        if (p.returnCode === 0) resolve();
+        else reject(new Error(`connack ${p.returnCode} for ${d.id}`));
+      } else if (p.cmd === 'puback') counters.acked++;
+    });
+    socket.on('data', (chunk) => parser.parse(chunk));
+    socket.once('error', reject);
+    socket.write(
+      mqttPacket.generate({
+        cmd: 'connect',
+        protocolId: 'MQTT',
+        protocolVersion: 4,
+        clean: true,
+        clientId: d.id,
+        keepalive: 120,
+        username: d.username,
+        password: d.password === undefined ? undefined : Buffer.from(d.password),
+      }),
+    );
+  });
+  return conn;
+}
+
+/** Runs the load and resolves with what was sent and acknowledged. */
+export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
+  const counters = { acked: 0 };
+  let connectErrors = 0;
+  const conns: Conn[] = [];
+  for (let i = 0; i < opts.devices.length; i += 100) {
+    const batch = await Promise.allSettled(opts.devices.slice(i, i + 100).map((d) => open(opts, d, counters)));
+    for (const r of batch) {
+      if (r.status === 'fulfilled') conns.push(r.value);
+      else connectErrors++;
+    }
+  }
+  const start = Date.now();
+  const end = start + opts.seconds * 1000;
+  let sent = 0;
+  let next = 0;
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const now = Date.now();
+      const due = Math.min(Math.floor(((now - start) / 1000) * opts.rate), opts.rate * opts.seconds);
+      for (const c of conns) c.socket.cork();
+      while (sent < due) {
+        const c = conns[next];
+        next = (next + 1) % conns.length;
+        const ts = opts.baseTs + c.seq++;
+        const payload = Buffer.from(`{"powerKw":${(c.seq % 500) / 10},"energyKwh":${c.seq},"ts":${ts}}`);
+        c.socket.write(publishPacket(c.topic, payload, opts.qos, c.nextId));
+        c.nextId = c.nextId === 65535 ? 1 : c.nextId + 1;
+        sent++;
+      }
+      for (const c of conns) c.socket.uncork();
+      if (now >= end) resolve();
+      else setTimeout(tick, TICK_MS);
+    };
+    tick();
+  });
+  const seconds = (Date.now() - start) / 1000;
+  const backlogBytes = conns.reduce((n, c) => n + c.socket.writableLength, 0);
+  // Give QoS 1 acknowledgements a moment to arrive, bounded.
+  const ackDeadline = Date.now() + 15_000;
+  while (opts.qos === 1 && counters.acked < sent && Date.now() < ackDeadline) await new Promise((r) => setTimeout(r, 100));
+  for (const c of conns) c.socket.end(mqttPacket.generate({ cmd: 'disconnect' }));
+  return { sent, acked: counters.acked, seconds, achievedRate: sent / seconds, backlogBytes, connectErrors };
+}
+
+if (process.argv[2]) {
+  const result = await runLoad(JSON.parse(readFileSync(process.argv[2], 'utf8')) as LoadOptions);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  process.exit(0);
+}
