@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['tests/**/*.test.ts'],
+    // Integration suites start real influxd/broker processes; their hooks and outage tests need room.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Child processes (influxd) and native modules are safer in forked workers than in threads.
+    pool: 'forks',
+    fileParallelism: true,
+  },
+});
