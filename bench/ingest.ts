@@ -104,7 +104,7 @@ async function startPipeline(pipeline: Pipeline, influxUrl: string, db: string, 
     ADMIN_TOKEN: ADMIN,
     LOG_LEVEL: 'warn',
   };
-  const { child, match } = await spawnAndWait(['--import', 'tsx', 'src/main.ts'], env, /MQTT on port (\d+), MQTT over WebSocket on port \d+, HTTP on port (\d+)/);
+  const { child, match } = await spawnAndWait(['dist/main.js'], env, /MQTT on port (\d+), MQTT over WebSocket on port \d+, HTTP on port (\d+)/);
   return { child, port: Number(match[1]), httpPort: Number(match[2]), stop: stop(child) };
 }
 
@@ -202,6 +202,9 @@ async function step(influx: InfluxServer, pipeline: Pipeline, qos: 0 | 1, rate: 
 }
 
 async function main(): Promise<void> {
+  // The gateway runs as `npm start` runs it: compiled, without a TypeScript loader.
+  const build = spawn('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  if ((await new Promise((r) => build.once('exit', r))) !== 0) throw new Error('build failed');
   const dir = await mkdtemp(join(tmpdir(), 'bench-'));
   const influx = await startInflux();
   const steps: Step[] = [];

@@ -87,6 +87,8 @@ export class Gateway {
   }
 
   async start(): Promise<Started> {
+    this.metrics.gauge('process_resident_memory_bytes', 'Resident memory of the gateway process', () => process.memoryUsage.rss());
+    this.metrics.gauge('nodejs_heap_used_bytes', 'V8 heap in use', () => process.memoryUsage().heapUsed);
     this.store.open();
     this.stops.push(['state store', () => this.store.close()]);
     const { hash, generated } = this.adminToken();
