@@ -4,7 +4,7 @@ import { buildApi } from './api/server.js';
 import type { Readiness } from './api/routes/system.js';
 import { createAuth } from './broker/auth.js';
 import { Broker } from './broker/broker.js';
-import { Bus } from './bus.js';
+import { Bus, type Origin } from './bus.js';
 import { Commands } from './commands/commands.js';
 import type { Config } from './config/env.js';
 import { DeviceRegistry } from './devices/registry.js';
@@ -14,7 +14,7 @@ import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { OperatorRegistry } from './operators/registry.js';
 import { hashSecret, newSecret } from './secrets.js';
-import { eventLine, telemetryLine } from './storage/influx/points.js';
+import { eventLine, seriesLine, telemetrySeries } from './storage/influx/points.js';
 import { InfluxQuery } from './storage/influx/query.js';
 import { Spool } from './storage/influx/spool.js';
 import { InfluxWriter } from './storage/influx/writer.js';
@@ -89,6 +89,7 @@ export class Gateway {
   async start(): Promise<Started> {
     this.metrics.gauge('process_resident_memory_bytes', 'Resident memory of the gateway process', () => process.memoryUsage.rss());
     this.metrics.gauge('nodejs_heap_used_bytes', 'V8 heap in use', () => process.memoryUsage().heapUsed);
+    this.metrics.gauge('nodejs_external_memory_bytes', 'Memory outside the V8 heap (buffers)', () => process.memoryUsage().external);
     this.store.open();
     this.stops.push(['state store', () => this.store.close()]);
     const { hash, generated } = this.adminToken();
@@ -160,8 +161,18 @@ export class Gateway {
       const safe = this.writer.write(line);
       return qos > 0 ? safe : this.writer.pressure();
     };
+    // A device's series key never changes while it is connected; the broker keeps one origin per connection.
+    const series = new WeakMap<Origin, string>();
+    const seriesOf = (o: Origin) => {
+      let key = series.get(o);
+      if (key === undefined) {
+        key = telemetrySeries(o.kind, o.site, o.device, o.zone);
+        series.set(o, key);
+      }
+      return key;
+    };
     return {
-      telemetry: (o, fields, ts, qos) => store(telemetryLine(o.kind, o.site, o.device, o.zone, fields, ts), qos),
+      telemetry: (o, fields, ts, qos) => store(seriesLine(seriesOf(o), fields, ts), qos),
       event: (o, type, details, ts, qos) => store(eventLine(o.site, o.kind, o.device, o.zone, type, details, ts), qos),
     };
   }

@@ -38,7 +38,7 @@ type Handler = (o: Origin, topic: string, payload: Buffer, qos: number) => Inges
  */
 export class Ingest {
   private readonly handlers: Record<string, Handler>;
-  private readonly accepted: Record<string, () => void> = {};
+  private readonly accepted: Record<string, Record<string, () => void>> = {};
 
   constructor(
     private readonly bus: Bus,
@@ -69,12 +69,14 @@ export class Ingest {
     if (body === undefined) return this.reject(o, topic, 'payload: not valid JSON', payload);
     const checked = checkTelemetry(o.kind, body);
     if (!checked.ok) return this.reject(o, topic, checked.reason, payload);
-    const { ts, ...fields } = checked.value as Record<string, number | boolean> & { ts?: number | string };
-    const time = resolveTs(ts, this.now());
+    const reading = checked.value as Record<string, number | boolean> & { ts?: number | string };
+    const time = resolveTs(reading.ts, this.now());
     if (!time.ok) return this.reject(o, topic, time.reason, payload);
+    const fields = reading.ts === undefined ? reading : withoutTs(reading);
     const safe = this.sink.telemetry(o, fields, time.ms, qos);
     this.count(o, 'telemetry');
-    this.bus.emit('telemetryAccepted', { ...o, ts: time.ms, fields });
+    // Named, not spread: V8 spreads an object into a literal ~50× slower, and this runs per message.
+    this.bus.emit('telemetryAccepted', { site: o.site, kind: o.kind, device: o.device, zone: o.zone, ts: time.ms, fields });
     return safe ? { accepted: true, safe } : ACCEPTED;
   }
 
@@ -88,7 +90,7 @@ export class Ingest {
     if (!time.ok) return this.reject(o, topic, time.reason, payload);
     const safe = this.sink.event(o, type, details, time.ms, qos);
     this.count(o, 'event');
-    this.bus.emit('eventAccepted', { ...o, ts: time.ms, type, details });
+    this.bus.emit('eventAccepted', { site: o.site, kind: o.kind, device: o.device, zone: o.zone, ts: time.ms, type, details });
     return safe ? { accepted: true, safe } : ACCEPTED;
   }
 
@@ -99,7 +101,7 @@ export class Ingest {
     }
     this.count(o, 'status');
     // Nothing to store: online state lives in the registry, which starts every device offline after a restart.
-    this.bus.emit('statusReceived', { ...o, online: text === 'online', ts: this.now() });
+    this.bus.emit('statusReceived', { site: o.site, kind: o.kind, device: o.device, zone: o.zone, online: text === 'online', ts: this.now() });
     return ACCEPTED;
   }
 
@@ -110,7 +112,7 @@ export class Ingest {
     if (!result.success) return this.reject(o, topic, describeIssues(result.error), payload);
     this.count(o, 'cmd_result');
     const { id, ok, error } = result.data;
-    this.bus.emit('commandResultReceived', { ...o, id, ok, error, body: result.data });
+    this.bus.emit('commandResultReceived', { site: o.site, kind: o.kind, device: o.device, zone: o.zone, id, ok, error, body: result.data });
     return ACCEPTED;
   }
 
@@ -121,17 +123,24 @@ export class Ingest {
   }
 
   private count(o: Origin, type: string): void {
-    const key = `${o.kind}/${type}`;
-    let inc = this.accepted[key];
+    const byKind = (this.accepted[type] ??= {});
+    let inc = byKind[o.kind];
     if (!inc) {
       inc = this.metrics.counterFor('gateway_messages_accepted_total', 'Device messages accepted, by kind and type', {
         kind: o.kind,
         type,
       });
-      this.accepted[key] = inc;
+      byKind[o.kind] = inc;
     }
     inc();
   }
+}
+
+/** The measurements without `ts` (a plain loop: this runs for every reading). */
+function withoutTs(body: Record<string, number | boolean | string | undefined>): Record<string, number | boolean> {
+  const fields: Record<string, number | boolean> = {};
+  for (const key in body) if (key !== 'ts') fields[key] = body[key] as number | boolean;
+  return fields;
 }
 
 function parseJson(payload: Buffer): unknown {

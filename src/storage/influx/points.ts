@@ -101,6 +101,16 @@ export function formatTimestamp(tsMs: number): string {
   return cachedHighText + String(ms - high * 1e6).padStart(6, '0');
 }
 
+/** A device's telemetry series key: measurement = kind, tags device/site/zone sorted (contract §7). */
+export function telemetrySeries(kind: string, site: string, device: string, zone: string): string {
+  return measurement(kind) + tag('device', device) + tag('site', site) + tag('zone', zone);
+}
+
+/** A telemetry point of a series from `telemetrySeries`, which callers may keep per device. */
+export function seriesLine(series: string, fields: Record<string, number | boolean>, tsMs: number): string {
+  return line(series, formatFields(fields), tsMs);
+}
+
 /** A telemetry point: measurement = kind, tags device/site/zone (contract §7); timestamp in ms. */
 export function telemetryLine(
   kind: string,
@@ -110,7 +120,7 @@ export function telemetryLine(
   fields: Record<string, number | boolean>,
   tsMs: number,
 ): string {
-  return line(measurement(kind) + tag('device', device) + tag('site', site) + tag('zone', zone), formatFields(fields), tsMs);
+  return seriesLine(telemetrySeries(kind, site, device, zone), fields, tsMs);
 }
 
 /** An event point in `events` with `count=1i` plus the scalar details (objects, null and undefined skipped). */
