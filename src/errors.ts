@@ -8,6 +8,7 @@ export const ERROR_CODES = {
   illegal_transition: 409,
   payload_too_large: 413,
   storage_unavailable: 503,
+  shutting_down: 503,
   timeout: 504,
   internal: 500,
 } as const;

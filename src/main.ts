@@ -12,6 +12,8 @@ async function main(): Promise<void> {
     process.stderr.write(`gateway: ${err.message}\n`);
     process.exit(1);
   }
+  // Local times (an ISO `ts` without offset) follow TZ, also when it came from the .env file.
+  process.env.TZ = config.timeZone;
   const log = createLogger(config.logLevel);
   const gateway = new Gateway(config, log);
   let stopping = false;

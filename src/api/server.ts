@@ -42,7 +42,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   systemRoutes(app, deps);
   deviceRoutes(app, deps);
   operatorRoutes(app, deps);
-  app.get('/docs', { schema: { hide: true } }, async () => app.swagger());
-  app.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/docs', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+  app.get('/docs/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -3,7 +3,7 @@ import type { DeviceRecord } from '../devices/registry.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { OperatorRecord } from '../operators/registry.js';
-import { filterCovers, topicMatches, type Topics } from '../topics.js';
+import { DEVICE_SUFFIXES, filterCovers, topicMatches, type Topics } from '../topics.js';
 
 /** Who is behind an MQTT connection. */
 export type Principal =
@@ -82,7 +82,8 @@ export function createAuth(deps: AuthDeps) {
   /** True when this client may publish on `topic`; refusals are counted and logged. */
   function canPublish(client: Client, topic: string): boolean {
     const p = principals.get(client);
-    if (p?.role === 'anonymous') return true;
+    // Anonymous clients may act as any registered device, but only as a device: never on `cmd` or elsewhere.
+    if (p?.role === 'anonymous' && isDevicePublishTopic(deps.topics, topic)) return true;
     // `cmd` is the gateway's direction (contract §2): a device publishing there is refused like a foreign topic.
     if (p?.role === 'device' && topic.startsWith(p.prefix) && topic !== p.cmdTopic) return true;
     refused({ what: 'publish', reason: p?.role === 'operator' ? 'operator_publish' : 'foreign_topic' });
@@ -140,4 +141,10 @@ function isForwardableStatus(topics: Topics, packet: AedesPublishPacket): boolea
   if (!packet.topic.endsWith('/status') || topics.parseDevice(packet.topic)?.suffix !== 'status') return true;
   const text = packet.payload.toString();
   return text === 'online' || text === 'offline' || (packet.retain && packet.payload.length === 0);
+}
+
+/** A topic a device publishes on: one of the device suffixes under some device's prefix. */
+function isDevicePublishTopic(topics: Topics, topic: string): boolean {
+  const suffix = topics.parseDevice(topic)?.suffix;
+  return suffix !== undefined && (DEVICE_SUFFIXES as readonly string[]).includes(suffix);
 }

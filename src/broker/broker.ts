@@ -31,7 +31,8 @@ export class Broker {
   private tcp?: Server;
   private http?: HttpServer;
   private wss?: WebSocketServer;
-  private readonly deviceClients = new Map<string, Client>();
+  /** Every live connection of each device: a device may hold more than one (several client ids). */
+  private readonly deviceClients = new Map<string, Set<Client>>();
   private readonly origins = new WeakMap<Client, { origin: Origin; prefix: string }>();
 
   constructor(private readonly deps: BrokerDeps) {}
@@ -77,13 +78,9 @@ export class Broker {
       this.aedes.publish(packet, (err?: Error | null) => (err ? reject(err) : resolve()));
     });
 
-  isConnected(deviceId: string): boolean {
-    return this.deviceClients.has(deviceId);
-  }
-
-  /** Closes a device's connection, e.g. when it is deleted from the registry. */
+  /** Closes every connection of a device, e.g. when it is deleted from the registry. */
   disconnectDevice(deviceId: string): void {
-    this.deviceClients.get(deviceId)?.close();
+    for (const client of this.deviceClients.get(deviceId) ?? []) client.close();
   }
 
   get listening(): boolean {
@@ -142,15 +139,20 @@ export class Broker {
 
   private clientReady(client: Client): void {
     const p = principalOf(client);
-    if (p?.role === 'device') this.deviceClients.set(p.device.id, client);
+    if (p?.role !== 'device') return;
+    const clients = this.deviceClients.get(p.device.id) ?? new Set<Client>();
+    clients.add(client);
+    this.deviceClients.set(p.device.id, clients);
   }
 
   private clientGone(client: Client): void {
     const p = principalOf(client);
     this.deps.auth.forget(client);
     if (p?.role !== 'device') return;
-    // A session taken over by a new connection of the same device is not the device going away.
-    if (this.deviceClients.get(p.device.id) !== client) return;
+    const clients = this.deviceClients.get(p.device.id);
+    clients?.delete(client);
+    // A device with another live connection (a taken-over session, a second client id) has not gone away.
+    if (clients && clients.size > 0) return;
     this.deviceClients.delete(p.device.id);
     this.deps.deviceDisconnected(p.device.id);
   }

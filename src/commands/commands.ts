@@ -65,7 +65,7 @@ export class Commands {
     this.bus.removeListeners(this);
     for (const [id, p] of this.pending) {
       clearTimeout(p.timer);
-      p.reject(new GatewayError('storage_unavailable', 'gateway is stopping'));
+      p.reject(new GatewayError('shutting_down', 'the gateway stopped before the device answered'));
       this.pending.delete(id);
     }
   }

@@ -22,7 +22,15 @@ describe('HTTP API (contract §5)', () => {
     expect(metrics.body).toContain('# TYPE gateway_mqtt_clients gauge');
     const docs = await gw.api('GET', '/docs', undefined, null);
     expect(docs.body.openapi).toMatch(/^3\./);
+    expect(docs.body.paths['/health'].get.security).toStrictEqual([]);
     expect(Object.keys(docs.body.paths)).toEqual(expect.arrayContaining(['/api/devices', '/api/devices/{id}/commands']));
+  });
+
+  it('needs a token however the path is spelled', async () => {
+    expect(await gw.api('GET', '/%61pi/devices', undefined, null)).toMatchObject({ status: 401, body: { error: 'unauthorized' } });
+    const sneaky = await gw.api('POST', '/%61pi/operators', { name: 'Mallory', sites: [SITE] }, null);
+    expect(sneaky.status).toBe(401);
+    expect((await gw.api('GET', '/no/such/route', undefined, null)).status).toBe(404);
   });
 
   it('answers 401 without a token or with an unknown one', async () => {
@@ -101,10 +109,22 @@ describe('HTTP API (contract §5)', () => {
     expect(res).toMatchObject({ status: 504, body: { error: 'timeout' } });
   });
 
-  it('deletes a device and closes its connection', async () => {
+  it('keeps a device online while any of its connections lives', async () => {
+    const creds = await gw.register('door-two', 'access', SITE, 'b2');
+    const first = await gw.connect(creds, { clientId: 'door-two-a' });
+    const second = await gw.connect(creds, { clientId: 'door-two-b' });
+    await first.publishAsync(`sc/${SITE}/access/door-two/status`, 'online', { qos: 1 });
+    await second.endAsync();
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await gw.api('GET', '/api/devices/door-two')).body.online).toBe(true);
+    await first.endAsync();
+    await eventually(async () => (await gw.api('GET', '/api/devices/door-two')).body.online === false);
+  });
+
+  it('deletes a device and closes every connection it has', async () => {
     const creds = await gw.register('door-del', 'access', SITE, 'b2');
-    const client = await gw.connect(creds);
-    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    const clients = [await gw.connect(creds, { clientId: 'door-del-a' }), await gw.connect(creds, { clientId: 'door-del-b' })];
+    const closed = Promise.all(clients.map((c) => new Promise<void>((resolve) => c.once('close', () => resolve()))));
     expect((await gw.api('DELETE', '/api/devices/door-del')).status).toBe(204);
     await closed;
     expect((await gw.api('GET', '/api/devices/door-del')).status).toBe(404);

@@ -116,6 +116,21 @@ describe('anonymous mode, turned on explicitly', () => {
     expect(all.lines).toStrictEqual([`${topic('status')} online`]);
   });
 
+  it('refuses an anonymous command to a device, and anything outside device topics', async () => {
+    const device = await gw.connect();
+    await device.subscribeAsync(`sc/${SITE}/lighting/lamp-a/cmd`);
+    const received: string[] = [];
+    device.on('message', (t) => received.push(t));
+    for (const topic of [`sc/${SITE}/lighting/lamp-a/cmd`, `sc/${SITE}/alarms/critical/fire/x`]) {
+      const intruder = await gw.connect();
+      const closed = new Promise<void>((resolve) => intruder.once('close', () => resolve()));
+      intruder.publish(topic, JSON.stringify({ id: '1', action: 'off' }), { qos: 1 });
+      await closed;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    expect(received).toStrictEqual([]);
+  });
+
   it('refuses messages for a device that is not registered', async () => {
     const client = await gw.connect();
     await client.publishAsync(`sc/${SITE}/fire/ghost/telemetry`, JSON.stringify({ coPpm: 1 }), { qos: 1 });

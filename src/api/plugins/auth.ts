@@ -13,6 +13,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Only the admin token may call this route. */
     adminOnly?: boolean;
+    /** No token needed (contract §3: health, ready, metrics, docs). Every other route needs one. */
+    public?: boolean;
   }
 }
 
@@ -21,11 +23,16 @@ export interface AuthOptions {
   operatorByToken(token: string): OperatorRecord | undefined;
 }
 
-/** Bearer-token authentication for everything under `/api` (contract §3). */
+/**
+ * Bearer-token authentication (contract §3), deny by default: every matched route needs a token unless it
+ * is marked public. The decision rests on the route fastify matched, never on the raw URL, which a client
+ * can spell differently (`/%61pi/...`) and still reach the same route.
+ */
 export function registerAuth(app: FastifyInstance, opts: AuthOptions): void {
   app.decorateRequest('principal', undefined);
   app.addHook('onRequest', async (request) => {
-    if (!request.url.startsWith('/api/') && request.url !== '/api') return;
+    // No route matched: the not-found handler answers 404 and exposes nothing.
+    if (request.routeOptions.url === undefined || request.routeOptions.config?.public) return;
     const header = request.headers.authorization;
     const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (!match) throw new GatewayError('unauthorized', 'missing "Authorization: Bearer <token>" header');

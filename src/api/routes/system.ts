@@ -12,18 +12,22 @@ export interface Readiness {
 
 /** Health, readiness and metrics: no token needed (contract §3). */
 export function systemRoutes(app: FastifyInstance, deps: { metrics: Metrics; readiness(): Readiness }): void {
-  app.get('/health', { schema: { tags: ['system'], summary: 'Liveness' } }, async () => ({ status: 'ok' }));
+  const open = { config: { public: true } } as const;
+  app.get('/health', { ...open, schema: { tags: ['system'], summary: 'Liveness', security: [] } }, async () => ({ status: 'ok' }));
 
   app.get(
     '/ready',
-    { schema: { tags: ['system'], summary: 'Ready when the broker listens and storage is usable; InfluxDB and spool state' } },
+    {
+      ...open,
+      schema: { tags: ['system'], summary: 'Ready when the broker listens and storage is usable; InfluxDB and spool state', security: [] },
+    },
     async (_request, reply) => {
       const r = deps.readiness();
       return reply.status(r.ready ? 200 : 503).send(r);
     },
   );
 
-  app.get('/metrics', { schema: { tags: ['system'], summary: 'Prometheus text format' } }, async (_request, reply) =>
+  app.get('/metrics', { ...open, schema: { tags: ['system'], summary: 'Prometheus text format', security: [] } }, async (_request, reply) =>
     reply.type('text/plain; version=0.0.4; charset=utf-8').send(deps.metrics.render()),
   );
 }

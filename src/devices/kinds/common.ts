@@ -1,10 +1,26 @@
 import { z } from 'zod';
 
+/**
+ * ISO-8601 as devices write it: a date, or a date and time to the minute, second or fraction, with `Z`,
+ * `±hh:mm`, `±hhmm` or no offset (then it is the gateway's local time, TZ).
+ */
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?$/;
+
 /** `ts` as the contract allows it (§2): epoch milliseconds or an ISO-8601 string. */
 export const TsSchema = z.union([
   z.number().finite().nonnegative(),
-  z.iso.datetime({ offset: true, local: false }).or(z.iso.date()),
+  z
+    .string()
+    .regex(ISO_8601, 'expected epoch milliseconds or an ISO-8601 time')
+    .refine((text) => Number.isFinite(parseIsoTs(text)), 'not a real date and time'),
 ]);
+
+/** Epoch ms of an ISO-8601 `ts` accepted by TsSchema (NaN otherwise). */
+export function parseIsoTs(text: string): number {
+  // Date.parse wants `T`, `.` and `±hh:mm`; devices also send a space, a comma or `±hhmm`.
+  const normal = text.replace(' ', 'T').replace(',', '.').replace(/([+-]\d{2})(\d{2})$/, '$1:$2');
+  return Date.parse(normal);
+}
 export type Ts = z.infer<typeof TsSchema>;
 
 export const PctSchema = z.number().min(0).max(100);

@@ -58,8 +58,13 @@ describe('authenticate', () => {
     expect(metrics.value('gateway_mqtt_refused_total', { what: 'connect', reason: 'anonymous' })).toBe(1);
   });
 
-  it('admits anonymous clients only when that is turned on', async () => {
-    expect((await setup(true).login()).ok).toBe(true);
+  it('admits anonymous clients only when that is turned on, and then only as devices', async () => {
+    const { login, auth } = setup(true);
+    const { client, ok } = await login();
+    expect(ok).toBe(true);
+    expect(auth.canPublish(client, 'sc/maple-court/access/door-1/telemetry')).toBe(true);
+    expect(auth.canPublish(client, 'sc/maple-court/access/door-1/cmd')).toBe(false);
+    expect(auth.canPublish(client, 'sc/maple-court/alarms/critical/fire/x')).toBe(false);
   });
 });
 
