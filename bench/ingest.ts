@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: telemetry from simulated devices over MQTT into a real InfluxDB, the gateway against the
  * naive pipeline (bench/naive.ts) in the same run, on this machine. For each pipeline and QoS it climbs a
- * ladder of rates; a rate counts as sustained when, over the whole run, the sockets did not back up and every
- * point is counted in InfluxDB (and, at QoS 1, acknowledged). It reports the highest sustained rate, the
+ * ladder of rates; a rate counts as sustained when the sockets did not back up, every point is counted in
+ * InfluxDB within 3 s of the end of sending, and, at QoS 1, every message was acknowledged with 99 % of the
+ * PUBACKs within 1 s. It reports the highest sustained rate, the
  * pipeline's CPU and peak RSS there, and the ratio gateway / naive.
  *
  *   npm run bench -- [--seconds 60] [--devices 1000] [--qos 0,1] [--rates 5000,10000,...] [--pipelines gateway,naive]
@@ -34,10 +35,15 @@ const ADMIN = 'bench-admin-token-0123456789abcdef';
 const SITE = 'bench-site';
 /** How long after the last message everything must be counted for the rate to count as kept up with. */
 const LAG_S = 3;
+/** At QoS 1, a rate is kept up with only while 99 % of PUBACKs come back within this. */
+const MAX_ACK_P99_MS = 1000;
 /** Socket backlog left at the end that still counts as keeping up (a few ticks of traffic). */
 const MAX_BACKLOG = 512 * 1024;
 
 type Pipeline = 'gateway' | 'naive';
+
+/** Node flags for the gateway under test, as `npm start` passes them (none today). */
+const GATEWAY_NODE_FLAGS: string[] = [];
 
 interface Step {
   pipeline: Pipeline;
@@ -50,6 +56,8 @@ interface Step {
   stored: number;
   drainSeconds: number;
   acked: number;
+  ackP50Ms?: number;
+  ackP99Ms?: number;
   backlogBytes: number;
   cpuPct: number;
   rssMaxMb: number;
@@ -110,7 +118,7 @@ async function startPipeline(pipeline: Pipeline, influxUrl: string, db: string, 
     ADMIN_TOKEN: ADMIN,
     LOG_LEVEL: 'warn',
   };
-  const { child, match } = await spawnAndWait(['dist/main.js'], env, /MQTT on port (\d+), MQTT over WebSocket on port \d+, HTTP on port (\d+)/);
+  const { child, match } = await spawnAndWait([...GATEWAY_NODE_FLAGS, 'dist/main.js'], env, /MQTT on port (\d+), MQTT over WebSocket on port \d+, HTTP on port (\d+)/);
   return { child, port: Number(match[1]), httpPort: Number(match[2]), stop: stop(child) };
 }
 
@@ -208,8 +216,22 @@ async function step(influx: InfluxServer, pipeline: Pipeline, qos: 0 | 1, rate: 
       load.connectErrors === 0 &&
       storedInTime === load.sent &&
       load.backlogBytes <= MAX_BACKLOG &&
-      (qos === 0 || load.acked === load.sent);
-    const result: Step = { pipeline, qos, rate, sent: load.sent, stored, storedInTime, drainSeconds, acked: load.acked, backlogBytes: load.backlogBytes, ...usage, sustained };
+      (qos === 0 || (load.acked === load.sent && (load.ackP99Ms ?? Infinity) <= MAX_ACK_P99_MS));
+    const result: Step = {
+      pipeline,
+      qos,
+      rate,
+      sent: load.sent,
+      stored,
+      storedInTime,
+      drainSeconds,
+      acked: load.acked,
+      ackP50Ms: load.ackP50Ms,
+      ackP99Ms: load.ackP99Ms,
+      backlogBytes: load.backlogBytes,
+      ...usage,
+      sustained,
+    };
     log(`${pipeline} qos${qos} ${rate}/s: ${JSON.stringify(result)}`);
     return result;
   } finally {

@@ -31,12 +31,20 @@ export interface LoadResult {
   acked: number;
   seconds: number;
   achievedRate: number;
+  /** PUBACK latency over a sample of the QoS 1 messages, in ms. */
+  ackP50Ms?: number;
+  ackP99Ms?: number;
   /** Bytes the sockets could not take at the end: the pipeline was pushing back. */
   backlogBytes: number;
   connectErrors: number;
 }
 
 const TICK_MS = 10;
+
+interface Counters {
+  acked: number;
+  latencies: number[];
+}
 
 function publishPacket(topic: Buffer, payload: Buffer, qos: 0 | 1, messageId: number): Buffer {
   const remaining = 2 + topic.length + (qos ? 2 : 0) + payload.length;
@@ -69,19 +77,31 @@ interface Conn {
   topic: Buffer;
   seq: number;
   nextId: number;
+  /** Send times of the sampled message ids awaiting their PUBACK. */
+  sampled: Map<number, number>;
 }
 
-async function open(opts: LoadOptions, d: LoadDevice, counters: { acked: number }): Promise<Conn> {
+/** One QoS 1 message in this many has its PUBACK latency measured. */
+const SAMPLE_EVERY = 64;
+
+async function open(opts: LoadOptions, d: LoadDevice, counters: Counters): Promise<Conn> {
   const socket = connect(opts.port, '127.0.0.1');
   socket.setNoDelay(true);
-  const conn: Conn = { socket, topic: Buffer.from(d.topic), seq: 0, nextId: 1 };
+  const conn: Conn = { socket, topic: Buffer.from(d.topic), seq: 0, nextId: 1, sampled: new Map() };
   const parser = mqttPacket.parser();
   await new Promise<void>((resolve, reject) => {
     parser.on('packet', (p) => {
       if (p.cmd === 'connack') {
         if (p.returnCode === 0) resolve();
         else reject(new Error(`connack ${p.returnCode} for ${d.id}`));
-      } else if (p.cmd === 'puback') counters.acked++;
+      } else if (p.cmd === 'puback') {
+        counters.acked++;
+        const sentAt = conn.sampled.get(p.messageId!);
+        if (sentAt !== undefined) {
+          counters.latencies.push(performance.now() - sentAt);
+          conn.sampled.delete(p.messageId!);
+        }
+      }
     });
     socket.on('data', (chunk) => parser.parse(chunk));
     socket.once('error', reject);
@@ -103,7 +123,7 @@ async function open(opts: LoadOptions, d: LoadDevice, counters: { acked: number 
 
 /** Runs the load and resolves with what was sent and acknowledged. */
 export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
-  const counters = { acked: 0 };
+  const counters: Counters = { acked: 0, latencies: [] };
   let connectErrors = 0;
   const conns: Conn[] = [];
   for (let i = 0; i < opts.devices.length; i += 100) {
@@ -127,6 +147,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
         next = (next + 1) % conns.length;
         const ts = opts.baseTs + c.seq++;
         const payload = Buffer.from(`{"powerKw":${(c.seq % 500) / 10},"energyKwh":${c.seq},"ts":${ts}}`);
+        if (opts.qos === 1 && c.seq % SAMPLE_EVERY === 0) c.sampled.set(c.nextId, performance.now());
         c.socket.write(publishPacket(c.topic, payload, opts.qos, c.nextId));
         c.nextId = c.nextId === 65535 ? 1 : c.nextId + 1;
         sent++;
@@ -143,7 +164,18 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const ackDeadline = Date.now() + 15_000;
   while (opts.qos === 1 && counters.acked < sent && Date.now() < ackDeadline) await new Promise((r) => setTimeout(r, 100));
   for (const c of conns) c.socket.end(mqttPacket.generate({ cmd: 'disconnect' }));
-  return { sent, acked: counters.acked, seconds, achievedRate: sent / seconds, backlogBytes, connectErrors };
+  const sorted = counters.latencies.sort((a, b) => a - b);
+  const pct = (p: number) => (sorted.length ? Math.round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]) : undefined);
+  return {
+    sent,
+    acked: counters.acked,
+    seconds,
+    achievedRate: sent / seconds,
+    ackP50Ms: pct(0.5),
+    ackP99Ms: pct(0.99),
+    backlogBytes,
+    connectErrors,
+  };
 }
 
 if (process.argv[2]) {

@@ -34,6 +34,7 @@ export class Broker {
   /** Every live connection of each device: a device may hold more than one (several client ids). */
   private readonly deviceClients = new Map<string, Set<Client>>();
   private readonly origins = new WeakMap<Client, { origin: Origin; prefix: string }>();
+  private readonly waiting = new Map<Promise<void>, Array<(err?: Error | null) => void>>();
 
   constructor(private readonly deps: BrokerDeps) {}
 
@@ -117,11 +118,30 @@ export class Broker {
     if (!(result.accepted && suffix === 'status')) packet.retain = false;
     if (!result.safe) return done(null);
     // aedes writes the QoS 1 PUBACK as soon as this calls back: wait until the point is safe.
-    result.safe.then(
-      () => done(null),
+    this.whenSafe(result.safe, done);
+  }
+
+  /**
+   * Calls `done` once `safe` settles. Thousands of messages share one batch promise, so the callbacks are
+   * grouped under it: one promise reaction per batch instead of one per message.
+   */
+  private whenSafe(safe: Promise<void>, done: (err?: Error | null) => void): void {
+    let waiting = this.waiting.get(safe);
+    if (waiting) {
+      waiting.push(done);
+      return;
+    }
+    waiting = [done];
+    this.waiting.set(safe, waiting);
+    const settle = (err: Error | null) => {
+      this.waiting.delete(safe);
+      for (const callback of waiting) callback(err);
+    };
+    safe.then(
+      () => settle(null),
       (err: unknown) => {
-        this.deps.log.error({ err, topic: packet.topic }, 'message could not be stored; connection closed unacknowledged');
-        done(err instanceof Error ? err : new Error(String(err)));
+        this.deps.log.error({ err, messages: waiting.length }, 'messages could not be stored; their connections close unacknowledged');
+        settle(err instanceof Error ? err : new Error(String(err)));
       },
     );
   }
