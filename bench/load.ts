@@ -147,7 +147,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
         next = (next + 1) % conns.length;
         const ts = opts.baseTs + c.seq++;
         const payload = Buffer.from(`{"powerKw":${(c.seq % 500) / 10},"energyKwh":${c.seq},"ts":${ts}}`);
-        if (opts.qos === 1 && c.seq % SAMPLE_EVERY === 0) c.sampled.set(c.nextId, performance.now());
+        if (opts.qos === 1 && (c.seq - 1) % SAMPLE_EVERY === 0) c.sampled.set(c.nextId, performance.now());
         c.socket.write(publishPacket(c.topic, payload, opts.qos, c.nextId));
         c.nextId = c.nextId === 65535 ? 1 : c.nextId + 1;
         sent++;

@@ -21,6 +21,9 @@ import { InfluxWriter } from './storage/influx/writer.js';
 import { StateStore } from './storage/state/store.js';
 import { Topics } from './topics.js';
 
+/** How long running HTTP requests may finish when the gateway stops. */
+const API_CLOSE_GRACE_MS = 5000;
+
 export interface Started {
   mqttPort: number;
   wsPort: number;
@@ -114,7 +117,7 @@ export class Gateway {
       readiness: () => this.readiness(),
     });
     await this.api.listen({ port: this.config.http.port, host: this.config.http.host });
-    this.stops.push(['api', () => this.api?.close()]);
+    this.stops.push(['api', () => this.closeApi()]);
     const address = this.api.server.address();
     const httpPort = typeof address === 'object' && address ? address.port : this.config.http.port;
     this.log.info({ mqttPort, wsPort, httpPort }, 'gateway started');
@@ -134,6 +137,22 @@ export class Gateway {
       }
     }
     return errors;
+  }
+
+  /**
+   * Stops the HTTP API: new requests are refused at once, running ones get a grace period, then every
+   * connection is closed (a keep-alive client would otherwise hold the stop for fastify's 72 s timeout).
+   */
+  private async closeApi(): Promise<void> {
+    const api = this.api;
+    if (!api) return;
+    const closed = api.close();
+    const grace = setTimeout(() => api.server.closeAllConnections(), API_CLOSE_GRACE_MS);
+    try {
+      await closed;
+    } finally {
+      clearTimeout(grace);
+    }
   }
 
   readiness(): Readiness {

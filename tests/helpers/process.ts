@@ -71,3 +71,18 @@ export function runGatewayToExit(env: Record<string, string>, timeoutMs = 30_000
     },
   );
 }
+
+/** Registers a device through a gateway process's API; resolves with its MQTT credentials. */
+export async function registerOver(
+  g: GatewayProcess,
+  adminToken: string,
+  device: { id: string; kind: string; site: string; zone: string },
+): Promise<{ username: string; password: string }> {
+  const res = await fetch(`http://127.0.0.1:${g.httpPort}/api/devices`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify(device),
+  });
+  if (res.status !== 201) throw new Error(`register ${device.id}: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { mqtt: { username: string; password: string } }).mqtt;
+}

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectMqtt, eventually, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startInflux, type InfluxServer } from '../helpers/influx.js';
-import { spawnGateway } from '../helpers/process.js';
+import { registerOver, spawnGateway } from '../helpers/process.js';
 
 const SITE = 'maple-court';
 const ADMIN = 'durability-admin-token-0123456789';
@@ -80,12 +80,7 @@ describe('an acknowledged QoS 1 event survives a crash of the gateway', () => {
   async function registerAndPublish(db: string, device: string, n: number) {
     const env = { DATA_DIR: dataDir, ADMIN_TOKEN: ADMIN, INFLUX_URL: influx.url, INFLUX_DB: db, INFLUX_FLUSH_INTERVAL: '50ms', INFLUX_RETRY_MAX: '500ms' };
     const g = await spawnGateway(env);
-    const res = await fetch(`http://127.0.0.1:${g.httpPort}/api/devices`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ id: device, kind: 'fire', site: SITE, zone: 'b3-f12' }),
-    });
-    const { mqtt } = (await res.json()) as { mqtt: { username: string; password: string } };
+    const mqtt = await registerOver(g, ADMIN, { id: device, kind: 'fire', site: SITE, zone: 'b3-f12' });
     const client = await connectMqtt(`mqtt://127.0.0.1:${g.mqttPort}`, mqtt);
     const base = Date.now() - 60_000;
     // Every publishAsync resolves on the PUBACK; the crash comes right after the last one.

@@ -12,13 +12,17 @@ export const TsSchema = z.union([
   z
     .string()
     .regex(ISO_8601, 'expected epoch milliseconds or an ISO-8601 time')
-    .refine((text) => Number.isFinite(parseIsoTs(text)), 'not a real date and time'),
+    .refine((text) => Number.isFinite(parseIsoTs(text)) && isRealDate(text), 'not a real date and time'),
 ]);
 
 /** Epoch ms of an ISO-8601 `ts` accepted by TsSchema (NaN otherwise). */
 export function parseIsoTs(text: string): number {
   // Date.parse wants `T`, `.` and `±hh:mm`; devices also send a space, a comma or `±hhmm`.
-  const normal = text.replace(' ', 'T').replace(',', '.').replace(/([+-]\d{2})(\d{2})$/, '$1:$2');
+  const normal = text
+    .replace(' ', 'T')
+    .replace(',', '.')
+    .replace(/([+-]\d{2})(\d{2})$/, '$1:$2')
+    .replace(/(T[\d:.]+[+-]\d{2})$/, '$1:00');
   return Date.parse(normal);
 }
 export type Ts = z.infer<typeof TsSchema>;
@@ -51,4 +55,10 @@ export function eventSchemas<E extends Record<string, Shape>>(types: E) {
       z.strictObject({ type: z.literal(type), ts: TsSchema.optional(), ...details }),
     ]),
   ) as { [T in keyof E]: z.ZodObject<{ type: z.ZodLiteral<T & string>; ts: z.ZodOptional<typeof TsSchema> } & E[T]> };
+}
+
+/** Date.parse rolls 2024-02-30 over into March; a device sending that has a broken clock. */
+function isRealDate(text: string): boolean {
+  const [y, m, d] = text.slice(0, 10).split('-').map(Number);
+  return m >= 1 && m <= 12 && d >= 1 && d <= new Date(Date.UTC(y, m, 0)).getUTCDate();
 }
