@@ -60,7 +60,13 @@ export class Gateway {
     this.registry = new DeviceRegistry(this.store, this.bus, child('registry'), config.lastSeenFlushMs);
     this.operators = new OperatorRegistry(this.store, child('operators'));
     this.spool = new Spool({ dir: join(config.dataDir, 'spool'), maxBytes: config.spool.maxBytes, log: child('spool'), metrics: this.metrics });
-    this.writer = new InfluxWriter({ ...influx, spool: this.spool, log: child('influx'), metrics: this.metrics });
+    this.writer = new InfluxWriter({
+      ...influx,
+      spool: this.spool,
+      refusedFile: join(config.dataDir, 'refused.lp'),
+      log: child('influx'),
+      metrics: this.metrics,
+    });
     this.history = new InfluxQuery({ url: influx.url, db: influx.db, username: influx.username, password: influx.password, timeoutMs: influx.timeoutMs });
     const publish = (...args: Parameters<Broker['publish']>) => this.broker.publish(...args);
     this.commands = new Commands(this.topics, publish, this.bus, config.commandTimeoutMs, child('commands'), this.metrics);

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -98,13 +98,16 @@ describe('InfluxWriter against a real influxd', () => {
     expect(writer.status()).toStrictEqual({ reachable: true, mode: 'direct', spooledPoints: 0, spooledBytes: 0, droppedPoints: 0 });
   });
 
-  it('keeps the valid points of a batch with a field type conflict and counts the refused one', async () => {
-    const { writer, metrics } = await startWriter('conflict', 'conflict');
+  it('keeps the valid points of a batch with a field type conflict, counts the refused one and keeps it aside', async () => {
+    const refusedFile = join(dir, 'conflict-refused.lp');
+    const { writer, metrics } = await startWriter('conflict', 'conflict', { refusedFile });
     await writer.write('typed v=1 1000');
     const lines = ['typed v="text" 2000', 'typed v=3 3000'];
     await Promise.all(lines.map((l) => writer.write(l)));
     expect((await influx.query('SELECT v FROM typed', 'conflict')).map((r) => r.v)).toStrictEqual([1, 3]);
     expect(metrics.value('gateway_influx_points_refused_total')).toBe(1);
+    // Acknowledged only after the refused batch was kept: the file holds it whole.
+    expect(await readFile(refusedFile, 'utf8')).toBe('typed v="text" 2000\ntyped v=3 3000\n');
     expect(writer.status().mode).toBe('direct');
   });
 

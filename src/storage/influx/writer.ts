@@ -1,3 +1,4 @@
+import { open } from 'node:fs/promises';
 import type { Logger } from '../../log.js';
 import type { Metrics } from '../../metrics.js';
 import { GatewayError } from '../../errors.js';
@@ -23,6 +24,8 @@ export interface InfluxWriterOptions extends InfluxTarget {
   maxPending: number;
   /** Opened by the caller before start(); closed by stop(). */
   spool: Spool;
+  /** Where the lines of batches InfluxDB refused are kept (appended, synced); none: they are only counted. */
+  refusedFile?: string;
   /** The module's child logger (`{ module: 'influx' }`), as the composition root hands it out. */
   log: Logger;
   metrics: Metrics;
@@ -175,14 +178,20 @@ export class InfluxWriter {
         batch.state = 'failed'; // pump() spools it once every earlier batch is settled
         this.noteFailure(outcome);
         this.enterSpooling();
-      } else {
+        this.pump();
+        return;
+      }
+      this.reachable = true;
+      this.account(outcome, batch.lines.length);
+      const settle = () => {
         batch.state = 'done';
-        this.reachable = true;
-        this.account(outcome, batch.lines.length);
         batch.resolve();
         this.memory.release(batch.lines.length, this.options.maxPending);
-      }
-      this.pump();
+        this.pump();
+      };
+      // A refused batch is acknowledged only once its lines are kept aside, so nothing acknowledged is lost.
+      if (outcome.kind === 'refused') void this.keepRefused(body).then(settle);
+      else settle();
     });
     this.track(sent);
   }
@@ -268,6 +277,7 @@ export class InfluxWriter {
         return replayed > 0 ? 'progress' : 'failed';
       }
       this.account(outcome, chunk.points);
+      if (outcome.kind === 'refused') await this.keepRefused(chunk.text);
       await chunk.commit();
       replayed += chunk.points;
     }
@@ -311,6 +321,27 @@ export class InfluxWriter {
     this.options.log.warn({ status, refused: this.refusalsSinceLog, points, body }, 'InfluxDB refused points');
     this.lastRefusalLog = now;
     this.refusalsSinceLog = 0;
+  }
+
+  /**
+   * Appends the lines of a batch InfluxDB refused (a type conflict, a bad line) to `refusedFile`, synced, for someone to inspect or write again by hand. InfluxDB kept the valid lines of the batch,
+   * so writing the whole file again later is harmless. A failure here is logged; the points are counted as
+   * refused either way.
+   */
+  private async keepRefused(text: string): Promise<void> {
+    const file = this.options.refusedFile;
+    if (!file) return;
+    try {
+      const handle = await open(file, 'a');
+      try {
+        await handle.appendFile(text.endsWith('\n') ? text : `${text}\n`);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+    } catch (err) {
+      this.options.log.error({ err, file }, 'refused points could not be kept aside');
+    }
   }
 
   private dbCreated(result: 'created' | 'forbidden'): void {
