@@ -47,10 +47,6 @@ export class Topics {
     return `${this.base}/${site}/gateway/rejected`;
   }
 
-  gatewayState(site: string): string {
-    return `${this.base}/${site}/gateway/state`;
-  }
-
   /** Parses a device topic; undefined when it is not one (wrong base, bad names, unknown kind). */
   parseDevice(topic: string): DeviceTopic | undefined {
     const levels = topic.split('/');
