@@ -61,6 +61,7 @@ interface Step {
   backlogBytes: number;
   cpuPct: number;
   rssMaxMb: number;
+  rssSteadyMb: number;
   sustained: boolean;
 }
 
@@ -142,7 +143,10 @@ async function devicesFor(pipeline: Pipeline, running: Running, credsFile: strin
   return ids.map((id) => ({ id, topic: topic(id), username: id, password: known[id] }));
 }
 
-/** CPU % (of one core) and peak RSS of a process, sampled once a second from /proc. */
+/**
+ * CPU % (of one core), peak RSS and steady RSS (the median of the second half of the run, after V8's memory
+ * reducer has had its chance) of a process, sampled once a second from /proc.
+ */
 function sampler(pid: number) {
   const read = async () => {
     const stat = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
@@ -152,14 +156,14 @@ function sampler(pid: number) {
   };
   let first: { ticks: number; at: number } | undefined;
   let last = { ticks: 0, at: 0 };
-  let rssMaxKb = 0;
+  const rss: number[] = [];
   const timer = setInterval(() => {
     read()
       .then((s) => {
         const at = Date.now();
         first ??= { ticks: s.ticks, at };
         last = { ticks: s.ticks, at };
-        rssMaxKb = Math.max(rssMaxKb, s.rssKb);
+        rss.push(s.rssKb);
       })
       .catch(() => undefined); // the process has exited: the samples so far stand
   }, 1000);
@@ -169,7 +173,9 @@ function sampler(pid: number) {
       const seconds = first ? (last.at - first.at) / 1000 : 0;
       // Linux reports CPU time in clock ticks of 1/100 s.
       const cpuPct = first && seconds > 0 ? (last.ticks - first.ticks) / seconds : 0;
-      return { cpuPct: Math.round(cpuPct), rssMaxMb: Math.round(rssMaxKb / 1024) };
+      const secondHalf = rss.slice(Math.floor(rss.length / 2)).sort((a, b) => a - b);
+      const steadyKb = secondHalf[Math.floor(secondHalf.length / 2)] ?? 0;
+      return { cpuPct: Math.round(cpuPct), rssMaxMb: Math.round(Math.max(0, ...rss) / 1024), rssSteadyMb: Math.round(steadyKb / 1024) };
     },
   };
 }
@@ -270,24 +276,33 @@ function report(steps: Step[]): void {
   const best = (pipeline: Pipeline, qos: number) =>
     steps.filter((s) => s.pipeline === pipeline && s.qos === qos && s.sustained && s.rate !== DEVICES / 10).sort((a, b) => b.rate - a.rate)[0];
   const lines = [`# ingest benchmark: ${DEVICES} devices, ${SECONDS} s per step, ${new Date().toISOString()}`, ''];
-  lines.push('| pipeline | QoS | highest sustained rate (msg/s) | CPU % (one core = 100) | peak RSS MB |', '| --- | --- | --- | --- | --- |');
+  lines.push(
+    '| pipeline | QoS | highest sustained rate (msg/s) | CPU % (one core = 100) | peak RSS MB | steady RSS MB |',
+    '| --- | --- | --- | --- | --- | --- |',
+  );
   const summary: Record<string, unknown> = {};
   for (const qos of [0, 1]) {
     for (const pipeline of ['gateway', 'naive'] as Pipeline[]) {
       const b = best(pipeline, qos);
       if (steps.some((s) => s.pipeline === pipeline && s.qos === qos)) {
-        lines.push(`| ${pipeline} | ${qos} | ${b?.rate ?? 'none'} | ${b?.cpuPct ?? '-'} | ${b?.rssMaxMb ?? '-'} |`);
+        lines.push(`| ${pipeline} | ${qos} | ${b?.rate ?? 'none'} | ${b?.cpuPct ?? '-'} | ${b?.rssMaxMb ?? '-'} | ${b?.rssSteadyMb ?? '-'} |`);
       }
     }
     const g = best('gateway', qos);
     const nv = best('naive', qos);
     if (g && nv) {
       summary[`qos${qos}Ratio`] = Number((g.rate / nv.rate).toFixed(2));
-      lines.push(`| ratio gateway / naive at QoS ${qos} | | ${(g.rate / nv.rate).toFixed(2)}× | | |`);
+      lines.push(`| ratio gateway / naive at QoS ${qos} | | ${(g.rate / nv.rate).toFixed(2)}× | | | |`);
     }
   }
   const idle = steps.find((s) => s.rate === DEVICES / 10);
-  if (idle) lines.push('', `${DEVICES} devices once per 10 s (${idle.rate} msg/s, QoS 1): CPU ${idle.cpuPct} %, peak RSS ${idle.rssMaxMb} MB, all stored: ${idle.sustained}`);
+  if (idle) {
+    lines.push(
+      '',
+      `${DEVICES} devices once per 10 s (${idle.rate} msg/s, QoS 1): CPU ${idle.cpuPct} %, peak RSS ${idle.rssMaxMb} MB, ` +
+        `steady RSS ${idle.rssSteadyMb} MB, all stored: ${idle.sustained}`,
+    );
+  }
   lines.push('', 'Every step:', '```', ...steps.map((s) => JSON.stringify(s)), '```');
   process.stdout.write(`${lines.join('\n')}\n`);
   void mkdir('bench/results', { recursive: true }).then(() =>
