@@ -1,0 +1,139 @@
+import type { KindName } from '../../src/devices/kinds/index.js';
+import type { Random } from '../sim/random.js';
+
+/** One device of a site, as the site description expands it. */
+export interface DeviceSpec {
+  id: string;
+  kind: KindName;
+  site: string;
+  zone: string;
+  name: string;
+  /**
+   * What the device is for, which the models and scenarios read: `corridor` `street` `carpark` lights, `door`
+   * and `gate` controllers, `space` `fire-lane` and `lot` parking devices, `building` and `site` meters,
+   * `detector`, `camera`.
+   */
+  role: string;
+  /** Registered with the device (contract §5), so rules can match on them: role, building, floor... */
+  tags: Record<string, string>;
+  /** Sizes the model needs: `capacity` of a lot, `ratedW` of a lamp, `households` behind a meter. */
+  params: Record<string, number>;
+}
+
+/** Where the site is: its time zone (for the daily curves) and position (for dusk and dawn). */
+export interface SitePlace {
+  timeZone: string;
+  lat: number;
+  lon: number;
+}
+
+export interface ModelContext {
+  rng: Random;
+  place: SitePlace;
+}
+
+/** A telemetry reading, exactly the fields of the kind's schema (src/devices/kinds). */
+export type Telemetry = Record<string, number | boolean>;
+
+/** An event as it goes on the wire, without `ts` (the runtime adds it). */
+export interface SimEvent {
+  type: string;
+  [detail: string]: string | number | boolean;
+}
+
+export interface StepResult {
+  /** Events that happened since the previous step, in order. */
+  events: SimEvent[];
+  /** The state changed in a way a real device reports at once (a fault, smoke rising): send telemetry now. */
+  reportNow: boolean;
+}
+
+export type CommandResult = { ok: true } | { ok: false; error: string };
+
+/** Faults a model can be put into; the scenarios (devices/scenarios.ts) pick the devices and start them. */
+export const MODEL_FAULTS = [
+  'fire', // fire detector: smoke and heat rise; with `origin` it also sends fire_alarm
+  'fire-fault', // fire detector: a device fault
+  'door-forced', // access: the door opens while locked, door_forced
+  'door-held-open', // access: the door stays open, door_held_open after 30 s
+  'denied-access', // access: someone tries a wrong card again and again
+  'lamp-failure', // lighting: lamp_failure, draws no power while on
+  'circuit-trip', // lighting: circuit_trip on the lamp with `origin`; every lamp on the circuit goes dark
+  'meter-tamper', // energy: the register goes back, meter_tamper
+  'phase-loss', // energy: phase_loss, a third of the load and one phase's voltage gone
+  'video-loss', // camera: video_loss, 0 fps, 0 kbps
+  'camera-tamper', // camera: tamper
+  'intrusion', // camera: intrusion (at any hour: the scenario picks the time)
+  'fire-lane', // parking fire-lane sensor: a car parks on the fire lane
+  'barrier-fault', // parking lot gate: barrier_fault
+  'low-battery', // any battery device: the battery falls below 10 %
+] as const;
+export type ModelFault = (typeof MODEL_FAULTS)[number];
+
+export interface Fault {
+  name: ModelFault;
+  /** For faults that spread over several devices: the device where it starts, or one it spreads to. */
+  role?: 'origin' | 'spread';
+}
+
+/**
+ * A device's behaviour on simulated time. Pure: no I/O, no timers; the runtime calls it and publishes what it
+ * returns, so the unit tests drive it with a ManualClock and a seeded Random.
+ */
+export interface DeviceModel {
+  readonly spec: DeviceSpec;
+  /** Advances the model to `now` (simulated ms); returns what happened since the previous step. */
+  step(now: number): StepResult;
+  /** The reading the device would send at `now` (after step). */
+  telemetry(now: number): Telemetry;
+  /** Obeys a command of contract §2 (`cmd`); the result goes back on `cmd/result`. */
+  command(action: string, params: Record<string, unknown> | undefined, now: number): CommandResult;
+  /** Starts a fault; false when it does not apply to this device. */
+  startFault(fault: Fault, now: number): boolean;
+  /** Ends a fault: the device recovers (the detector resets, the lamp is replaced...); false if it was not on. */
+  endFault(name: ModelFault, now: number): boolean;
+}
+
+/** Rounds to `digits` decimals: devices report sensible precision, not 17 digits. */
+export function round(value: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+export function clamp(value: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, value));
+}
+
+/**
+ * A battery that declines slowly (about `yearsLife` from full to empty) with a little reading noise, and that a
+ * `low-battery` fault drops to a few per cent.
+ */
+export class Battery {
+  private level: number;
+  private readonly perMs: number;
+
+  constructor(
+    private readonly rng: Random,
+    yearsLife = 3,
+  ) {
+    this.level = rng.between(55, 100);
+    this.perMs = 100 / (yearsLife * 365 * 86_400_000);
+  }
+
+  advance(ms: number): void {
+    this.level = Math.max(0, this.level - ms * this.perMs);
+  }
+
+  /** A `low-battery` fault: the cell is nearly flat. */
+  drain(): void {
+    this.level = Math.min(this.level, this.rng.between(4, 8));
+  }
+
+  replace(): void {
+    this.level = 100;
+  }
+
+  pct(): number {
+    return round(clamp(this.level + this.rng.normal(0, 0.2), 0, 100), 0);
+  }
+}

@@ -1,0 +1,162 @@
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { DeviceSpec } from '../models/model.js';
+
+/** MQTT credentials as the gateway issues them (contract §5: shown once, at registration). */
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
+/** What the simulator keeps between runs: each device's credentials and the operator it watches with. */
+interface StateFile {
+  version: 1;
+  gateway: string;
+  devices: Record<string, Credentials & { kind: string; site: string; zone: string }>;
+  operators: Record<string, Credentials>;
+}
+
+export class RegistrationError extends Error {}
+
+/** How many registrations run at once: enough to hide the round trip, few enough not to crowd the gateway. */
+const CONCURRENCY = 8;
+
+/**
+ * Registers the simulated devices through the gateway's API, idempotently: credentials are kept in a state
+ * file (mode 0600), so a restarted simulator reuses them; a device the gateway does not know, or knows with
+ * another kind, site or zone, or whose password was lost, is registered (again).
+ */
+export class Registrar {
+  private state: StateFile = { version: 1, gateway: '', devices: {}, operators: {} };
+  /** Saves run one after another: workers finishing together must not interleave their writes. */
+  private saving: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly apiUrl: string,
+    private readonly token: string,
+    private readonly stateFile: string,
+  ) {}
+
+  async load(): Promise<void> {
+    try {
+      const parsed = JSON.parse(await readFile(this.stateFile, 'utf8')) as StateFile;
+      // Credentials issued by another gateway are worthless here.
+      if (parsed.version === 1 && parsed.gateway === this.apiUrl) this.state = parsed;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        throw new RegistrationError(`${this.stateFile}: unreadable (${(err as Error).message}); remove it to start afresh`, { cause: err });
+      }
+    }
+    this.state.gateway = this.apiUrl;
+  }
+
+  /** Credentials for every device, registering those that need it; `progress` is called as it goes. */
+  async ensure(specs: readonly DeviceSpec[], progress: (done: number, registered: number) => void = () => {}): Promise<Map<string, Credentials>> {
+    const known = await this.knownDevices();
+    const out = new Map<string, Credentials>();
+    let done = 0;
+    let registered = 0;
+    let next = 0;
+    const worker = async () => {
+      while (next < specs.length) {
+        const spec = specs[next++];
+        const kept = this.state.devices[spec.id];
+        const there = known.get(spec.id);
+        const same = there && there.kind === spec.kind && there.site === spec.site && there.zone === spec.zone;
+        if (kept && same && kept.kind === spec.kind && kept.zone === spec.zone) {
+          out.set(spec.id, kept);
+        } else {
+          out.set(spec.id, await this.register(spec, there !== undefined));
+          registered++;
+        }
+        if (++done % 100 === 0) {
+          progress(done, registered);
+          await this.save();
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, specs.length) }, worker));
+    await this.save();
+    progress(done, registered);
+    return out;
+  }
+
+  /** Registers `spec` afresh (its kept password no longer works). */
+  async reissue(spec: DeviceSpec): Promise<Credentials> {
+    const creds = await this.register(spec, true);
+    await this.save();
+    return creds;
+  }
+
+  /** An operator account for `site` that the simulator watches rejections with (contract §3). */
+  async operator(site: string, renew = false): Promise<Credentials> {
+    const kept = this.state.operators[site];
+    if (kept && !renew) return kept;
+    const res = await this.call('POST', '/api/operators', { name: `simulator ${site}`, sites: [site] });
+    if (res.status !== 201) throw new RegistrationError(`creating the simulator's operator for ${site}: ${describe(res)}`);
+    const creds = (res.body as { mqtt: Credentials }).mqtt;
+    this.state.operators[site] = creds;
+    await this.save();
+    return creds;
+  }
+
+  private async knownDevices(): Promise<Map<string, { kind: string; site: string; zone: string }>> {
+    const res = await this.call('GET', '/api/devices');
+    if (res.status !== 200) throw new RegistrationError(`listing the gateway's devices: ${describe(res)}`);
+    const list = res.body as Array<{ id: string; kind: string; site: string; zone: string }>;
+    return new Map(list.map((d) => [d.id, d]));
+  }
+
+  private async register(spec: DeviceSpec, exists: boolean): Promise<Credentials> {
+    if (exists) {
+      const del = await this.call('DELETE', `/api/devices/${encodeURIComponent(spec.id)}`);
+      if (del.status !== 204 && del.status !== 200 && del.status !== 404) {
+        throw new RegistrationError(`re-registering ${spec.id}: delete answered ${describe(del)}`);
+      }
+    }
+    const body = { id: spec.id, kind: spec.kind, site: spec.site, zone: spec.zone, name: spec.name, tags: spec.tags };
+    const res = await this.call('POST', '/api/devices', body);
+    if (res.status !== 201) throw new RegistrationError(`registering ${spec.id}: ${describe(res)}`);
+    const creds = (res.body as { mqtt: Credentials }).mqtt;
+    this.state.devices[spec.id] = { ...creds, kind: spec.kind, site: spec.site, zone: spec.zone };
+    return creds;
+  }
+
+  private async call(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await fetch(`${this.apiUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    } catch (err) {
+      throw new RegistrationError(`the gateway's API at ${this.apiUrl} is unreachable: ${(err as Error).message}`, { cause: err });
+    }
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // Not JSON: the text is the body (describe() shows it).
+    }
+    return { status: res.status, body: parsed };
+  }
+
+  /** Writes the state atomically (a crash never leaves half a file) and readable by its owner only. */
+  private save(): Promise<void> {
+    const run = this.saving.catch(() => undefined).then(() => this.write());
+    this.saving = run;
+    return run;
+  }
+
+  private async write(): Promise<void> {
+    await mkdir(dirname(this.stateFile), { recursive: true });
+    const tmp = `${this.stateFile}.tmp`;
+    await writeFile(tmp, JSON.stringify(this.state), { mode: 0o600 });
+    await rename(tmp, this.stateFile);
+  }
+}
+
+function describe(res: { status: number; body: unknown }): string {
+  const b = res.body as { error?: string; message?: string } | undefined;
+  return `${res.status}${b?.message ? ` ${b.error}: ${b.message}` : ''}`;
+}

@@ -1,0 +1,225 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import { Topics } from '../../src/topics.js';
+import { createModel, type DeviceSpec } from '../models/index.js';
+import { faultOf, resolveTargets, type ScenarioStep } from '../scenarios.js';
+import { SimClock, type Clock } from '../sim/clock.js';
+import { Random } from '../sim/random.js';
+import { expandSite, placeOf, scaleSite, type Site } from '../site.js';
+import { NotAuthorizedError, SimDevice, type Counters } from './device-client.js';
+import { Registrar } from './registrar.js';
+
+export interface SimulatorOptions {
+  site: Site;
+  /** How many devices: the site grown or cut to this many (site.ts scaleSite); default: the site as written. */
+  devices?: number;
+  apiUrl: string;
+  mqttUrl: string;
+  token: string;
+  /** Where the devices' credentials are kept between runs. */
+  stateFile: string;
+  baseTopic?: string;
+  /** Real ms between two telemetry messages of a device (default 10 s). */
+  intervalMs?: number;
+  qos?: 0 | 1;
+  /** Simulated seconds per real second (default 1). */
+  speed?: number;
+  /** Simulated time at the start, epoch ms (default now). */
+  startAt?: number;
+  seed?: number;
+  /** Lines for the user (scenarios started and ended, re-registrations). */
+  log?: (line: string) => void;
+  /** Registration and connection progress. */
+  onProgress?: (phase: 'registering' | 'connecting', done: number, total: number) => void;
+}
+
+export interface SimulatorStats {
+  devices: number;
+  /** Devices registered (or registered again) by this run; 0 when every kept credential still worked. */
+  registered: number;
+  connected: number;
+  published: number;
+  events: number;
+  commands: number;
+  publishErrors: number;
+  /** Rejections the gateway published for this simulator's devices (contract §2 `gateway/rejected`). */
+  rejected: number;
+  lastRejections: Array<{ topic: string; device: string; reason: string }>;
+  simTime: number;
+}
+
+/** Devices stepped per slot: each device steps once a second, spread over four slots to smooth the load. */
+const SLOTS = 4;
+const SLOT_MS = 250;
+const CONNECT_CONCURRENCY = 100;
+
+/**
+ * A simulated site: every device a real MQTT client driven by its model, registered through the API, with
+ * scenarios played on a timeline. `start()` registers and connects; `stop()` says offline and disconnects.
+ */
+export class Simulator {
+  readonly clock: SimClock;
+  readonly specs: DeviceSpec[];
+  private readonly devices: SimDevice[] = [];
+  private readonly counters: Counters = { published: 0, events: 0, commands: 0, publishErrors: 0 };
+  private readonly registrar: Registrar;
+  private readonly topics: Topics;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private ticker?: NodeJS.Timeout;
+  private watcher?: MqttClient;
+  private rejected = 0;
+  private registered = 0;
+  private readonly lastRejections: SimulatorStats['lastRejections'] = [];
+  private startedAt = 0;
+
+  constructor(private readonly opts: SimulatorOptions) {
+    this.clock = new SimClock(opts.startAt ?? Date.now(), opts.speed ?? 1);
+    this.specs = opts.devices === undefined ? expandSite(opts.site) : scaleSite(opts.site, opts.devices);
+    this.registrar = new Registrar(opts.apiUrl, opts.token, opts.stateFile);
+    this.topics = new Topics(opts.baseTopic ?? 'sc');
+  }
+
+  async start(): Promise<void> {
+    const { opts } = this;
+    await this.registrar.load();
+    const creds = await this.registrar.ensure(this.specs, (done, registered) => {
+      this.registered = registered;
+      opts.onProgress?.('registering', done, this.specs.length);
+    });
+    await this.watchRejections();
+    const root = new Random(opts.seed ?? 1);
+    const place = placeOf(opts.site);
+    const link = { mqttUrl: opts.mqttUrl, topics: this.topics, qos: opts.qos ?? 1, intervalMs: opts.intervalMs ?? 10_000 };
+    for (const spec of this.specs) {
+      const model = createModel(spec, { rng: root.fork(spec.id), place }, this.clock.now());
+      this.devices.push(new SimDevice(model, link, this.clock, this.counters));
+    }
+    const now = Date.now();
+    let next = 0;
+    let done = 0;
+    const worker = async () => {
+      while (next < this.devices.length) {
+        const i = next++;
+        // Each device gets its own phase in the interval, so the traffic is even, not a burst every 10 s.
+        const firstAt = now + Math.floor((i / this.devices.length) * link.intervalMs);
+        await this.connectDevice(this.devices[i], creds.get(this.devices[i].id)!, firstAt);
+        opts.onProgress?.('connecting', ++done, this.devices.length);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CONNECT_CONCURRENCY, this.devices.length) }, worker));
+    this.startedAt = Date.now();
+    let slot = 0;
+    this.ticker = setInterval(() => this.tick(slot++ % SLOTS), SLOT_MS);
+  }
+
+  /** Plays scenario steps: each starts `atMs` after the start and, with `forMs`, ends that much later. */
+  schedule(steps: readonly ScenarioStep[]): void {
+    for (const step of steps) {
+      const startIn = Math.max(0, this.startedAt + step.atMs - Date.now());
+      this.later(startIn, () => {
+        const ids = this.apply(step, true);
+        if (ids.length > 0 && step.forMs !== undefined) this.later(step.forMs, () => this.apply(step, false));
+      });
+    }
+  }
+
+  /** Starts (or ends) a scenario now; answers the devices it acted on. */
+  apply(step: ScenarioStep, begin: boolean): string[] {
+    const targets = resolveTargets(step, this.specs);
+    const fault = faultOf(step);
+    const acted: string[] = [];
+    targets.forEach((spec, i) => {
+      const device = this.devices.find((d) => d.id === spec.id);
+      if (!device) return;
+      let ok = true;
+      if (fault === 'silence') device.silence(begin);
+      else if (fault === 'drop') (begin ? device.drop() : device.revive());
+      else if (begin) ok = device.model.startFault({ name: fault, role: i === 0 ? 'origin' : 'spread' }, this.clock.now());
+      else ok = device.model.endFault(fault, this.clock.now());
+      if (ok) acted.push(spec.id);
+    });
+    const what = begin ? 'started' : 'ended';
+    this.opts.log?.(
+      acted.length > 0 ? `scenario ${step.text} ${what}: ${acted.join(', ')}` : `scenario ${step.text}: no device in ${step.target} it applies to`,
+    );
+    return acted;
+  }
+
+  device(id: string): SimDevice | undefined {
+    return this.devices.find((d) => d.id === id);
+  }
+
+  stats(): SimulatorStats {
+    return {
+      devices: this.devices.length,
+      registered: this.registered,
+      connected: this.devices.reduce((n, d) => n + (d.connected ? 1 : 0), 0),
+      ...this.counters,
+      rejected: this.rejected,
+      lastRejections: [...this.lastRejections],
+      simTime: this.clock.now(),
+    };
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.ticker);
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    let next = 0;
+    const worker = async () => {
+      while (next < this.devices.length) await this.devices[next++].stop();
+    };
+    await Promise.all(Array.from({ length: Math.min(CONNECT_CONCURRENCY, this.devices.length) }, worker));
+    await this.watcher?.endAsync();
+  }
+
+  private tick(slot: number): void {
+    const now = Date.now();
+    for (let i = slot; i < this.devices.length; i += SLOTS) this.devices[i].tick(now);
+  }
+
+  private async connectDevice(device: SimDevice, creds: { username: string; password: string }, firstAt: number): Promise<void> {
+    try {
+      await device.connect(creds, firstAt);
+    } catch (err) {
+      if (!(err instanceof NotAuthorizedError)) throw err;
+      // The gateway no longer knows this password (its data was reset): register the device again, once.
+      this.opts.log?.(`${device.id}: credentials refused, registering it again`);
+      this.registered++;
+      await device.connect(await this.registrar.reissue(device.model.spec), firstAt);
+    }
+  }
+
+  /** Watches `gateway/rejected` as an operator, counting what the gateway refused from these devices. */
+  private async watchRejections(): Promise<void> {
+    const site = this.opts.site.site;
+    const ours = new Set(this.specs.map((s) => s.id));
+    const connect = async (renew: boolean) => {
+      const creds = await this.registrar.operator(site, renew);
+      return mqtt.connectAsync(this.opts.mqttUrl, { username: creds.username, password: creds.password, protocolVersion: 4, reconnectPeriod: 2000 });
+    };
+    this.watcher = await connect(false).catch((err: { code?: number }) => {
+      if (err.code === 4 || err.code === 5) return connect(true);
+      throw err;
+    });
+    this.watcher.on('message', (topic, payload) => {
+      try {
+        const r = JSON.parse(payload.toString('utf8')) as { topic: string; device: string; reason: string };
+        if (!ours.has(r.device)) return;
+        this.rejected++;
+        this.lastRejections.push(r);
+        if (this.lastRejections.length > 5) this.lastRejections.shift();
+      } catch {
+        // Not the gateway's JSON: nothing to count.
+      }
+    });
+    await this.watcher.subscribeAsync(this.topics.rejected(site), { qos: 1 });
+  }
+
+  private later(ms: number, run: () => void): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      run();
+    }, ms);
+    this.timers.add(t);
+  }
+}
