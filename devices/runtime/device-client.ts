@@ -55,7 +55,7 @@ export class SimDevice {
   }
 
   /** Connects; resolves on the first CONNACK, rejects with NotAuthorizedError when refused. */
-  connect(creds: Credentials, firstReportAt: number): Promise<void> {
+  connect(creds: Credentials): Promise<void> {
     const { site, kind, id } = this.model.spec;
     const status = this.link.topics.device(site, kind, id, 'status');
     const client = mqtt.connect(this.link.mqttUrl, {
@@ -73,7 +73,6 @@ export class SimDevice {
       will: { topic: status, payload: Buffer.from('offline'), qos: 1, retain: true },
     });
     this.client = client;
-    this.nextReportAt = firstReportAt;
     client.on('connect', () => this.onConnect());
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
     return new Promise((resolve, reject) => {
@@ -90,6 +89,11 @@ export class SimDevice {
       client.once('connect', onConnect);
       client.on('error', onError);
     });
+  }
+
+  /** When the first telemetry goes out (each device gets its own phase in the interval). */
+  reportFrom(realTime: number): void {
+    this.nextReportAt = realTime;
   }
 
   /** Steps the model to the simulated now and publishes what is due; called about once a second. */

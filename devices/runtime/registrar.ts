@@ -77,7 +77,7 @@ export class Registrar {
     };
     await Promise.all(Array.from({ length: Math.min(CONCURRENCY, specs.length) }, worker));
     await this.save();
-    progress(done, registered);
+    if (done % 100 !== 0) progress(done, registered);
     return out;
   }
 

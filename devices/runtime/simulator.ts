@@ -93,20 +93,19 @@ export class Simulator {
       const model = createModel(spec, { rng: root.fork(spec.id), place }, this.clock.now());
       this.devices.push(new SimDevice(model, link, this.clock, this.counters));
     }
-    const now = Date.now();
     let next = 0;
     let done = 0;
     const worker = async () => {
       while (next < this.devices.length) {
-        const i = next++;
-        // Each device gets its own phase in the interval, so the traffic is even, not a burst every 10 s.
-        const firstAt = now + Math.floor((i / this.devices.length) * link.intervalMs);
-        await this.connectDevice(this.devices[i], creds.get(this.devices[i].id)!, firstAt);
+        const device = this.devices[next++];
+        await this.connectDevice(device, creds.get(device.id)!);
         opts.onProgress?.('connecting', ++done, this.devices.length);
       }
     };
     await Promise.all(Array.from({ length: Math.min(CONNECT_CONCURRENCY, this.devices.length) }, worker));
     this.startedAt = Date.now();
+    // Each device gets its own phase in the interval, so the traffic is even, not a burst every interval.
+    this.devices.forEach((d, i) => d.reportFrom(this.startedAt + Math.floor((i / this.devices.length) * link.intervalMs)));
     let slot = 0;
     this.ticker = setInterval(() => this.tick(slot++ % SLOTS), SLOT_MS);
   }
@@ -177,15 +176,15 @@ export class Simulator {
     for (let i = slot; i < this.devices.length; i += SLOTS) this.devices[i].tick(now);
   }
 
-  private async connectDevice(device: SimDevice, creds: { username: string; password: string }, firstAt: number): Promise<void> {
+  private async connectDevice(device: SimDevice, creds: { username: string; password: string }): Promise<void> {
     try {
-      await device.connect(creds, firstAt);
+      await device.connect(creds);
     } catch (err) {
       if (!(err instanceof NotAuthorizedError)) throw err;
       // The gateway no longer knows this password (its data was reset): register the device again, once.
       this.opts.log?.(`${device.id}: credentials refused, registering it again`);
       this.registered++;
-      await device.connect(await this.registrar.reissue(device.model.spec), firstAt);
+      await device.connect(await this.registrar.reissue(device.model.spec));
     }
   }
 
