@@ -1,5 +1,5 @@
 import { parseDuration } from '../src/config/duration.js';
-import type { DeviceSpec, ModelFault } from './models/model.js';
+import type { DeviceModel, DeviceSpec, ModelFault } from './models/model.js';
 
 /**
  * Faults and scenarios as the command line and timeline files write them: `name:target[@at][+for]`, e.g.
@@ -91,4 +91,14 @@ export function resolveTargets(step: ScenarioStep, devices: readonly DeviceSpec[
 /** The fault a scenario starts on each of its devices (the first is the origin). */
 export function faultOf(step: ScenarioStep): ScenarioDef['fault'] {
   return SCENARIOS[step.scenario].fault;
+}
+
+/**
+ * Starts (or ends) a model fault on the models `resolveTargets` picked, the first as the origin; answers the
+ * ids it acted on. `silence` and `drop` are the runtime's (devices/runtime/simulator.ts).
+ */
+export function applyFault(fault: ModelFault, models: readonly DeviceModel[], begin: boolean, now: number): string[] {
+  return models
+    .filter((m, i) => (begin ? m.startFault({ name: fault, role: i === 0 ? 'origin' : 'spread' }, now) : m.endFault(fault, now)))
+    .map((m) => m.spec.id);
 }

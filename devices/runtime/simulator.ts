@@ -1,7 +1,7 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { Topics } from '../../src/topics.js';
 import { createModel, type DeviceSpec } from '../models/index.js';
-import { faultOf, resolveTargets, type ScenarioStep } from '../scenarios.js';
+import { applyFault, faultOf, resolveTargets, type ScenarioStep } from '../scenarios.js';
 import { SimClock, type Clock } from '../sim/clock.js';
 import { Random } from '../sim/random.js';
 import { expandSite, placeOf, scaleSite, type Site } from '../site.js';
@@ -60,6 +60,7 @@ export class Simulator {
   readonly clock: SimClock;
   readonly specs: DeviceSpec[];
   private readonly devices: SimDevice[] = [];
+  private readonly byId = new Map<string, SimDevice>();
   private readonly counters: Counters = { published: 0, events: 0, commands: 0, publishErrors: 0 };
   private readonly registrar: Registrar;
   private readonly topics: Topics;
@@ -91,7 +92,9 @@ export class Simulator {
     const link = { mqttUrl: opts.mqttUrl, topics: this.topics, qos: opts.qos ?? 1, intervalMs: opts.intervalMs ?? 10_000 };
     for (const spec of this.specs) {
       const model = createModel(spec, { rng: root.fork(spec.id), place }, this.clock.now());
-      this.devices.push(new SimDevice(model, link, this.clock, this.counters));
+      const device = new SimDevice(model, link, this.clock, this.counters);
+      this.devices.push(device);
+      this.byId.set(spec.id, device);
     }
     let next = 0;
     let done = 0;
@@ -123,19 +126,19 @@ export class Simulator {
 
   /** Starts (or ends) a scenario now; answers the devices it acted on. */
   apply(step: ScenarioStep, begin: boolean): string[] {
-    const targets = resolveTargets(step, this.specs);
+    const devices = resolveTargets(step, this.specs).map((spec) => this.byId.get(spec.id)!);
     const fault = faultOf(step);
-    const acted: string[] = [];
-    targets.forEach((spec, i) => {
-      const device = this.devices.find((d) => d.id === spec.id);
-      if (!device) return;
-      let ok = true;
-      if (fault === 'silence') device.silence(begin);
-      else if (fault === 'drop') (begin ? device.drop() : device.revive());
-      else if (begin) ok = device.model.startFault({ name: fault, role: i === 0 ? 'origin' : 'spread' }, this.clock.now());
-      else ok = device.model.endFault(fault, this.clock.now());
-      if (ok) acted.push(spec.id);
-    });
+    let acted: string[];
+    if (fault === 'silence' || fault === 'drop') {
+      for (const d of devices) {
+        if (fault === 'silence') d.silence(begin);
+        else if (begin) d.drop();
+        else d.revive();
+      }
+      acted = devices.map((d) => d.id);
+    } else {
+      acted = applyFault(fault, devices.map((d) => d.model), begin, this.clock.now());
+    }
     const what = begin ? 'started' : 'ended';
     this.opts.log?.(
       acted.length > 0 ? `scenario ${step.text} ${what}: ${acted.join(', ')}` : `scenario ${step.text}: no device in ${step.target} it applies to`,
@@ -144,7 +147,7 @@ export class Simulator {
   }
 
   device(id: string): SimDevice | undefined {
-    return this.devices.find((d) => d.id === id);
+    return this.byId.get(id);
   }
 
   stats(): SimulatorStats {

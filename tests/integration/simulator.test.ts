@@ -126,6 +126,19 @@ describe('the simulators against a real gateway and InfluxDB', () => {
     await eventually(async () => ((await gw.api('GET', `/api/devices/${camera}`)).body.online === true ? true : undefined));
   });
 
+  it('sends nothing from a silenced device, and resumes when the silence ends', async () => {
+    const lamp = 'lighting-b1-lobby-01';
+    const count = async () => Number((await influx.query(`SELECT count("on") FROM "lighting" WHERE "device" = '${lamp}'`, DB))[0]?.count ?? 0);
+    const step = parseScenario(`silence:${lamp}`);
+    sim.apply(step, true);
+    await new Promise((r) => setTimeout(r, 1500)); // what was in flight lands
+    const silent = await count();
+    await new Promise((r) => setTimeout(r, 2000)); // four intervals
+    expect(await count()).toBe(silent);
+    sim.apply(step, false);
+    await eventually(async () => ((await count()) > silent ? true : undefined));
+  });
+
   it('reuses the kept credentials when restarted, registering nothing again', async () => {
     const before = await readFile(stateFile, 'utf8');
     await sim.stop();

@@ -4,9 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');
+const DEVICES = resolve(SRC, '../devices');
 
-/** Every module under src/ with the src/ modules it imports (type-only imports included). */
-function importGraph(): Map<string, string[]> {
+/** Every module under `root` with the modules it imports, relative to src/ (type-only imports included). */
+function importGraph(root = SRC): Map<string, string[]> {
   const graph = new Map<string, string[]>();
   const walk = (dir: string) => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -17,11 +18,11 @@ function importGraph(): Map<string, string[]> {
         const targets = [...text.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+'(\.[^']+)'/gms)].map((m) =>
           relative(SRC, resolve(dirname(path), m[1].replace(/\.js$/, '.ts'))),
         );
-        graph.set(relative(SRC, path), targets);
+        graph.set(relative(root, path), targets);
       }
     }
   };
-  walk(SRC);
+  walk(root);
   return graph;
 }
 
@@ -83,5 +84,13 @@ describe('dependency direction (house style §2)', () => {
     };
     for (const m of graph.keys()) visit(m, []);
     expect(cycles).toStrictEqual([]);
+  });
+
+  it('lets the simulators use only the leaves of src/ (the kind schemas, topics, durations)', () => {
+    const fromDevices = [...importGraph(DEVICES)].flatMap(([m, ts]) =>
+      ts.filter((t) => !t.startsWith('..') && !isLeaf(t)).map((t) => `devices/${m} → src/${t}`),
+    );
+    expect(fromDevices).toStrictEqual([]);
+    expect([...importGraph(DEVICES).values()].flat()).toContain('devices/kinds/index.ts');
   });
 });
