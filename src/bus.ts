@@ -1,5 +1,7 @@
+import type { Alarm, AlarmChange, Severity } from './alarms/model.js';
 import type { Logger } from './log.js';
 import type { KindName } from './devices/kinds/index.js';
+import type { WorkOrder, WorkOrderStatus } from './workorders/model.js';
 
 /** Where an accepted message came from. */
 export interface Origin {
@@ -19,6 +21,14 @@ export interface BusEvents {
   deviceStatusChanged: Origin & { online: boolean; ts: number };
   commandResultReceived: Origin & { id: string; ok: boolean; error?: string; body: Record<string, unknown> };
   messageRejected: { site?: string; device?: string; topic: string; reason: string };
+  /** A new alarm was raised (a raise of an open one is an `alarmChanged` bump). */
+  alarmRaised: { alarm: Alarm };
+  /** An open alarm was bumped, acknowledged, escalated, changed severity or was linked to a work order. */
+  alarmChanged: { alarm: Alarm; change: AlarmChange; previousSeverity?: Severity };
+  /** An alarm was cleared, by hand or by its rule (`alarm.clearedBy`). */
+  alarmCleared: { alarm: Alarm };
+  /** A work order was created, changed by someone, or became overdue. */
+  workOrderChanged: { workOrder: WorkOrder; change: 'created' | 'updated' | 'overdue'; previousStatus?: WorkOrderStatus };
 }
 
 export type BusEventName = keyof BusEvents;

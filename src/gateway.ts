@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { AlarmService } from './alarms/service.js';
 import { buildApi } from './api/server.js';
 import type { Readiness } from './api/routes/system.js';
 import { createAuth } from './broker/auth.js';
@@ -20,6 +21,7 @@ import { Spool } from './storage/influx/spool.js';
 import { InfluxWriter } from './storage/influx/writer.js';
 import { StateStore } from './storage/state/store.js';
 import { Topics } from './topics.js';
+import { WorkOrderService } from './workorders/service.js';
 
 /** How long running HTTP requests may finish when the gateway stops. */
 const API_CLOSE_GRACE_MS = 5000;
@@ -45,6 +47,8 @@ export class Gateway {
   readonly history: InfluxQuery;
   readonly commands: Commands;
   readonly broker: Broker;
+  readonly alarms: AlarmService;
+  readonly workOrders: WorkOrderService;
   private api?: FastifyInstance;
   private readonly stops: Array<[string, () => unknown]> = [];
 
@@ -70,6 +74,24 @@ export class Gateway {
     this.history = new InfluxQuery({ url: influx.url, db: influx.db, username: influx.username, password: influx.password, timeoutMs: influx.timeoutMs });
     const publish = (...args: Parameters<Broker['publish']>) => this.broker.publish(...args);
     this.commands = new Commands(this.topics, publish, this.bus, config.commandTimeoutMs, child('commands'), this.metrics);
+    this.alarms = new AlarmService({
+      store: this.store,
+      bus: this.bus,
+      topics: this.topics,
+      publish,
+      // The writer's promise is pre-handled and a failure it cannot spool is logged and counted there.
+      writeLine: (line) => void this.writer.write(line),
+      log: child('alarms'),
+    });
+    this.workOrders = new WorkOrderService({
+      store: this.store,
+      bus: this.bus,
+      topics: this.topics,
+      publish,
+      alarms: this.alarms,
+      dueMs: config.workOrderDueMs,
+      log: child('workorders'),
+    });
     const rejections = new Rejections(this.topics, this.bus, this.metrics, child('ingest'), publish, config.rejectLogIntervalMs);
     const ingest = new Ingest(this.bus, this.sink(), rejections, this.metrics, child('ingest'));
     const auth = createAuth({
@@ -111,12 +133,19 @@ export class Gateway {
     this.stops.push(['commands', () => this.commands.stop()]);
     const { port: mqttPort, wsPort } = await this.broker.start();
     this.stops.push(['broker', () => this.broker.stop()]);
+    // After the broker: both republish their open records retained, which the broker lost when it stopped.
+    this.alarms.start();
+    this.stops.push(['alarms', () => this.alarms.stop()]);
+    this.workOrders.start();
+    this.stops.push(['work orders', () => this.workOrders.stop()]);
     this.api = await buildApi({
       log: this.log.child({ module: 'api' }),
       metrics: this.metrics,
       registry: this.registry,
       operators: this.operators,
       history: this.history,
+      alarms: this.alarms,
+      workOrders: this.workOrders,
       adminTokenHash: hash,
       sendCommand: (device, action, params) => this.commands.send(device, action, params),
       disconnect: (id) => this.broker.disconnectDevice(id),

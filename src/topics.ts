@@ -43,6 +43,16 @@ export class Topics {
     return `${this.devicePrefix(site, kind, device)}${suffix}`;
   }
 
+  /** contract §4: `sc/{site}/alarms/{severity}/{type}/{source}`, retained while the alarm is open. */
+  alarm(site: string, severity: string, type: string, source: string): string {
+    return `${this.base}/${site}/alarms/${severity}/${type}/${source}`;
+  }
+
+  /** contract §4: `sc/{site}/workorders/{id}`, retained while the work order is not closed. */
+  workOrder(site: string, id: string): string {
+    return `${this.base}/${site}/workorders/${id}`;
+  }
+
   rejected(site: string): string {
     return `${this.base}/${site}/gateway/rejected`;
   }

@@ -5,11 +5,13 @@ import type { Metrics } from '../metrics.js';
 import type { OperatorRegistry } from '../operators/registry.js';
 import { registerAuth } from './plugins/auth.js';
 import { registerErrorHandling } from './plugins/errors.js';
+import { alarmRoutes, type AlarmRouteDeps } from './routes/alarms.js';
 import { deviceRoutes, type DeviceRouteDeps } from './routes/devices.js';
 import { operatorRoutes } from './routes/operators.js';
 import { systemRoutes, type Readiness } from './routes/system.js';
+import { workOrderRoutes, type WorkOrderRouteDeps } from './routes/workorders.js';
 
-export interface ApiDeps extends DeviceRouteDeps {
+export interface ApiDeps extends DeviceRouteDeps, AlarmRouteDeps, WorkOrderRouteDeps {
   log: Logger;
   metrics: Metrics;
   operators: OperatorRegistry;
@@ -31,8 +33,16 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       info: {
         title: 'Smart-community gateway API',
         version: '1',
-        description: 'Devices, telemetry, commands and operators. Everything under /api takes `Authorization: Bearer <token>`.',
+        description:
+          'Devices, telemetry, commands, operators, alarms and work orders. Everything under /api takes `Authorization: Bearer <token>`.',
       },
+      tags: [
+        { name: 'system', description: 'Health, readiness, metrics' },
+        { name: 'devices', description: 'The device registry, telemetry history and commands' },
+        { name: 'operators', description: 'Operator accounts (admin only)' },
+        { name: 'alarms', description: 'Alarms: one open alarm per site, type and source; acknowledge and clear' },
+        { name: 'workorders', description: 'Work orders and their transitions; an illegal transition is 409' },
+      ],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
@@ -42,6 +52,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   systemRoutes(app, deps);
   deviceRoutes(app, deps);
   operatorRoutes(app, deps);
+  alarmRoutes(app, deps);
+  workOrderRoutes(app, deps);
   app.get('/docs', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
   app.get('/docs/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -47,6 +47,11 @@ export const EnvSchema = z.object({
   COMMAND_TIMEOUT: duration.default(10_000),
   LAST_SEEN_FLUSH_INTERVAL: duration.default(5_000),
   REJECT_LOG_INTERVAL: duration.default(60_000),
+  // How long a work order of each priority has before it is overdue.
+  WORKORDER_DUE_URGENT: duration.default(30 * 60_000),
+  WORKORDER_DUE_HIGH: duration.default(4 * 3_600_000),
+  WORKORDER_DUE_NORMAL: duration.default(24 * 3_600_000),
+  WORKORDER_DUE_LOW: duration.default(72 * 3_600_000),
 });
 
 type Env = z.infer<typeof EnvSchema>;
@@ -76,6 +81,8 @@ export interface Config {
   commandTimeoutMs: number;
   lastSeenFlushMs: number;
   rejectLogIntervalMs: number;
+  /** Time to dueAt by work order priority. */
+  workOrderDueMs: { urgent: number; high: number; normal: number; low: number };
 }
 
 export class ConfigError extends Error {
@@ -133,5 +140,6 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     commandTimeoutMs: e.COMMAND_TIMEOUT,
     lastSeenFlushMs: e.LAST_SEEN_FLUSH_INTERVAL,
     rejectLogIntervalMs: e.REJECT_LOG_INTERVAL,
+    workOrderDueMs: { urgent: e.WORKORDER_DUE_URGENT, high: e.WORKORDER_DUE_HIGH, normal: e.WORKORDER_DUE_NORMAL, low: e.WORKORDER_DUE_LOW },
   });
 }

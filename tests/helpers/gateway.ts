@@ -38,6 +38,8 @@ export async function startGateway(env: Record<string, string> = {}, dataDir?: s
     HTTP_PORT: '0',
     DATA_DIR: dir,
     ADMIN_TOKEN,
+    // No rules unless a test brings its own: the repository's rule pack would act on every test's traffic.
+    RULES_DIR: join(dir, 'rules'),
     INFLUX_URL: NO_INFLUX,
     INFLUX_FLUSH_INTERVAL: '20ms',
     INFLUX_RETRY_MAX: '1s',

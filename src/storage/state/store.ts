@@ -26,6 +26,56 @@ const MIGRATIONS = [
      created_at INTEGER NOT NULL
    );
    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+  // Alarms and work orders (contract §4): the JSON as published, with the columns the API filters on.
+  // An alarm's escalation (escalate_to at escalate_at, epoch ms; escalated once done) lives beside its JSON
+  // so the timer is re-armed after a restart.
+  `CREATE TABLE alarms (
+     id TEXT PRIMARY KEY,
+     site TEXT NOT NULL,
+     type TEXT NOT NULL,
+     source TEXT NOT NULL,
+     severity TEXT NOT NULL,
+     state TEXT NOT NULL,
+     first_seen INTEGER NOT NULL,
+     escalate_to TEXT,
+     escalate_at INTEGER,
+     escalated INTEGER NOT NULL DEFAULT 0,
+     body TEXT NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE UNIQUE INDEX alarms_open ON alarms(site, type, source) WHERE state != 'cleared';
+   CREATE INDEX alarms_state ON alarms(state);
+   CREATE INDEX alarms_first_seen ON alarms(first_seen);
+   CREATE TABLE alarm_transitions (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     alarm_id TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     transition TEXT NOT NULL,
+     by TEXT,
+     note TEXT,
+     body TEXT NOT NULL
+   );
+   CREATE INDEX alarm_transitions_alarm ON alarm_transitions(alarm_id);
+   CREATE TABLE workorders (
+     id TEXT PRIMARY KEY,
+     site TEXT NOT NULL,
+     status TEXT NOT NULL,
+     alarm TEXT,
+     created_at INTEGER NOT NULL,
+     due_at INTEGER NOT NULL,
+     body TEXT NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE INDEX workorders_status ON workorders(status);
+   CREATE INDEX workorders_alarm ON workorders(alarm);
+   CREATE INDEX workorders_created_at ON workorders(created_at);
+   CREATE TABLE rule_state (
+     rule TEXT NOT NULL,
+     key TEXT NOT NULL,
+     state TEXT NOT NULL,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (rule, key)
+   );`,
 ];
 
 /** The embedded state store: one SQLite file under DATA_DIR, in WAL mode. */

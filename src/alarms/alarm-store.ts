@@ -1,0 +1,139 @@
+import type { StateStore } from '../storage/state/store.js';
+import type { Alarm, AlarmKey, AlarmState, AlarmTransition, Severity } from './model.js';
+
+/** An alarm's pending or done escalation: severity `to` at `at` (epoch ms). */
+export interface Escalation {
+  to: Severity;
+  at: number;
+  done: boolean;
+}
+
+/** An alarm as stored: its JSON and what the service needs beside it. */
+export interface StoredAlarm {
+  alarm: Alarm;
+  escalation?: Escalation;
+}
+
+/** One row of `alarm_transitions`. */
+export interface TransitionRecord {
+  transition: AlarmTransition;
+  /** Epoch ms. */
+  at: number;
+  by: string;
+  note?: string;
+}
+
+export interface AlarmFilter {
+  state?: AlarmState;
+  severity?: Severity;
+  site?: string;
+  type?: string;
+  /** Only these sites (an operator's); undefined means every site. */
+  sites?: readonly string[];
+  /** At most this many, newest first (default 1000). */
+  limit?: number;
+}
+
+interface AlarmRow {
+  body: string;
+  escalate_to: Severity | null;
+  escalate_at: number | null;
+  escalated: number;
+}
+
+const COLUMNS = 'body, escalate_to, escalate_at, escalated';
+const DEFAULT_LIMIT = 1000;
+
+/** The alarms and their transitions in the state store; every write is one transaction. */
+export class AlarmStore {
+  constructor(private readonly store: StateStore) {}
+
+  insert(s: StoredAlarm, t: TransitionRecord): void {
+    const { alarm: a, escalation: e } = s;
+    const db = this.store.db;
+    db.transaction(() => {
+      db.prepare(
+        `INSERT INTO alarms (id, site, type, source, severity, state, first_seen, escalate_to, escalate_at, escalated, body, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(a.id, a.site, a.type, a.source, a.severity, a.state, Date.parse(a.firstSeen), e?.to ?? null, e?.at ?? null, e?.done ? 1 : 0, JSON.stringify(a), t.at);
+      this.addTransition(a, t);
+    })();
+  }
+
+  /** Writes the alarm's new state, and the transition that led to it when there is one (a bump has none). */
+  update(s: StoredAlarm, t?: TransitionRecord): void {
+    const { alarm: a, escalation: e } = s;
+    const db = this.store.db;
+    db.transaction(() => {
+      db.prepare(
+        `UPDATE alarms SET severity = ?, state = ?, escalate_to = ?, escalate_at = ?, escalated = ?, body = ?, updated_at = ?
+         WHERE id = ?`,
+      ).run(a.severity, a.state, e?.to ?? null, e?.at ?? null, e?.done ? 1 : 0, JSON.stringify(a), t?.at ?? Date.now(), a.id);
+      if (t) this.addTransition(a, t);
+    })();
+  }
+
+  byId(id: string): StoredAlarm | undefined {
+    const row = this.store.db.prepare(`SELECT ${COLUMNS} FROM alarms WHERE id = ?`).get(id) as AlarmRow | undefined;
+    return row && fromRow(row);
+  }
+
+  /** The open (active or acknowledged) alarm of a key; the partial unique index `alarms_open` answers it. */
+  openByKey(key: AlarmKey): StoredAlarm | undefined {
+    const row = this.store.db
+      .prepare(`SELECT ${COLUMNS} FROM alarms WHERE site = ? AND type = ? AND source = ? AND state != 'cleared'`)
+      .get(key.site, key.type, key.source) as AlarmRow | undefined;
+    return row && fromRow(row);
+  }
+
+  open(): StoredAlarm[] {
+    const rows = this.store.db.prepare(`SELECT ${COLUMNS} FROM alarms WHERE state != 'cleared' ORDER BY first_seen, id`).all() as AlarmRow[];
+    return rows.map(fromRow);
+  }
+
+  /** Alarms matching every given filter, newest (by firstSeen) first. */
+  list(filter: AlarmFilter): Alarm[] {
+    if (filter.sites?.length === 0) return [];
+    const where: string[] = [];
+    const args: unknown[] = [];
+    for (const column of ['state', 'severity', 'site', 'type'] as const) {
+      const value = filter[column];
+      if (value === undefined) continue;
+      where.push(`${column} = ?`);
+      args.push(value);
+    }
+    if (filter.sites) {
+      where.push(`site IN (${filter.sites.map(() => '?').join(', ')})`);
+      args.push(...filter.sites);
+    }
+    const sql = `SELECT body FROM alarms ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY first_seen DESC, id DESC LIMIT ?`;
+    const rows = this.store.db.prepare(sql).all(...args, filter.limit ?? DEFAULT_LIMIT) as Array<{ body: string }>;
+    return rows.map((r) => JSON.parse(r.body) as Alarm);
+  }
+
+  /** The transitions of one alarm, oldest first. */
+  transitions(id: string): Array<TransitionRecord & { alarm: Alarm }> {
+    const rows = this.store.db
+      .prepare('SELECT transition, at, by, note, body FROM alarm_transitions WHERE alarm_id = ? ORDER BY seq')
+      .all(id) as Array<{ transition: AlarmTransition; at: number; by: string; note: string | null; body: string }>;
+    return rows.map((r) => ({
+      transition: r.transition,
+      at: r.at,
+      by: r.by,
+      ...(r.note !== null ? { note: r.note } : {}),
+      alarm: JSON.parse(r.body) as Alarm,
+    }));
+  }
+
+  private addTransition(a: Alarm, t: TransitionRecord): void {
+    this.store.db
+      .prepare('INSERT INTO alarm_transitions (alarm_id, at, transition, by, note, body) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(a.id, t.at, t.transition, t.by, t.note ?? null, JSON.stringify(a));
+  }
+}
+
+function fromRow(row: AlarmRow): StoredAlarm {
+  const alarm = JSON.parse(row.body) as Alarm;
+  if (row.escalate_to === null || row.escalate_at === null) return { alarm };
+  return { alarm, escalation: { to: row.escalate_to, at: row.escalate_at, done: row.escalated === 1 } };
+}

@@ -1,0 +1,148 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ALARM_STATES, SEVERITIES, type Alarm, type AlarmState, type Severity } from '../../alarms/model.js';
+import type { AlarmService } from '../../alarms/service.js';
+import { NotFoundError } from '../../errors.js';
+import { SITE_RE } from '../../topics.js';
+import { visibleSites } from '../plugins/auth.js';
+import { errorResponses } from './schemas.js';
+
+export interface AlarmRouteDeps {
+  alarms: AlarmService;
+}
+
+/** The alarm JSON of contract §4, for the OpenAPI document and the serializer (which drops what is not listed). */
+export const alarmSchema = {
+  type: 'object',
+  required: ['id', 'site', 'type', 'severity', 'state', 'source', 'rule', 'message', 'firstSeen', 'lastSeen', 'count'],
+  properties: {
+    id: { type: 'string' },
+    site: { type: 'string' },
+    type: { type: 'string' },
+    severity: { type: 'string', enum: [...SEVERITIES] },
+    state: { type: 'string', enum: [...ALARM_STATES] },
+    source: { type: 'string', description: 'the device id, or the zone for a zone-level alarm' },
+    device: { type: 'string' },
+    kind: { type: 'string' },
+    zone: { type: 'string' },
+    rule: { type: 'string', description: 'the rule that raised it, or `manual`' },
+    message: { type: 'string' },
+    firstSeen: { type: 'string', format: 'date-time' },
+    lastSeen: { type: 'string', format: 'date-time' },
+    count: { type: 'integer', description: 'times raised while open' },
+    value: { type: ['number', 'string', 'boolean'] },
+    ackedBy: { type: 'string' },
+    ackedAt: { type: 'string', format: 'date-time' },
+    clearedBy: { type: 'string' },
+    clearedAt: { type: 'string', format: 'date-time' },
+    note: { type: 'string', description: 'the note given with the last ack or clear' },
+    workOrder: { type: 'string' },
+  },
+} as const;
+
+export const idParams = {
+  type: 'object',
+  properties: { id: { type: 'string' } },
+  required: ['id'],
+} as const;
+
+/** `limit` as a query string (ajv does not coerce here): 1..9999, default 1000. */
+export const limitParam = { type: 'string', pattern: '^[1-9][0-9]{0,3}$', description: 'at most this many, newest first (default 1000)' } as const;
+
+/** The body of ack and clear is optional: no body at all is `{}`, checked by the schema like any other. */
+const optionalBody = async (request: FastifyRequest) => {
+  request.body ??= {};
+};
+
+const noteBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { note: { type: 'string', minLength: 1, maxLength: 2000 } },
+} as const;
+
+/** Who the caller is, as history and `ackedBy`/`clearedBy` record it: the operator's name, or `admin`. */
+export function actor(request: FastifyRequest): string {
+  return request.principal?.role === 'operator' ? request.principal.operator.name : 'admin';
+}
+
+/** Throws a 404 when the caller may not see `site`: another site's records do not exist for an operator. */
+export function assertVisible(request: FastifyRequest, site: string, what: string, id: string): void {
+  const sites = visibleSites(request);
+  if (sites && !sites.includes(site)) throw new NotFoundError(what, id);
+}
+
+/** Alarms (contract §5): list, read, acknowledge, clear; operators only on their sites. */
+export function alarmRoutes(app: FastifyInstance, deps: AlarmRouteDeps): void {
+  const visible = (request: FastifyRequest, id: string): Alarm => {
+    const alarm = deps.alarms.require(id);
+    assertVisible(request, alarm.site, 'alarm', id);
+    return alarm;
+  };
+
+  app.get<{ Querystring: { state?: AlarmState; severity?: Severity; site?: string; type?: string; limit?: string } }>(
+    '/api/alarms',
+    {
+      schema: {
+        tags: ['alarms'],
+        summary: 'List alarms, newest first',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            state: { type: 'string', enum: [...ALARM_STATES] },
+            severity: { type: 'string', enum: [...SEVERITIES] },
+            site: { type: 'string', pattern: SITE_RE.source },
+            type: { type: 'string', minLength: 1, maxLength: 64 },
+            limit: limitParam,
+          },
+        },
+        response: { 200: { type: 'array', items: alarmSchema }, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { limit, ...filter } = request.query;
+      return deps.alarms.list({ ...filter, sites: visibleSites(request), limit: limit === undefined ? undefined : Number(limit) });
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/alarms/:id',
+    { schema: { tags: ['alarms'], summary: 'One alarm', params: idParams, response: { 200: alarmSchema, ...errorResponses } } },
+    async (request) => visible(request, request.params.id),
+  );
+
+  app.post<{ Params: { id: string }; Body: { note?: string } }>(
+    '/api/alarms/:id/ack',
+    {
+      preValidation: optionalBody,
+      schema: {
+        tags: ['alarms'],
+        summary: 'Acknowledge an active alarm (409 when it is acknowledged or cleared already)',
+        params: idParams,
+        body: noteBody,
+        response: { 200: alarmSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const alarm = visible(request, request.params.id);
+      return deps.alarms.ack(alarm.id, actor(request), request.body.note);
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: { note?: string } }>(
+    '/api/alarms/:id/clear',
+    {
+      preValidation: optionalBody,
+      schema: {
+        tags: ['alarms'],
+        summary: 'Clear an open alarm by hand (409 when it is cleared already)',
+        params: idParams,
+        body: noteBody,
+        response: { 200: alarmSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const alarm = visible(request, request.params.id);
+      return deps.alarms.clear(alarm.id, actor(request), request.body.note);
+    },
+  );
+}

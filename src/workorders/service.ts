@@ -1,0 +1,198 @@
+import { compact, sortableId, type AlarmKey } from '../alarms/model.js';
+import { SerialPublisher } from '../alarms/publisher.js';
+import type { AlarmService } from '../alarms/service.js';
+import { DueTimers } from '../alarms/timers.js';
+import type { Bus } from '../bus.js';
+import type { Config } from '../config/env.js';
+import { NotFoundError, ValidationError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { StateStore } from '../storage/state/store.js';
+import type { Publish, Topics } from '../topics.js';
+import {
+  applyChange,
+  isFinal,
+  isSettled,
+  type WorkOrder,
+  type WorkOrderChange,
+  type WorkOrderCreate,
+  type WorkOrderPatch,
+} from './model.js';
+import { WorkOrderStore, type WorkOrderFilter } from './work-order-store.js';
+
+export type { WorkOrderFilter } from './work-order-store.js';
+
+export interface WorkOrderServiceDeps {
+  store: StateStore;
+  bus: Bus;
+  topics: Topics;
+  /** The broker's publish (house style §2: never the broker itself). */
+  publish: Publish;
+  alarms: AlarmService;
+  /** Time from creation to dueAt, by priority. */
+  dueMs: Config['workOrderDueMs'];
+  log: Logger;
+}
+
+/** The alarm type, and rule name, of an overdue work order; its source is the work order id. */
+export const OVERDUE_ALARM = 'workorder_overdue';
+const OVERDUE_BY = `rule:${OVERDUE_ALARM}`;
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * Work orders (contract §4): created by people or rules, moved through the transition table, overdue (with an
+ * alarm) when dueAt passes before they are resolved. Published retained until closed or cancelled.
+ */
+export class WorkOrderService {
+  private readonly orders: WorkOrderStore;
+  private readonly out: SerialPublisher;
+  private readonly timers = new DueTimers();
+
+  constructor(private readonly deps: WorkOrderServiceDeps) {
+    this.orders = new WorkOrderStore(deps.store);
+    this.out = new SerialPublisher(deps.publish, deps.log);
+  }
+
+  /** Republishes every work order that is not closed or cancelled retained, and re-arms the overdue timers. */
+  start(): void {
+    const live = this.orders.notFinal();
+    for (const wo of live) {
+      this.out.retain(this.topic(wo), wo);
+      this.arm(wo);
+    }
+    this.deps.log.info({ open: live.length }, 'work orders loaded');
+  }
+
+  async stop(): Promise<void> {
+    this.timers.clear();
+    await this.out.settled();
+  }
+
+  /** Resolves once every publish asked for so far is done. */
+  settled(): Promise<void> {
+    return this.out.settled();
+  }
+
+  /** Opens a work order (assigned at once when an assignee is given), linked both ways to `req.alarm`. */
+  create(req: WorkOrderCreate): WorkOrder {
+    if (req.alarm !== undefined && this.deps.alarms.get(req.alarm)?.site !== req.site) {
+      throw new ValidationError('alarm', `alarm ${JSON.stringify(req.alarm)} does not exist on site ${req.site}`);
+    }
+    const now = Date.now();
+    const at = iso(now);
+    const history: WorkOrderChange[] = [compact({ at, by: req.by, status: 'open' as const, note: req.note })];
+    if (req.assignee !== undefined) history.push({ at, by: req.by, status: 'assigned', assignee: req.assignee });
+    const wo: WorkOrder = compact({
+      id: sortableId('wo'),
+      site: req.site,
+      title: req.title,
+      category: req.category,
+      priority: req.priority,
+      status: req.assignee !== undefined ? ('assigned' as const) : ('open' as const),
+      description: req.description,
+      alarm: req.alarm,
+      device: req.device,
+      zone: req.zone,
+      rule: req.rule,
+      createdAt: at,
+      dueAt: iso(now + this.deps.dueMs[req.priority]),
+      overdue: false,
+      assignee: req.assignee,
+      history,
+    });
+    this.orders.insert(wo);
+    if (wo.alarm !== undefined) this.deps.alarms.link(wo.alarm, wo.id);
+    this.out.retain(this.topic(wo), wo);
+    this.arm(wo);
+    this.deps.log.info({ workOrder: wo.id, site: wo.site, priority: wo.priority, by: req.by }, 'work order created');
+    this.deps.bus.emit('workOrderChanged', { workOrder: wo, change: 'created' });
+    return wo;
+  }
+
+  /**
+   * Changes status, assignee or both, with a note; every change is a history entry. An illegal move, or any
+   * change to a closed or cancelled order, is `illegal_transition` (409).
+   */
+  update(id: string, patch: WorkOrderPatch, by: string): WorkOrder {
+    if (patch.status === undefined && patch.assignee === undefined && patch.note === undefined) {
+      throw new ValidationError('', 'give at least one of status, assignee and note');
+    }
+    const prev = this.require(id);
+    const wo = applyChange(prev, patch, by, iso(Date.now()));
+    if (wo === prev) return prev;
+    this.orders.update(wo);
+    this.afterStatus(prev, wo);
+    if (isFinal(wo.status)) this.out.finish(this.topic(wo), wo);
+    else this.out.retain(this.topic(wo), wo);
+    this.deps.log.info({ workOrder: id, site: wo.site, status: wo.status, assignee: wo.assignee, by }, 'work order changed');
+    this.deps.bus.emit('workOrderChanged', { workOrder: wo, change: 'updated', previousStatus: prev.status });
+    return wo;
+  }
+
+  get(id: string): WorkOrder | undefined {
+    return this.orders.byId(id);
+  }
+
+  require(id: string): WorkOrder {
+    const wo = this.orders.byId(id);
+    if (!wo) throw new NotFoundError('work order', id);
+    return wo;
+  }
+
+  /** Work orders matching every given filter, newest first. */
+  list(filter: WorkOrderFilter = {}): WorkOrder[] {
+    return this.orders.list(filter);
+  }
+
+  /** Settled (resolved, closed, cancelled): no more overdue timer, and its overdue alarm clears. Reopened: re-armed. */
+  private afterStatus(prev: WorkOrder, wo: WorkOrder): void {
+    if (isSettled(wo.status) && !isSettled(prev.status)) {
+      this.timers.cancel(wo.id);
+      this.deps.alarms.clearByKey(overdueKey(wo), OVERDUE_BY);
+    } else if (!isSettled(wo.status) && isSettled(prev.status)) {
+      this.arm(wo);
+    }
+  }
+
+  private arm(wo: WorkOrder): void {
+    if (isSettled(wo.status)) return;
+    this.timers.set(wo.id, Date.parse(wo.dueAt), () => {
+      try {
+        this.becameOverdue(wo.id);
+      } catch (err) {
+        this.deps.log.error({ err, workOrder: wo.id }, 'overdue work order not handled');
+      }
+    });
+  }
+
+  /** dueAt passed before the work was done: mark it overdue and raise its alarm (critical when urgent). */
+  private becameOverdue(id: string): void {
+    let wo = this.orders.byId(id);
+    if (!wo || isSettled(wo.status)) return;
+    const key = overdueKey(wo);
+    // After a restart the alarm of an order already overdue is still open: raising it again would bump its count.
+    if (wo.overdue && this.deps.alarms.openFor(key)) return;
+    if (!wo.overdue) {
+      wo = { ...wo, overdue: true };
+      this.orders.update(wo);
+      this.out.retain(this.topic(wo), wo);
+      this.deps.log.info({ workOrder: id, site: wo.site, dueAt: wo.dueAt }, 'work order overdue');
+      this.deps.bus.emit('workOrderChanged', { workOrder: wo, change: 'overdue' });
+    }
+    this.deps.alarms.raise({
+      ...key,
+      severity: wo.priority === 'urgent' ? 'critical' : 'major',
+      rule: OVERDUE_ALARM,
+      message: `Work order ${wo.id} "${wo.title}" is overdue (due ${wo.dueAt})`,
+      workOrder: wo.id,
+    });
+  }
+
+  private topic(wo: WorkOrder): string {
+    return this.deps.topics.workOrder(wo.site, wo.id);
+  }
+}
+
+function overdueKey(wo: WorkOrder): AlarmKey {
+  return { site: wo.site, type: OVERDUE_ALARM, source: wo.id };
+}
