@@ -20,8 +20,18 @@ import { InfluxQuery } from './storage/influx/query.js';
 import { Spool } from './storage/influx/spool.js';
 import { InfluxWriter } from './storage/influx/writer.js';
 import { StateStore } from './storage/state/store.js';
+import { fetchRuleHistory } from './storage/influx/rule-history.js';
+import type { RuleActions, RuleDevice } from './rules/actions.js';
+import { RuleEngine } from './rules/engine.js';
+import { RuleLoader, ruleView } from './rules/loader.js';
+import { testRule } from './rules/replay.js';
+import { SqliteRuleStateStore } from './rules/state.js';
+import type { DeviceRecord } from './devices/registry.js';
 import { Topics } from './topics.js';
 import { WorkOrderService } from './workorders/service.js';
+
+/** Rows per measurement a rule test reads at most. */
+const RULE_TEST_ROW_LIMIT = 200_000;
 
 /** How long running HTTP requests may finish when the gateway stops. */
 const API_CLOSE_GRACE_MS = 5000;
@@ -49,6 +59,8 @@ export class Gateway {
   readonly broker: Broker;
   readonly alarms: AlarmService;
   readonly workOrders: WorkOrderService;
+  readonly rules: RuleEngine;
+  readonly ruleLoader: RuleLoader;
   private api?: FastifyInstance;
   private readonly stops: Array<[string, () => unknown]> = [];
 
@@ -92,6 +104,14 @@ export class Gateway {
       dueMs: config.workOrderDueMs,
       log: child('workorders'),
     });
+    this.rules = new RuleEngine({
+      bus: this.bus,
+      actions: this.ruleActions(child('rules')),
+      log: child('rules'),
+      timeZone: config.timeZone,
+      state: new SqliteRuleStateStore(() => this.store.db),
+    });
+    this.ruleLoader = new RuleLoader({ dir: config.rulesDir, engine: this.rules, log: child('rules') });
     const rejections = new Rejections(this.topics, this.bus, this.metrics, child('ingest'), publish, config.rejectLogIntervalMs);
     const ingest = new Ingest(this.bus, this.sink(), rejections, this.metrics, child('ingest'));
     const auth = createAuth({
@@ -138,6 +158,11 @@ export class Gateway {
     this.stops.push(['alarms', () => this.alarms.stop()]);
     this.workOrders.start();
     this.stops.push(['work orders', () => this.workOrders.stop()]);
+    // After the registry (absent counts from last seen) and the alarm services (the rules act through them).
+    this.rules.start();
+    this.stops.push(['rule engine', () => this.rules.stop()]);
+    await this.ruleLoader.start();
+    this.stops.push(['rule loader', () => this.ruleLoader.stop()]);
     this.api = await buildApi({
       log: this.log.child({ module: 'api' }),
       metrics: this.metrics,
@@ -146,6 +171,16 @@ export class Gateway {
       history: this.history,
       alarms: this.alarms,
       workOrders: this.workOrders,
+      rules: () => this.ruleLoader.rules().map(ruleView),
+      rule: (id) => this.ruleLoader.rules().find((l) => l.rule.id === id)?.rule,
+      reloadRules: () => this.ruleLoader.reload(),
+      testRule: (rule, from, to, sites) =>
+        testRule(rule, from, to, {
+          timeZone: this.config.timeZone,
+          devices: () => this.registry.list({ sites }).map(ruleDevice),
+          history: (need, a, b) =>
+            fetchRuleHistory(this.history, { ...need, sites: sites ? (need.sites ?? sites).filter((x) => sites.includes(x)) : need.sites }, a, b, RULE_TEST_ROW_LIMIT),
+        }),
       adminTokenHash: hash,
       sendCommand: (device, action, params) => this.commands.send(device, action, params),
       disconnect: (id) => this.broker.disconnectDevice(id),
@@ -231,6 +266,38 @@ export class Gateway {
     };
   }
 
+  /** What the rules may do: the alarm and work order services, commands, and the registry (house style §2). */
+  private ruleActions(log: Logger): RuleActions {
+    const commandsSent = this.metrics.counter('gateway_rule_commands_total', 'Commands sent by rules, by outcome');
+    return {
+      raiseAlarm: (req) => {
+        const { alarm, raised } = this.alarms.raise(req);
+        return { id: alarm.id, raised };
+      },
+      clearAlarm: (key, rule) => void this.alarms.clearByKey(key, `rule:${rule}`),
+      openWorkOrder: (req) => this.workOrders.create(req).id,
+      sendCommand: (device, action, params, rule) => {
+        const record = this.registry.get(device.id);
+        if (!record) return;
+        this.commands.send(record, action, params).then(
+          (result) => {
+            commandsSent({ outcome: result.ok ? 'ok' : 'failed' });
+            log.info({ rule, device: device.id, action, ok: result.ok, error: result.error }, 'rule command answered');
+          },
+          (err: unknown) => {
+            commandsSent({ outcome: 'unanswered' });
+            log.warn({ err, rule, device: device.id, action }, 'rule command not answered');
+          },
+        );
+      },
+      devices: () => this.registry.list().map(ruleDevice),
+      device: (id) => {
+        const d = this.registry.get(id);
+        return d && ruleDevice(d);
+      },
+    };
+  }
+
   /** Anonymous mode: the registered device a topic belongs to. */
   private resolveTopic(topic: string) {
     const t = this.topics.parseDevice(topic);
@@ -252,4 +319,8 @@ export class Gateway {
     this.log.warn('admin token generated; it is printed once on standard output');
     return { hash: hashSecret(token), generated: token };
   }
+}
+
+function ruleDevice(d: DeviceRecord): RuleDevice {
+  return { id: d.id, kind: d.kind, site: d.site, zone: d.zone, tags: d.tags, online: d.online, lastSeen: d.lastSeen };
 }

@@ -8,10 +8,11 @@ import { registerErrorHandling } from './plugins/errors.js';
 import { alarmRoutes, type AlarmRouteDeps } from './routes/alarms.js';
 import { deviceRoutes, type DeviceRouteDeps } from './routes/devices.js';
 import { operatorRoutes } from './routes/operators.js';
+import { ruleRoutes, type RuleRouteDeps } from './routes/rules.js';
 import { systemRoutes, type Readiness } from './routes/system.js';
 import { workOrderRoutes, type WorkOrderRouteDeps } from './routes/workorders.js';
 
-export interface ApiDeps extends DeviceRouteDeps, AlarmRouteDeps, WorkOrderRouteDeps {
+export interface ApiDeps extends DeviceRouteDeps, AlarmRouteDeps, WorkOrderRouteDeps, RuleRouteDeps {
   log: Logger;
   metrics: Metrics;
   operators: OperatorRegistry;
@@ -54,6 +55,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   operatorRoutes(app, deps);
   alarmRoutes(app, deps);
   workOrderRoutes(app, deps);
+  ruleRoutes(app, deps);
   app.get('/docs', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
   app.get('/docs/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
   return app;

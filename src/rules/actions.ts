@@ -28,4 +28,9 @@ export interface RuleActions {
   sendCommand(device: RuleDevice, action: string, params: Record<string, unknown> | undefined, rule: string): void;
   /** Every registered device (for `match`, `absent` and command targets). */
   devices(): RuleDevice[];
+  /**
+   * One registered device, or undefined. Called for each message of a rule whose `match` has `tags` (the
+   * bus carries no tags), so it must be a map lookup, not a query.
+   */
+  device(id: string): RuleDevice | undefined;
 }

@@ -1,0 +1,81 @@
+/** What a condition sees of the engine (HA trigger style: `attach(ctx, when, onChange)` answers a detach). */
+import type { Origin } from '../../bus.js';
+import type { RuleDevice } from '../actions.js';
+import type { Clock } from '../clock.js';
+import type { Scalar } from '../schema.js';
+
+export type { Origin };
+
+export interface TelemetryMessage extends Origin {
+  ts: number;
+  fields: Record<string, number | boolean>;
+}
+
+export interface EventMessage extends Origin {
+  ts: number;
+  type: string;
+  details: Record<string, unknown>;
+}
+
+export interface StatusMessage extends Origin {
+  ts: number;
+  online: boolean;
+}
+
+/** What an alarm is about (contract §4 `source`): a device, a zone, or the rule itself for schedules. */
+export interface Source {
+  id: string;
+  site: string;
+  device?: string;
+  kind?: string;
+  zone?: string;
+}
+
+/** An edge of a condition for one source: it started holding (or fired again, for events) or stopped. */
+export interface Change {
+  holds: boolean;
+  source: Source;
+  /** Epoch ms of the edge. */
+  at: number;
+  value?: Scalar;
+  /** The device whose message caused it, for `{device}` in zone-level rules. */
+  trigger?: string;
+}
+
+export type OnChange = (change: Change) => void;
+export type Detach = () => void;
+
+/** Message handlers a condition wants; the engine calls them only for devices the rule's `match` covers. */
+export interface Subscriptions {
+  telemetry?: { fields: readonly string[]; on: (m: TelemetryMessage) => void };
+  events?: { types: readonly string[]; on: (m: EventMessage) => void };
+  status?: (m: StatusMessage) => void;
+  /** Telemetry, events and command results of a covered device (status goes to `status` alone). */
+  activity?: (m: Origin) => void;
+}
+
+export interface ConditionContext {
+  readonly rule: string;
+  /** Real or virtual; every timer goes through it so the engine can cancel what a rule left behind. */
+  readonly clock: Clock;
+  /** Site local time zone for `during` and schedules. */
+  readonly timeZone: string;
+  /** State saved before this attach (restart, reload), and a debounced way to save it now. */
+  readonly state: { readonly initial: ReadonlyMap<string, unknown>; set(key: string, state: unknown): void };
+  /** Registered devices the rule's `match` covers, now. */
+  devices(): RuleDevice[];
+  /** The sites the rule covers: `match.site` when given, else the sites of its devices. */
+  sites(): string[];
+  /** Routes messages of covered devices to `subs` until the answered function (or the rule's detach) runs. */
+  subscribe(subs: Subscriptions): () => void;
+}
+
+/** A condition module: each `conditions/*.ts` exports `schema` and `attach`, and says whether it is a pulse. */
+export interface Condition<W> {
+  attach(ctx: ConditionContext, when: W, onChange: OnChange): Detach;
+  /**
+   * A pulse fires and is done (an event, a schedule tick): `during` drops it outside the window. Otherwise
+   * the condition holds for a while, and `during` raises it when the window opens while it still holds.
+   */
+  readonly pulse: boolean;
+}

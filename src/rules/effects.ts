@@ -1,0 +1,92 @@
+/**
+ * What a rule does on an edge of its condition, through the injected RuleActions (house style §2):
+ * holds → raise the alarm, then (when newly raised) open the work order and send the commands; stops
+ * holding → clear the alarm unless `autoClear: false`. Each action fails alone, logged with the rule.
+ */
+import type { Severity } from '../alarms/model.js';
+import type { Logger } from '../log.js';
+import type { Priority } from '../workorders/model.js';
+import type { RuleActions } from './actions.js';
+import type { Change } from './conditions/types.js';
+import { devicesMatching, resolveCommandMatch } from './match.js';
+import type { Rule, RulePriority, RuleSeverity } from './schema.js';
+import { render, templateVars, type TemplateVars } from './template.js';
+
+// rules/schema is a leaf and repeats the severity and priority names: fail to compile if they drift apart.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const SAME_SEVERITIES: Same<RuleSeverity, Severity> = true;
+const SAME_PRIORITIES: Same<RulePriority, Priority> = true;
+void SAME_SEVERITIES;
+void SAME_PRIORITIES;
+
+/** Runs `rule`'s actions for one edge of its condition. */
+export function applyChange(rule: Rule, change: Change, actions: RuleActions, log: Logger): void {
+  const vars = templateVars(rule.id, change);
+  if (change.holds) onHolds(rule, change, vars, actions, log);
+  else if (rule.alarm && rule.autoClear) {
+    const key = { site: change.source.site, type: rule.alarm.type, source: change.source.id };
+    attempt(log, rule, 'clearAlarm', () => actions.clearAlarm(key, rule.id));
+  }
+}
+
+function onHolds(rule: Rule, change: Change, vars: TemplateVars, actions: RuleActions, log: Logger): void {
+  let alarm: { id: string; raised: boolean } | undefined;
+  let message: string | undefined;
+  if (rule.alarm) {
+    const a = rule.alarm;
+    const s = change.source;
+    message = a.message ? render(a.message, vars) : `${a.type} at ${s.id}`;
+    const req = {
+      site: s.site,
+      type: a.type,
+      severity: a.severity,
+      source: s.id,
+      device: s.device,
+      kind: s.kind,
+      zone: s.zone,
+      rule: rule.id,
+      message,
+      value: change.value,
+      escalate: a.escalate ? { afterMs: a.escalate.after, to: a.escalate.to } : undefined,
+      at: change.at,
+    };
+    alarm = attempt(log, rule, 'raiseAlarm', () => actions.raiseAlarm(req));
+    // A bump of an alarm already open (contract §4) opens no second work order and repeats no command.
+    if (!alarm?.raised) return;
+  }
+  if (rule.workOrder) openWorkOrder(rule, change, vars, alarm?.id, message, actions, log);
+  for (const cmd of rule.commands ?? []) {
+    const targets = attempt(log, rule, 'devices', () => devicesMatching(resolveCommandMatch(cmd.match, vars), actions.devices())) ?? [];
+    for (const device of targets) attempt(log, rule, 'sendCommand', () => actions.sendCommand(device, cmd.action, cmd.params, rule.id));
+  }
+}
+
+function openWorkOrder(rule: Rule, change: Change, vars: TemplateVars, alarm: string | undefined, message: string | undefined, actions: RuleActions, log: Logger): void {
+  const w = rule.workOrder!;
+  const s = change.source;
+  const title = w.title ? render(w.title, vars) : (message ?? rule.description ?? rule.id);
+  attempt(log, rule, 'openWorkOrder', () =>
+    actions.openWorkOrder({
+      site: s.site,
+      title,
+      category: w.category,
+      priority: w.priority,
+      description: rule.description,
+      alarm,
+      device: s.device,
+      zone: s.zone,
+      rule: rule.id,
+      by: `rule:${rule.id}`,
+    }),
+  );
+}
+
+/** Runs one action; a failure is logged with the rule and leaves the other actions and rules going. */
+function attempt<T>(log: Logger, rule: Rule, action: string, fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch (err) {
+    log.error({ err, rule: rule.id, action }, 'rule action failed');
+    return undefined;
+  }
+}

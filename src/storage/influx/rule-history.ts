@@ -1,0 +1,77 @@
+import type { KindName } from '../../devices/kinds/index.js';
+import { quoteIdent, quoteString, type InfluxQuery } from './query.js';
+
+/** What a rule test needs from history: which kinds, telemetry fields and event types, for which devices. */
+export interface HistoryNeed {
+  kinds: readonly KindName[];
+  fields: readonly string[];
+  events: readonly string[];
+  /** Every message of the devices (an `absent` rule): all telemetry and events. */
+  everything: boolean;
+  sites?: readonly string[];
+  devices?: readonly string[];
+}
+
+/** A stored message, shaped as the rule replay takes it (rules/simulate.ts SimMessage). */
+export interface StoredMessage {
+  ts: number;
+  device: string;
+  kind: KindName;
+  site: string;
+  zone: string;
+  telemetry?: Record<string, number | boolean>;
+  event?: { type: string; details?: Record<string, unknown> };
+}
+
+const TAGS = new Set(['time', 'site', 'device', 'zone', 'kind', 'type', 'count']);
+
+/**
+ * Reads the messages `need` names between `from` and `to` (epoch ms) from InfluxDB, oldest first, at most
+ * `limit` per measurement; `truncated` says the limit was hit (the test then covers less than asked).
+ */
+export async function fetchRuleHistory(
+  influx: InfluxQuery,
+  need: HistoryNeed,
+  from: number,
+  to: number,
+  limit: number,
+): Promise<{ messages: StoredMessage[]; truncated: boolean }> {
+  const range = `time >= ${from}ms AND time <= ${to}ms`;
+  const scope = [range, inList('site', need.sites), inList('device', need.devices)].filter(Boolean).join(' AND ');
+  const messages: StoredMessage[] = [];
+  let truncated = false;
+  if (need.everything || need.fields.length > 0) {
+    for (const kind of need.kinds) {
+      // `*` brings the tags along; a field list must name them.
+      const fields = need.everything ? '*' : `${need.fields.map(quoteIdent).join(', ')}, "site", "device", "zone"`;
+      const rows = await influx.query(`SELECT ${fields} FROM ${quoteIdent(kind)} WHERE ${scope} ORDER BY time ASC LIMIT ${limit}`);
+      truncated ||= rows.length >= limit;
+      for (const r of rows) messages.push({ ...origin(r, kind), telemetry: values(r) as Record<string, number | boolean> });
+    }
+  }
+  if (need.everything || need.events.length > 0) {
+    const types = need.everything ? '' : ` AND ${inList('type', need.events)}`;
+    const kinds = inList('kind', need.kinds);
+    const rows = await influx.query(`SELECT * FROM "events" WHERE ${scope} AND ${kinds}${types} ORDER BY time ASC LIMIT ${limit}`);
+    truncated ||= rows.length >= limit;
+    for (const r of rows) messages.push({ ...origin(r, r.kind as KindName), event: { type: String(r.type), details: values(r) } });
+  }
+  messages.sort((a, b) => a.ts - b.ts);
+  return { messages, truncated };
+}
+
+function origin(r: Record<string, unknown>, kind: KindName) {
+  return { ts: Number(r.time), device: String(r.device), kind, site: String(r.site), zone: String(r.zone) };
+}
+
+/** The row's field values, without tags and without the nulls of fields this point did not carry. */
+function values(r: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(r)) if (!TAGS.has(k) && v !== null && v !== undefined) out[k] = v;
+  return out;
+}
+
+function inList(tag: string, values: readonly string[] | undefined): string {
+  if (!values || values.length === 0) return '';
+  return `(${values.map((v) => `${quoteIdent(tag)} = ${quoteString(v)}`).join(' OR ')})`;
+}

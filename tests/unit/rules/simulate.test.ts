@@ -1,0 +1,110 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { simulateRule, type SimMessage } from '../../../src/rules/simulate.js';
+import { DEVICES, harness, rules, SITE, T0, useFakeTime } from './harness.js';
+
+afterEach(() => vi.useRealTimers());
+
+/** One of each stateful form, each on its own so the live run and the simulation see the same single rule. */
+const RULES: Record<string, string> = {
+  'smoke-high': `
+- id: smoke-high
+  match: { kind: fire }
+  when: { telemetry: smokeObscurationPct, above: 8, for: 10s, clear: { below: 2, for: 1m } }
+  alarm: { type: smoke_high, severity: major, message: "Smoke {value} % at {device}" }`,
+  'fire-confirmed': `
+- id: fire-confirmed
+  match: { kind: fire }
+  when: { all: [ { event: fire_alarm }, { telemetry: smokeObscurationPct, above: 4 } ], within: 2m, distinct: true }
+  alarm: { type: fire_confirmed, severity: critical, message: "Confirmed fire in {zone}" }`,
+  denied: `
+- id: denied
+  match: { kind: access }
+  when: { event: access_denied, count: 3, within: 1m }
+  alarm: { type: denied, severity: minor, message: "denied at {device}" }`,
+  'camera-silent': `
+- id: camera-silent
+  match: { kind: camera }
+  when: { absent: 1m }
+  alarm: { type: camera_silent, severity: major, message: "{device} silent" }`,
+  'heat-rise': `
+- id: heat-rise
+  match: { kind: fire }
+  when: { telemetry: temperatureC, rise: 5, within: 30s }
+  alarm: { type: heat_rise, severity: major, message: "{device} at {value}" }`,
+};
+
+const at = (s: number) => T0 + s * 1000;
+const fire = (s: number, device: string, fields: Record<string, number>): SimMessage => ({ ts: at(s), device, kind: 'fire', site: SITE, zone: device === 'fire-3' ? 'b2-f1' : 'b1-f1', telemetry: fields });
+
+const MESSAGES: SimMessage[] = [
+  { ts: at(0), device: 'cam-1', kind: 'camera', site: SITE, zone: 'b1-f1', telemetry: { fps: 25 } },
+  fire(0, 'fire-1', { smokeObscurationPct: 9, temperatureC: 20 }),
+  fire(5, 'fire-1', { smokeObscurationPct: 12 }),
+  fire(8, 'fire-1', { smokeObscurationPct: 3 }),
+  { ts: at(10), device: 'door-1', kind: 'access', site: SITE, zone: 'b1-f1', event: { type: 'access_denied', details: { method: 'card' } } },
+  fire(20, 'fire-1', { smokeObscurationPct: 9, temperatureC: 22 }),
+  { ts: at(20), device: 'door-1', kind: 'access', site: SITE, zone: 'b1-f1', event: { type: 'access_denied', details: { method: 'card' } } },
+  { ts: at(30), device: 'door-1', kind: 'access', site: SITE, zone: 'b1-f1', event: { type: 'access_denied', details: { method: 'card' } } },
+  fire(40, 'fire-1', { temperatureC: 28 }),
+  fire(60, 'fire-1', { smokeObscurationPct: 1, temperatureC: 28 }),
+  { ts: at(65), device: 'fire-2', kind: 'fire', site: SITE, zone: 'b1-f1', event: { type: 'fire_alarm' } },
+  fire(100, 'fire-3', { smokeObscurationPct: 30 }),
+  { ts: at(200), device: 'cam-1', kind: 'camera', site: SITE, zone: 'b1-f1', status: 'offline' },
+  { ts: at(300), device: 'cam-1', kind: 'camera', site: SITE, zone: 'b1-f1', status: 'online' },
+];
+const UNTIL = at(400);
+
+/** The same messages through the live engine on fake timers: raise and clear calls as [kind, source, at]. */
+async function live(ruleYaml: string): Promise<Array<[string, string, number]>> {
+  useFakeTime(T0);
+  const h = harness(ruleYaml);
+  for (const m of MESSAGES) {
+    await h.advance(m.ts - Date.now());
+    const origin = { site: m.site, kind: m.kind, device: m.device, zone: m.zone };
+    if (m.telemetry) h.bus.emit('telemetryAccepted', { ...origin, ts: m.ts, fields: m.telemetry });
+    if (m.event) h.bus.emit('eventAccepted', { ...origin, ts: m.ts, type: m.event.type, details: m.event.details ?? {} });
+    if (m.status) h.bus.emit('statusReceived', { ...origin, ts: m.ts, online: m.status === 'online' });
+  }
+  await h.advance(UNTIL - Date.now());
+  h.engine.stop();
+  vi.useRealTimers();
+  return h.actions.calls.flatMap((c): Array<[string, string, number]> =>
+    c.op === 'raise' && c.raised ? [['raised', c.req.source, c.at - T0]] : c.op === 'clear' ? [['cleared', c.key.source, c.at - T0]] : [],
+  );
+}
+
+describe('simulateRule', () => {
+  it.each(Object.keys(RULES))('gives the live engine’s raise and clear moments for %s', async (id) => {
+    const [rule] = rules(RULES[id]);
+    const simulated = simulateRule(rule, MESSAGES, DEVICES, { timeZone: 'UTC', from: T0, until: UNTIL })
+      .filter((o) => (o.kind === 'raised' && !o.repeat) || o.kind === 'cleared')
+      .map((o) => [o.kind, 'source' in o ? o.source : '', o.at - T0]);
+    expect(simulated).toStrictEqual(await live(RULES[id]));
+    expect(simulated.length).toBeGreaterThan(0);
+  });
+
+  it('answers what happened, with messages and values, and touches nothing outside', () => {
+    const [smoke] = rules(RULES['smoke-high']);
+    expect(simulateRule(smoke, MESSAGES, DEVICES, { timeZone: 'UTC', until: UNTIL })).toStrictEqual([
+      { at: at(30), kind: 'raised', site: SITE, source: 'fire-1', value: 9, message: 'Smoke 9 % at fire-1' },
+      { at: at(110), kind: 'raised', site: SITE, source: 'fire-3', value: 30, message: 'Smoke 30 % at fire-3' },
+      { at: at(120), kind: 'cleared', site: SITE, source: 'fire-1', message: 'Smoke 9 % at fire-1' },
+    ]);
+  });
+
+  it('runs work orders and commands without sending anything', () => {
+    const [rule] = rules(`
+- id: fire-alarm
+  match: { kind: fire }
+  when: { event: fire_alarm }
+  alarm: { type: fire_alarm, severity: major, message: "fire at {device}" }
+  workOrder: { category: fire, priority: urgent, title: "Check {zone}" }
+  commands: [ { match: { kind: access, zone: "{zone}" }, action: unlock } ]
+`);
+    expect(simulateRule(rule, MESSAGES, DEVICES, { timeZone: 'UTC' })).toStrictEqual([
+      { at: at(65), kind: 'raised', site: SITE, source: 'fire-2', value: undefined, message: 'fire at fire-2' },
+      { at: at(65), kind: 'workOrder', site: SITE, source: 'fire-2', title: 'Check b1-f1' },
+      { at: at(65), kind: 'command', site: SITE, device: 'door-1', action: 'unlock' },
+    ]);
+  });
+});
