@@ -81,29 +81,37 @@ function displayName(dir: string, file: string): string {
 }
 
 /**
- * Reads and validates every rule file of `dir`, throwing RulesInvalidError with all the problems.
- * A missing folder is no rules (`missing: true`).
+ * Reads and validates every rule file of `dir`: the rules of the files that validate, and every problem of
+ * the others (a rule id used twice keeps its first place). A missing folder is no rules (`missing: true`).
  */
-export async function readRules(dir: string): Promise<{ rules: LoadedRule[]; missing: boolean }> {
+export async function readRuleFiles(dir: string): Promise<{ rules: LoadedRule[]; errors: string[]; missing: boolean }> {
   let names: string[];
   try {
     const entries = await readdir(dir, { withFileTypes: true });
     // Dotfiles are editors' lock and swap files, never rules.
     names = entries.filter((e) => e.isFile() && !e.name.startsWith('.') && EXTENSIONS.has(extname(e.name))).map((e) => e.name);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { rules: [], missing: true };
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { rules: [], errors: [], missing: true };
     throw err;
   }
   const rules: LoadedRule[] = [];
   const errors: string[] = [];
   for (const name of names.sort()) {
     const parsed = parseRuleFile(displayName(dir, name), await readFile(join(dir, name), 'utf8'));
-    rules.push(...parsed.rules);
+    if (parsed.errors.length === 0) rules.push(...parsed.rules);
     errors.push(...parsed.errors);
   }
-  errors.push(...duplicateIds(rules));
-  if (errors.length > 0) throw new RulesInvalidError(errors);
-  return { rules, missing: false };
+  const duplicates = duplicateIds(rules);
+  const seen = new Set<string>();
+  const unique = rules.filter((r) => !seen.has(r.rule.id) && seen.add(r.rule.id));
+  return { rules: unique, errors: [...errors, ...duplicates], missing: false };
+}
+
+/** Reads and validates every rule file of `dir`, throwing RulesInvalidError with all the problems. */
+export async function readRules(dir: string): Promise<{ rules: LoadedRule[]; missing: boolean }> {
+  const read = await readRuleFiles(dir);
+  if (read.errors.length > 0) throw new RulesInvalidError(read.errors);
+  return { rules: read.rules, missing: read.missing };
 }
 
 export interface RuleLoaderOptions {
@@ -123,9 +131,26 @@ export class RuleLoader {
 
   constructor(private readonly opts: RuleLoaderOptions) {}
 
-  /** Loads the folder (a refused set leaves no rules, with a warning) and watches it. */
+  /**
+   * Loads the folder and watches it. At start there are no rules in force to keep, so a broken file does not
+   * cost the others: the files that validate are attached and the refused ones logged as errors (a gateway
+   * that watched nothing because of one typo would be worse than one that watches all but that file).
+   */
   async start(): Promise<ReloadResult> {
-    const result = await this.reload();
+    const { dir, engine, log } = this.opts;
+    let result: ReloadResult;
+    try {
+      const read = await readRuleFiles(dir);
+      if (read.missing) log.warn({ dir }, 'rules folder missing; no rules');
+      engine.setRules(read.rules.map((r) => r.rule));
+      this.loaded = read.rules;
+      if (read.errors.length > 0) log.error({ dir, errors: read.errors, rules: read.rules.length }, 'rule files refused at start; the valid ones are in force');
+      else log.info({ dir, rules: read.rules.length }, 'rules loaded');
+      result = read.errors.length > 0 ? { ok: false, errors: read.errors } : { ok: true, rules: read.rules.length };
+    } catch (err) {
+      log.error({ err, dir }, 'rules folder unreadable; no rules');
+      result = { ok: false, errors: [`${dir}: ${(err as Error).message}`] };
+    }
     this.watch();
     return result;
   }
