@@ -63,6 +63,7 @@ export class Gateway {
   readonly ruleLoader: RuleLoader;
   private api?: FastifyInstance;
   private readonly stops: Array<[string, () => unknown]> = [];
+  private stopping = false;
 
   constructor(
     readonly config: Readonly<Config>,
@@ -133,7 +134,11 @@ export class Gateway {
         const t = this.topics.parseDevice(topic);
         rejections.reject({ topic, payload, site: t?.site, kind: t?.kind, device: t?.device, reason: 'device: not registered' });
       },
-      deviceDisconnected: (id) => this.registry.setOnline(id, false, Date.now()),
+      // The connections the broker closes when the gateway stops say nothing of the devices: their last seen
+      // stays the time of their last message (an `absent` rule counts from it after the restart).
+      deviceDisconnected: (id) => {
+        if (!this.stopping) this.registry.setOnline(id, false, Date.now());
+      },
     });
   }
 
@@ -196,6 +201,7 @@ export class Gateway {
 
   /** Stops in reverse order; every part is stopped even if one fails, and the failures are returned. */
   async stop(): Promise<Error[]> {
+    this.stopping = true;
     const errors: Error[] = [];
     while (this.stops.length > 0) {
       const [name, stop] = this.stops.pop()!;
