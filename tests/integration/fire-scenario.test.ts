@@ -1,0 +1,81 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Simulator } from '../../devices/runtime/simulator.js';
+import { parseScenario } from '../../devices/scenarios.js';
+import { loadSite } from '../../devices/site.js';
+import { ADMIN_TOKEN, eventually, startGateway, type TestGateway } from '../helpers/gateway.js';
+
+const SITE = 'small-site';
+
+describe('the fire scenario with the default rule pack', () => {
+  let gw: TestGateway;
+  let sim: Simulator;
+  /** Alarms and work orders as the security desk's subscriber received them, with the time they came. */
+  const received: Array<{ at: number; topic: string; body: any }> = [];
+  /** When the zone's door and lamp were first seen obeying. */
+  const obeyed: { doorUnlocked?: number; lampFull?: number } = {};
+
+  beforeAll(async () => {
+    gw = await startGateway({ RULES_DIR: resolve('rules'), COMMAND_TIMEOUT: '5s' });
+    const site = await loadSite('tests/fixtures/sites/small.yaml');
+    sim = new Simulator({
+      site,
+      apiUrl: `http://127.0.0.1:${gw.httpPort}`,
+      mqttUrl: gw.mqttUrl,
+      token: ADMIN_TOKEN,
+      stateFile: join(await mkdtemp(join(tmpdir(), 'fire-')), 'state.json'),
+      intervalMs: 1000,
+      // Twenty times faster: the fire develops over seconds instead of minutes.
+      speed: 20,
+      seed: 3,
+    });
+    await sim.start();
+    const op = (await gw.api('POST', '/api/operators', { name: 'security desk', sites: [SITE] })).body;
+    const desk = await gw.connect(op.mqtt);
+    desk.on('message', (topic, payload) => {
+      if (payload.length > 0) received.push({ at: Date.now(), topic, body: JSON.parse(payload.toString('utf8')) });
+    });
+    await desk.subscribeAsync([`sc/${SITE}/alarms/#`, `sc/${SITE}/workorders/#`], { qos: 1 });
+  });
+  afterAll(async () => {
+    await sim?.stop();
+    await gw?.stop();
+  });
+
+  it("raises a confirmed fire, opens an urgent work order, unlocks the zone's doors and lights it, each within 2 s", async () => {
+    const door = sim.device('access-b1-f2-01')!.model;
+    const lamp = sim.device('lighting-b1-f2-01')!.model;
+    const probe = setInterval(() => {
+      const now = sim.clock.now();
+      if (obeyed.doorUnlocked === undefined && door.telemetry(now).locked === false) obeyed.doorUnlocked = Date.now();
+      if (obeyed.lampFull === undefined && lamp.telemetry(now).brightnessPct === 100) obeyed.lampFull = Date.now();
+    }, 20);
+    try {
+      expect(sim.apply(parseScenario('fire:b1-f2'), true)).toStrictEqual(['fire-b1-f2-01', 'fire-b1-f2-02', 'fire-b1-f2-03']);
+      const alarmOf = (type: string) => received.find((m) => m.body.type === type && m.body.state === 'active');
+      const fire = await eventually(() => alarmOf('fire_alarm'), 30_000);
+      const confirmed = await eventually(() => alarmOf('fire_confirmed'), 30_000);
+      const order = await eventually(() => received.find((m) => m.topic.includes('/workorders/') && m.body.alarm === confirmed.body.id), 5000);
+      await eventually(() => obeyed.doorUnlocked !== undefined && obeyed.lampFull !== undefined, 5000, 20);
+
+      expect(fire.body).toMatchObject({ site: SITE, severity: 'major', source: 'fire-b1-f2-01', zone: 'b1-f2', rule: 'fire-alarm' });
+      expect(confirmed.body).toMatchObject({ severity: 'critical', source: 'b1-f2', zone: 'b1-f2', rule: 'fire-confirmed' });
+      expect((await gw.api('GET', `/api/alarms/${confirmed.body.id}`)).body.workOrder).toBe(order.body.id);
+      expect(confirmed.topic).toBe(`sc/${SITE}/alarms/critical/fire_confirmed/b1-f2`);
+      expect(order.body).toMatchObject({ priority: 'urgent', category: 'fire', status: 'open', zone: 'b1-f2', title: 'Confirmed fire in b1-f2: dispatch and inspect' });
+
+      // Each measured from the moment the gateway took in the message that triggered it.
+      const fireAt = Date.parse(fire.body.firstSeen);
+      const confirmedAt = Date.parse(confirmed.body.firstSeen);
+      expect(fire.at - fireAt).toBeLessThan(2000);
+      expect(confirmed.at - confirmedAt).toBeLessThan(2000);
+      expect(order.at - confirmedAt).toBeLessThan(2000);
+      expect(obeyed.doorUnlocked! - fireAt).toBeLessThan(2000);
+      expect(obeyed.lampFull! - fireAt).toBeLessThan(2000);
+    } finally {
+      clearInterval(probe);
+    }
+  });
+});
