@@ -6,13 +6,14 @@
  * PUBACKs within 1 s. It reports the highest sustained rate, the
  * pipeline's CPU and peak RSS there, and the ratio gateway / naive.
  *
- *   npm run bench -- [--seconds 60] [--devices 1000] [--qos 0,1] [--rates 5000,10000,...] [--pipelines gateway,naive]
+ *   npm run bench -- [--seconds 60] [--devices 1000] [--qos 0,1] [--rates 5000,10000,...] [--pipelines gateway,rules,naive]
  *                    [--idle]   (also: RSS with every device sending once per 10 s)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import mqtt from 'mqtt';
 import { parseArgs } from 'node:util';
 import { startInflux, type InfluxServer } from '../tests/helpers/influx.js';
 import type { LoadDevice, LoadOptions, LoadResult } from './load.js';
@@ -24,7 +25,7 @@ const { values: args } = parseArgs({
     devices: { type: 'string', default: '1000' },
     qos: { type: 'string', default: '0,1' },
     rates: { type: 'string', default: '5000,10000,15000,20000,25000,30000,35000,40000,50000' },
-    pipelines: { type: 'string', default: 'gateway,naive' },
+    pipelines: { type: 'string', default: 'gateway,rules,naive' },
     idle: { type: 'boolean', default: false },
     grace: { type: 'string', default: '20' },
   },
@@ -41,7 +42,8 @@ const MAX_ACK_P99_MS = 1000;
 /** Socket backlog left at the end that still counts as keeping up (a few ticks of traffic). */
 const MAX_BACKLOG = 512 * 1024;
 
-type Pipeline = 'gateway' | 'naive';
+/** `rules`: the gateway with the default rule pack (rules/) loaded; `gateway`: with no rules. */
+type Pipeline = 'gateway' | 'rules' | 'naive';
 
 /** Node flags for the gateway under test, as `npm start` passes them (none today). */
 const GATEWAY_NODE_FLAGS: string[] = [];
@@ -64,6 +66,11 @@ interface Step {
   rssMaxMb: number;
   rssSteadyMb: number;
   sustained: boolean;
+  /** `rules` only: a door_forced publish to the alarm message an operator subscriber receives. */
+  alarmP50Ms?: number;
+  alarmP99Ms?: number;
+  alarmProbes?: number;
+  alarmLost?: number;
 }
 
 interface Running {
@@ -119,6 +126,8 @@ async function startPipeline(pipeline: Pipeline, influxUrl: string, db: string, 
     DATA_DIR: dataDir,
     ADMIN_TOKEN: ADMIN,
     LOG_LEVEL: 'warn',
+    // A folder that does not exist is no rules.
+    RULES_DIR: pipeline === 'rules' ? resolve('rules') : join(dataDir, 'no-rules'),
   };
   const { child, match } = await spawnAndWait([...GATEWAY_NODE_FLAGS, 'dist/main.js'], env, /MQTT on port (\d+), MQTT over WebSocket on port \d+, HTTP on port (\d+)/);
   return { child, port: Number(match[1]), httpPort: Number(match[2]), stop: stop(child) };
@@ -149,6 +158,69 @@ async function count(influx: InfluxServer, db: string): Promise<number> {
   return Number(rows[0]?.count ?? 0);
 }
 
+/**
+ * Measures the rule path end to end while the load runs: a door controller publishes `door_forced` (the
+ * default pack's door-forced rule), an operator subscriber to the alarm topics receives the alarm (a bump
+ * republishes it); one probe at a time, every 100 ms, so each alarm message answers the probe before it.
+ */
+async function alarmProbe(running: Running, file: string) {
+  const api = async (path: string, body: unknown) => {
+    const res = await fetch(`http://127.0.0.1:${running.httpPort}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return (await res.json()) as { mqtt: { username: string; password: string } };
+  };
+  type Creds = { door: { username: string; password: string }; desk: { username: string; password: string } };
+  let creds = JSON.parse(await readFile(file, 'utf8').catch(() => 'null')) as Creds | null;
+  if (!creds) {
+    creds = {
+      door: (await api('/api/devices', { id: 'door-probe', kind: 'access', site: SITE, zone: 'probe' })).mqtt,
+      desk: (await api('/api/operators', { name: 'bench desk', sites: [SITE] })).mqtt,
+    };
+    await writeFile(file, JSON.stringify(creds));
+  }
+  const url = `mqtt://127.0.0.1:${running.port}`;
+  const door = await mqtt.connectAsync(url, { ...creds.door, protocolVersion: 4, reconnectPeriod: 0 });
+  const desk = await mqtt.connectAsync(url, { ...creds.desk, protocolVersion: 4, reconnectPeriod: 0 });
+  let waiting: ((at: number) => void) | undefined;
+  desk.on('message', (topic, payload) => {
+    if (topic.endsWith('/door_forced/door-probe') && payload.length > 0) waiting?.(Date.now());
+  });
+  await desk.subscribeAsync(`sc/${SITE}/alarms/#`, { qos: 0 });
+  const latencies: number[] = [];
+  let lost = 0;
+  let running_ = true;
+  const loop = (async () => {
+    await new Promise((r) => setTimeout(r, 500)); // the retained alarm from an earlier step arrives first
+    while (running_) {
+      const sent = Date.now();
+      const got = new Promise<number | undefined>((resolve) => {
+        waiting = resolve;
+        setTimeout(() => resolve(undefined), 2000);
+      });
+      door.publish(`sc/${SITE}/access/door-probe/event`, JSON.stringify({ type: 'door_forced' }), { qos: 0 });
+      const at = await got;
+      waiting = undefined;
+      if (at === undefined) lost++;
+      else latencies.push(at - sent);
+      await new Promise((r) => setTimeout(r, Math.max(0, 100 - (Date.now() - sent))));
+    }
+  })();
+  return {
+    async stop() {
+      running_ = false;
+      await loop;
+      await door.endAsync(true);
+      await desk.endAsync(true);
+      latencies.sort((a, b) => a - b);
+      const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
+      return { alarmP50Ms: q(0.5), alarmP99Ms: q(0.99), alarmProbes: latencies.length + lost, alarmLost: lost };
+    },
+  };
+}
+
 async function runLoadProcess(opts: LoadOptions, dir: string): Promise<LoadResult> {
   const file = join(dir, 'load.json');
   await writeFile(file, JSON.stringify(opts));
@@ -165,8 +237,10 @@ async function step(influx: InfluxServer, pipeline: Pipeline, qos: 0 | 1, rate: 
   const running = await startPipeline(pipeline, influx.url, db, dataDir);
   try {
     const devices = await devicesFor(pipeline, running, join(dir, 'creds.json'));
+    const probe = pipeline === 'rules' ? await alarmProbe(running, join(dir, 'probe.json')) : undefined;
     const sample = sampler(running.child.pid!);
     const load = await runLoadProcess({ port: running.port, devices, rate, seconds, qos, baseTs: Date.now() - 3_600_000 }, dir);
+    const alarms = await probe?.stop();
     // Kernel socket buffers can hide a pipeline that falls behind, so keeping up means: when the sending
     // stops, everything is stored within LAG_S (a flush and a write), not merely at some point later.
     const sentAt = Date.now();
@@ -201,6 +275,7 @@ async function step(influx: InfluxServer, pipeline: Pipeline, qos: 0 | 1, rate: 
       backlogBytes: load.backlogBytes,
       ...usage,
       sustained,
+      ...alarms,
     };
     log(`${pipeline} qos${qos} ${rate}/s: ${JSON.stringify(result)}`);
     return result;
@@ -238,7 +313,7 @@ async function main(): Promise<void> {
 
 function report(steps: Step[]): void {
   const best = (pipeline: Pipeline, qos: number) =>
-    steps.filter((s) => s.pipeline === pipeline && s.qos === qos && s.sustained && s.rate !== DEVICES / 10).sort((a, b) => b.rate - a.rate)[0];
+    steps.filter((s) => s.pipeline === pipeline && s.qos === qos && s.sustained && s.rate !== DEVICES / 10).sort((a, b) => b.rate - a.rate)[0] as Step | undefined;
   const lines = [`# ingest benchmark: ${DEVICES} devices, ${SECONDS} s per step, ${new Date().toISOString()}`, ''];
   lines.push(
     '| pipeline | QoS | highest sustained rate (msg/s) | CPU % (one core = 100) | peak RSS MB | steady RSS MB |',
@@ -246,7 +321,7 @@ function report(steps: Step[]): void {
   );
   const summary: Record<string, unknown> = {};
   for (const qos of [0, 1]) {
-    for (const pipeline of ['gateway', 'naive'] as Pipeline[]) {
+    for (const pipeline of ['gateway', 'rules', 'naive'] as Pipeline[]) {
       const b = best(pipeline, qos);
       if (steps.some((s) => s.pipeline === pipeline && s.qos === qos)) {
         lines.push(`| ${pipeline} | ${qos} | ${b?.rate ?? 'none'} | ${b?.cpuPct ?? '-'} | ${b?.rssMaxMb ?? '-'} | ${b?.rssSteadyMb ?? '-'} |`);
@@ -257,6 +332,21 @@ function report(steps: Step[]): void {
     if (g && nv) {
       summary[`qos${qos}Ratio`] = Number((g.rate / nv.rate).toFixed(2));
       lines.push(`| ratio gateway / naive at QoS ${qos} | | ${(g.rate / nv.rate).toFixed(2)}× | | | |`);
+    }
+  }
+  const withRules = steps.filter((s) => s.pipeline === 'rules' && s.sustained);
+  if (withRules.length > 0) lines.push('');
+  for (const qos of [0, 1]) {
+    const r = best('rules', qos);
+    const g = best('gateway', qos);
+    if (!r) continue;
+    if (g) {
+      summary[`qos${qos}RulesRatio`] = Number((r.rate / g.rate).toFixed(2));
+      lines.push(`| ratio rules / gateway at QoS ${qos} | | ${(r.rate / g.rate).toFixed(2)}× | | | |`);
+    }
+    const half = withRules.filter((s) => s.qos === qos && s.rate <= r.rate / 2).sort((a, b) => b.rate - a.rate)[0];
+    for (const s of [half, r].filter(Boolean)) {
+      lines.push(`rules, QoS ${qos}, ${s!.rate} msg/s: alarm latency p50 ${s!.alarmP50Ms} ms, p99 ${s!.alarmP99Ms} ms (${s!.alarmProbes} probes, ${s!.alarmLost} lost)`);
     }
   }
   const idle = steps.find((s) => s.rate === DEVICES / 10);
