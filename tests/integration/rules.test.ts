@@ -34,7 +34,7 @@ describe('the rule engine against a real gateway, MQTT clients and InfluxDB', ()
     rulesDir = join(dataDir, 'rules');
     await cp('tests/fixtures/rules-live', rulesDir, { recursive: true });
     await start();
-    for (const [id, kind] of [['fire-1', 'fire'], ['fire-2', 'fire'], ['door-1', 'access'], ['cam-1', 'camera']] as const) {
+    for (const [id, kind] of [['fire-1', 'fire'], ['fire-2', 'fire'], ['door-1', 'access'], ['cam-1', 'camera'], ['fire-3', 'fire']] as const) {
       creds[id] = await gw.register(id, kind, SITE, 'b1-f1');
       clients[id] = await gw.connect(creds[id]);
     }
@@ -93,6 +93,19 @@ describe('the rule engine against a real gateway, MQTT clients and InfluxDB', ()
     });
     expect(second.id).toBe(first.id);
     expect(Date.parse(second.lastSeen)).toBeGreaterThan(Date.parse(first.lastSeen));
+  });
+
+  it('raises on a rise of more than the amount within the window, and clears at the next reading that is not', async () => {
+    await publish('fire-3', 'fire', 'telemetry', { temperatureC: 20 });
+    await publish('fire-3', 'fire', 'telemetry', { temperatureC: 30 });
+    await sleep(300);
+    expect(await alarms('temp_rise')).toStrictEqual([]); // a rise of exactly 10 is not more than 10
+    await publish('fire-3', 'fire', 'telemetry', { temperatureC: 31 });
+    const [alarm] = await eventually(async () => ((await open('temp_rise')).length === 1 ? open('temp_rise') : undefined));
+    expect(alarm).toMatchObject({ source: 'fire-3', value: 31, message: 'fire-3 rising, now 31 °C' });
+    await sleep(5100); // the readings of the rise leave the window
+    await publish('fire-3', 'fire', 'telemetry', { temperatureC: 31 });
+    await eventually(async () => ((await open('temp_rise')).length === 0 ? true : undefined));
   });
 
   it('raises for a device silent for the `absent` duration and clears when it speaks again', async () => {
