@@ -335,7 +335,7 @@ function report(steps: Step[]): void {
     }
   }
   const withRules = steps.filter((s) => s.pipeline === 'rules' && s.sustained);
-  if (withRules.length > 0) lines.push('');
+  const latencies: string[] = [];
   for (const qos of [0, 1]) {
     const r = best('rules', qos);
     const g = best('gateway', qos);
@@ -346,9 +346,10 @@ function report(steps: Step[]): void {
     }
     const half = withRules.filter((s) => s.qos === qos && s.rate <= r.rate / 2).sort((a, b) => b.rate - a.rate)[0];
     for (const s of [half, r].filter(Boolean)) {
-      lines.push(`rules, QoS ${qos}, ${s!.rate} msg/s: alarm latency p50 ${s!.alarmP50Ms} ms, p99 ${s!.alarmP99Ms} ms (${s!.alarmProbes} probes, ${s!.alarmLost} lost)`);
+      latencies.push(`rules, QoS ${qos}, ${s!.rate} msg/s: alarm latency p50 ${s!.alarmP50Ms} ms, p99 ${s!.alarmP99Ms} ms (${s!.alarmProbes} probes, ${s!.alarmLost} lost)`);
     }
   }
+  if (latencies.length > 0) lines.push('', ...latencies);
   const idle = steps.find((s) => s.rate === DEVICES / 10);
   if (idle) {
     lines.push(
