@@ -93,6 +93,14 @@ describe('alarms over MQTT and the API (contract §4, §5)', () => {
     });
     expect((await gw.api('POST', `/api/alarms/${raised.id}/ack`)).body.error).toBe('illegal_transition');
     expect(await gw.api('GET', `/api/alarms/${raised.id}`, undefined, desk.token)).toStrictEqual({ status: 200, body: clear.body });
+    const history = await gw.api('GET', `/api/alarms/${raised.id}/history`, undefined, desk.token);
+    expect(history.body.map((t: { transition: string; by: string; note?: string }) => [t.transition, t.by, t.note])).toStrictEqual([
+      ['raised', 'fire-smoke', undefined],
+      ['acknowledged', 'Desk', undefined],
+      ['cleared', 'admin', 'reset the detector'],
+    ]);
+    expect(history.body[1]).toMatchObject({ at: acked.ackedAt, alarm: acked });
+    expect((await gw.api('GET', `/api/alarms/${raised.id}/history`, undefined, elsewhere.token)).status).toBe(404);
   });
 
   it('lists alarms newest first with filters, and refuses a bad filter naming it', async () => {

@@ -110,6 +110,38 @@ export function alarmRoutes(app: FastifyInstance, deps: AlarmRouteDeps): void {
     async (request) => visible(request, request.params.id),
   );
 
+  app.get<{ Params: { id: string } }>(
+    '/api/alarms/:id/history',
+    {
+      schema: {
+        tags: ['alarms'],
+        summary: "What happened to an alarm: raised, acknowledged, escalated, cleared; who, when, with what note",
+        params: idParams,
+        response: {
+          200: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['transition', 'at', 'by', 'alarm'],
+              properties: {
+                transition: { type: 'string' },
+                at: { type: 'string', format: 'date-time' },
+                by: { type: 'string' },
+                note: { type: 'string' },
+                alarm: alarmSchema,
+              },
+            },
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const alarm = visible(request, request.params.id);
+      return deps.alarms.transitions(alarm.id).map((t) => ({ ...t, at: new Date(t.at).toISOString() }));
+    },
+  );
+
   app.post<{ Params: { id: string }; Body: { note?: string } }>(
     '/api/alarms/:id/ack',
     {
