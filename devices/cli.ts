@@ -71,6 +71,15 @@ function positive(flag: string, text: string, integer: boolean): number {
   return n;
 }
 
+/** More devices than one process can hold connections for is a typo, not a plan. */
+const MAX_DEVICES = 100_000;
+
+function deviceCount(text: string): number {
+  const n = positive('devices', text, true);
+  if (n > MAX_DEVICES) throw new UsageError(`--devices: at most ${MAX_DEVICES} in one simulator, got ${n}; run several`);
+  return n;
+}
+
 /** The scenarios of `--timeline`: a list of `name:target@at+for` strings or `{ at, scenario, target, for }`. */
 async function readTimeline(path: string): Promise<ScenarioStep[]> {
   const list = parseYaml(await readFile(path, 'utf8')) as unknown;
@@ -103,7 +112,7 @@ async function options() {
   if (args.timeline) steps.push(...(await readTimeline(args.timeline)));
   return {
     site,
-    devices: args.devices === undefined ? undefined : positive('devices', args.devices, true),
+    devices: args.devices === undefined ? undefined : deviceCount(args.devices),
     apiUrl: args.gateway!.replace(/\/$/, ''),
     mqttUrl: args.mqtt!,
     token: args.token,
