@@ -70,7 +70,7 @@ async function watch(mqttUrl: string, apiUrl: string, token: string, site: strin
       const what = state === 'active' && Number(body.count) > 1 ? `repeat ×${body.count}` : state;
       process.stdout.write(`${clock()}  ${colour(String(body.severity), `ALARM ${String(body.severity).padEnd(8)}`)} ${what.padEnd(12)} ${body.type} @ ${body.source}: ${body.message}\n`);
     } else if (topic.includes('/workorders/')) {
-      process.stdout.write(`${clock()}  WORK ORDER ${String(body.priority).padEnd(7)} ${String(body.status).padEnd(12)} ${body.id}: ${body.title} (due ${String(body.dueAt).slice(11, 16)})\n`);
+      process.stdout.write(`${clock()}  WORK ORDER ${String(body.priority).padEnd(7)} ${String(body.status).padEnd(12)} ${body.id}: ${body.title} (due ${String(body.dueAt).slice(5, 16).replace('T', ' ')} UTC)\n`);
     }
   });
   await client.subscribeAsync([`sc/${site}/alarms/#`, `sc/${site}/workorders/#`], { qos: 1 });

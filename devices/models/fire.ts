@@ -51,11 +51,11 @@ interface Growth {
 
 /**
  * How a fire shows at the detector over it (`origin`: past 12 % in about 20 s, past 57 °C within about two
- * minutes) and at a neighbour the smoke drifts to (`spread`: a few %, under the alarm level, slowly).
+ * minutes) and at a neighbour the smoke drifts to (`spread`: 5–10 %, under the alarm level, within a minute or two).
  */
 const GROWTH: Record<'origin' | 'spread', Growth> = {
   origin: { peak: { smoke: [25, 40], heat: [55, 75], co: [150, 400] }, tau: { smoke: 30_000, heat: 120_000, co: 60_000 } },
-  spread: { peak: { smoke: [4, 10], heat: [2, 6], co: [10, 40] }, tau: { smoke: 150_000, heat: 300_000, co: 180_000 } },
+  spread: { peak: { smoke: [5, 10], heat: [2, 6], co: [10, 40] }, tau: { smoke: 60_000, heat: 300_000, co: 180_000 } },
 };
 /** Time constants (ms) of the room clearing once the fire is out: smoke vents in minutes, heat lingers. */
 const DECAY: Levels = { smoke: 180_000, heat: 400_000, co: 300_000 };
