@@ -116,6 +116,8 @@ async function options() {
     apiUrl: args.gateway!.replace(/\/$/, ''),
     mqttUrl: args.mqtt!,
     token: args.token,
+    // The gateway's topic root, when it is not the default `sc` (contract §1).
+    baseTopic: process.env.BASE_TOPIC,
     stateFile: args.state ?? join('.simulator', `${site.site}.json`),
     intervalMs: duration('interval', args.interval!),
     qos: Number(args.qos) as 0 | 1,

@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import { parse as parseYaml } from 'yaml';
 import { parseDuration } from '../src/config/duration.js';
+import { Topics } from '../src/topics.js';
 import { Simulator } from '../devices/runtime/simulator.js';
 import { parseScenario } from '../devices/scenarios.js';
 import { loadSite } from '../devices/site.js';
@@ -28,6 +29,9 @@ const { values: args } = parseArgs({
 
 const COLOURS: Record<string, string> = { critical: '\x1b[41;97m', major: '\x1b[31m', minor: '\x1b[33m', warning: '\x1b[36m' };
 const RESET = '\x1b[0m';
+/** The gateway started below reads BASE_TOPIC from the same environment. */
+const BASE_TOPIC = process.env.BASE_TOPIC ?? 'sc';
+const TOPICS = new Topics(BASE_TOPIC);
 const tty = process.stdout.isTTY;
 const colour = (severity: string, text: string) => (tty ? `${COLOURS[severity] ?? ''}${text}${RESET}` : text);
 const clock = () => new Date().toTimeString().slice(0, 8);
@@ -73,7 +77,7 @@ async function watch(mqttUrl: string, apiUrl: string, token: string, site: strin
       process.stdout.write(`${clock()}  WORK ORDER ${String(body.priority).padEnd(7)} ${String(body.status).padEnd(12)} ${body.id}: ${body.title} (due ${String(body.dueAt).slice(5, 16).replace('T', ' ')} UTC)\n`);
     }
   });
-  await client.subscribeAsync([`sc/${site}/alarms/#`, `sc/${site}/workorders/#`], { qos: 1 });
+  await client.subscribeAsync([TOPICS.alarmsFilter(site), TOPICS.workOrdersFilter(site)], { qos: 1 });
   return client;
 }
 
@@ -94,6 +98,7 @@ async function main(): Promise<void> {
     token,
     stateFile: join(dataDir, 'simulator.json'),
     speed: Number(args.speed),
+    baseTopic: BASE_TOPIC,
     log: (line) => process.stdout.write(`${clock()}  ${line}\n`),
   });
   await sim.start();

@@ -21,12 +21,11 @@ import { Spool } from './storage/influx/spool.js';
 import { InfluxWriter } from './storage/influx/writer.js';
 import { StateStore } from './storage/state/store.js';
 import { fetchRuleHistory } from './storage/influx/rule-history.js';
-import type { RuleActions, RuleDevice } from './rules/actions.js';
+import type { RuleActions } from './rules/actions.js';
 import { RuleEngine } from './rules/engine.js';
 import { RuleLoader, ruleView } from './rules/loader.js';
 import { testRule } from './rules/replay.js';
 import { SqliteRuleStateStore } from './rules/state.js';
-import type { DeviceRecord } from './devices/registry.js';
 import { Topics } from './topics.js';
 import { WorkOrderService } from './workorders/service.js';
 
@@ -182,7 +181,7 @@ export class Gateway {
       testRule: (rule, from, to, sites) =>
         testRule(rule, from, to, {
           timeZone: this.config.timeZone,
-          devices: () => this.registry.list({ sites }).map(ruleDevice),
+          devices: () => this.registry.list({ sites }),
           history: (need, a, b) =>
             fetchRuleHistory(this.history, { ...need, sites: sites ? (need.sites ?? sites).filter((x) => sites.includes(x)) : need.sites }, a, b, RULE_TEST_ROW_LIMIT),
         }),
@@ -296,11 +295,9 @@ export class Gateway {
           },
         );
       },
-      devices: () => this.registry.list().map(ruleDevice),
-      device: (id) => {
-        const d = this.registry.get(id);
-        return d && ruleDevice(d);
-      },
+      // A device record is a RuleDevice as it is: no copy per message for rules matching on tags.
+      devices: () => this.registry.list(),
+      device: (id) => this.registry.get(id),
     };
   }
 
@@ -325,8 +322,4 @@ export class Gateway {
     this.log.warn('admin token generated; it is printed once on standard output');
     return { hash: hashSecret(token), generated: token };
   }
-}
-
-function ruleDevice(d: DeviceRecord): RuleDevice {
-  return { id: d.id, kind: d.kind, site: d.site, zone: d.zone, tags: d.tags, online: d.online, lastSeen: d.lastSeen };
 }

@@ -53,6 +53,16 @@ export class Topics {
     return `${this.base}/${site}/workorders/${id}`;
   }
 
+  /** Every alarm topic of a site: what the security desk subscribes to. */
+  alarmsFilter(site: string): string {
+    return `${this.base}/${site}/alarms/#`;
+  }
+
+  /** Every work order topic of a site. */
+  workOrdersFilter(site: string): string {
+    return `${this.base}/${site}/workorders/#`;
+  }
+
   rejected(site: string): string {
     return `${this.base}/${site}/gateway/rejected`;
   }
@@ -72,7 +82,7 @@ export class Topics {
   /** The subscription filters an operator of `site` may use (contract §3). */
   operatorFilters(site: string): string[] {
     const b = `${this.base}/${site}`;
-    return [`${b}/alarms/#`, `${b}/workorders/#`, `${b}/gateway/#`, `${b}/+/+/status`];
+    return [this.alarmsFilter(site), this.workOrdersFilter(site), `${b}/gateway/#`, `${b}/+/+/status`];
   }
 }
 

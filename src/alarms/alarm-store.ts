@@ -1,4 +1,4 @@
-import type { StateStore } from '../storage/state/store.js';
+import { filterClause, type StateStore } from '../storage/state/store.js';
 import type { Alarm, AlarmKey, AlarmState, AlarmTransition, Severity } from './model.js';
 
 /** An alarm's pending or done escalation: severity `to` at `at` (epoch ms). */
@@ -94,19 +94,8 @@ export class AlarmStore {
   /** Alarms matching every given filter, newest (by firstSeen) first. */
   list(filter: AlarmFilter): Alarm[] {
     if (filter.sites?.length === 0) return [];
-    const where: string[] = [];
-    const args: unknown[] = [];
-    for (const column of ['state', 'severity', 'site', 'type'] as const) {
-      const value = filter[column];
-      if (value === undefined) continue;
-      where.push(`${column} = ?`);
-      args.push(value);
-    }
-    if (filter.sites) {
-      where.push(`site IN (${filter.sites.map(() => '?').join(', ')})`);
-      args.push(...filter.sites);
-    }
-    const sql = `SELECT body FROM alarms ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY first_seen DESC, id DESC LIMIT ?`;
+    const { sql: where, args } = filterClause({ state: filter.state, severity: filter.severity, site: filter.site, type: filter.type }, filter.sites);
+    const sql = `SELECT body FROM alarms ${where} ORDER BY first_seen DESC, id DESC LIMIT ?`;
     const rows = this.store.db.prepare(sql).all(...args, filter.limit ?? DEFAULT_LIMIT) as Array<{ body: string }>;
     return rows.map((r) => JSON.parse(r.body) as Alarm);
   }

@@ -1,4 +1,4 @@
-import type { StateStore } from '../storage/state/store.js';
+import { filterClause, type StateStore } from '../storage/state/store.js';
 import type { WorkOrder, WorkOrderStatus } from './model.js';
 
 export interface WorkOrderFilter {
@@ -46,19 +46,8 @@ export class WorkOrderStore {
   /** Work orders matching every given filter, newest first. */
   list(filter: WorkOrderFilter): WorkOrder[] {
     if (filter.sites?.length === 0) return [];
-    const where: string[] = [];
-    const args: unknown[] = [];
-    for (const column of ['status', 'site', 'alarm'] as const) {
-      const value = filter[column];
-      if (value === undefined) continue;
-      where.push(`${column} = ?`);
-      args.push(value);
-    }
-    if (filter.sites) {
-      where.push(`site IN (${filter.sites.map(() => '?').join(', ')})`);
-      args.push(...filter.sites);
-    }
-    const sql = `SELECT body FROM workorders ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ?`;
+    const { sql: where, args } = filterClause({ status: filter.status, site: filter.site, alarm: filter.alarm }, filter.sites);
+    const sql = `SELECT body FROM workorders ${where} ORDER BY created_at DESC, id DESC LIMIT ?`;
     const rows = this.store.db.prepare(sql).all(...args, filter.limit ?? DEFAULT_LIMIT) as Array<{ body: string }>;
     return rows.map((r) => JSON.parse(r.body) as WorkOrder);
   }

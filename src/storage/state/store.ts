@@ -121,3 +121,22 @@ export class StateStore {
     this.database = undefined;
   }
 }
+
+/**
+ * A `WHERE` clause for list filters: each given column equal to its value, and `site` among `sites` when
+ * given (an operator's sites). Empty when nothing filters.
+ */
+export function filterClause(equal: Record<string, unknown>, sites?: readonly string[]): { sql: string; args: unknown[] } {
+  const where: string[] = [];
+  const args: unknown[] = [];
+  for (const [column, value] of Object.entries(equal)) {
+    if (value === undefined) continue;
+    where.push(`${column} = ?`);
+    args.push(value);
+  }
+  if (sites) {
+    where.push(`site IN (${sites.map(() => '?').join(', ')})`);
+    args.push(...sites);
+  }
+  return { sql: where.length > 0 ? `WHERE ${where.join(' AND ')}` : '', args };
+}
