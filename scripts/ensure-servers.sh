@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Installs what the tests run against when it is missing: InfluxDB 1.x, Mosquitto and its clients, and
-# docker-compose (used only to validate docker-compose.yml), all from Debian's packages.
+# Installs what the tests run against when it is missing, all from Debian's packages: InfluxDB 1.x,
+# Mosquitto and its clients, and Chromium with a Chinese font for the console's browser tests (driven by
+# playwright-core, which downloads no browser of its own).
 set -euo pipefail
 missing=()
 command -v influxd >/dev/null 2>&1 || missing+=(influxdb)
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 command -v mosquitto_pub >/dev/null 2>&1 || missing+=(mosquitto-clients)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# Without a CJK font the console's default language draws as empty boxes in the screenshots.
+[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "installing from Debian: ${missing[*]}"
 SUDO=""

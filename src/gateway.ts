@@ -170,6 +170,7 @@ export class Gateway {
     this.api = await buildApi({
       log: this.log.child({ module: 'api' }),
       metrics: this.metrics,
+      bus: this.bus,
       registry: this.registry,
       operators: this.operators,
       history: this.history,

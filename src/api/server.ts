@@ -6,13 +6,15 @@ import type { OperatorRegistry } from '../operators/registry.js';
 import { registerAuth } from './plugins/auth.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { alarmRoutes, type AlarmRouteDeps } from './routes/alarms.js';
+import { consoleRoutes } from './routes/console.js';
 import { deviceRoutes, type DeviceRouteDeps } from './routes/devices.js';
+import { eventRoutes, type EventRouteDeps } from './routes/events.js';
 import { operatorRoutes } from './routes/operators.js';
 import { ruleRoutes, type RuleRouteDeps } from './routes/rules.js';
 import { systemRoutes, type Readiness } from './routes/system.js';
 import { workOrderRoutes, type WorkOrderRouteDeps } from './routes/workorders.js';
 
-export interface ApiDeps extends DeviceRouteDeps, AlarmRouteDeps, WorkOrderRouteDeps, RuleRouteDeps {
+export interface ApiDeps extends DeviceRouteDeps, AlarmRouteDeps, EventRouteDeps, WorkOrderRouteDeps, RuleRouteDeps {
   log: Logger;
   metrics: Metrics;
   operators: OperatorRegistry;
@@ -43,6 +45,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
         { name: 'operators', description: 'Operator accounts (admin only)' },
         { name: 'alarms', description: 'Alarms: one open alarm per site, type and source; acknowledge and clear' },
         { name: 'workorders', description: 'Work orders and their transitions; an illegal transition is 409' },
+        { name: 'events', description: 'Live changes of alarms, work orders and devices (server-sent events)' },
       ],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
@@ -56,6 +59,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   alarmRoutes(app, deps);
   workOrderRoutes(app, deps);
   ruleRoutes(app, deps);
+  eventRoutes(app, deps);
+  consoleRoutes(app);
   app.get('/docs', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
   app.get('/docs/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
   return app;

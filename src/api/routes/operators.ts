@@ -48,6 +48,27 @@ export function operatorRoutes(app: FastifyInstance, deps: { operators: Operator
   );
 
   app.get(
+    '/api/me',
+    {
+      schema: {
+        tags: ['operators'],
+        summary: 'Who the token belongs to: the admin, or an operator with their sites',
+        response: {
+          200: {
+            type: 'object',
+            required: ['role', 'name'],
+            properties: { role: { type: 'string', enum: ['admin', 'operator'] }, ...operatorSchema.properties },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const p = request.principal;
+      return p?.role === 'operator' ? { role: 'operator', ...json(p.operator) } : { role: 'admin', name: 'admin' };
+    },
+  );
+
+  app.get(
     '/api/operators',
     { config: { adminOnly: true }, schema: { tags: ['operators'], response: { 200: { type: 'array', items: operatorSchema } } } },
     async () => deps.operators.list().map(json),

@@ -1,0 +1,51 @@
+// Times, durations and orderings as the console shows them.
+import { language } from './i18n.js';
+
+export const SEVERITY_RANK = { critical: 0, major: 1, minor: 2, warning: 3 };
+export const PRIORITY_RANK = { urgent: 0, high: 1, normal: 2, low: 3 };
+
+/** A timestamp as local date and time, to the second. */
+export function dateTime(iso) {
+  if (!iso) return '—';
+  return new Date(iso).toLocaleString(language(), { dateStyle: 'short', timeStyle: 'medium', hour12: false });
+}
+
+/** How long ago, in the largest sensible unit ("3 min ago", "3 分钟前"). */
+export function ago(iso, now = Date.now()) {
+  if (!iso) return '—';
+  const s = Math.round((new Date(iso).getTime() - now) / 1000);
+  const fmt = new Intl.RelativeTimeFormat(language(), { numeric: 'auto' });
+  const a = Math.abs(s);
+  if (a < 60) return fmt.format(s, 'second');
+  if (a < 3600) return fmt.format(Math.round(s / 60), 'minute');
+  if (a < 86400) return fmt.format(Math.round(s / 3600), 'hour');
+  return fmt.format(Math.round(s / 86400), 'day');
+}
+
+/** A number in the current language's way, or a dash for none. */
+export function num(n, digits = 1) {
+  if (n === null || n === undefined) return '—';
+  return n.toLocaleString(language(), { maximumFractionDigits: digits });
+}
+
+/** `yyyy-mm-ddThh:mm` in local time, as an `<input type="datetime-local">` wants it. */
+export function localInput(ms) {
+  const d = new Date(ms);
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/** Open alarms in the order the desk works them: critical first, unacknowledged first, newest first. */
+export function alarmOrder(a, b) {
+  return (
+    SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] ||
+    (a.state === 'active' ? 0 : 1) - (b.state === 'active' ? 0 : 1) ||
+    b.lastSeen.localeCompare(a.lastSeen)
+  );
+}
+
+/** The building a zone belongs to: its part before the first `-` (`b2-f3` → `b2`). */
+export function building(zone) {
+  const i = zone.indexOf('-');
+  return i > 0 ? zone.slice(0, i) : zone;
+}

@@ -1,0 +1,194 @@
+// Devices by building and zone, online or offline, with their open alarms; a device's charts and commands.
+import { html, useEffect, useRef, useState } from '/vendor/htm-preact.js';
+import uPlot from '/vendor/uplot.js';
+import { api, get } from '../api.js';
+import { ago, alarmOrder, building, dateTime } from '../format.js';
+import { label, t } from '../i18n.js';
+import { useStore } from '../store.js';
+import { SiteFilter } from './alarms.js';
+
+const KINDS = ['access', 'lighting', 'parking', 'energy', 'fire', 'camera'];
+
+/** The commands each kind obeys (docs/integrators.md), as the buttons of a device page. */
+const COMMANDS = {
+  access: [{ action: 'unlock' }, { action: 'lock' }],
+  lighting: [{ action: 'on' }, { action: 'off' }, { action: 'dim', pct: true }],
+  parking: [{ action: 'barrier_open' }],
+  energy: [],
+  fire: [{ action: 'test' }, { action: 'reset' }],
+  camera: [{ action: 'snapshot' }],
+};
+
+const buildingOf = (d) => d.tags?.building ?? building(d.zone);
+
+export function DevicesPage() {
+  const s = useStore();
+  const [site, setSite] = useState('');
+  const [kind, setKind] = useState('');
+  const [state, setState] = useState('');
+  const [text, setText] = useState('');
+  const alarmsByDevice = new Map();
+  for (const a of s.alarms.values()) if (a.device) alarmsByDevice.set(a.device, (alarmsByDevice.get(a.device) ?? 0) + 1);
+  const q = text.trim().toLowerCase();
+  const shown = [...s.devices.values()].filter(
+    (d) =>
+      (!site || d.site === site) &&
+      (!kind || d.kind === kind) &&
+      (!state || (state === 'online') === d.online) &&
+      (!q || d.id.toLowerCase().includes(q) || (d.name ?? '').toLowerCase().includes(q) || d.zone.toLowerCase().includes(q)),
+  );
+  // site → building → zone → devices
+  const tree = new Map();
+  for (const d of shown.sort((a, b) => a.id.localeCompare(b.id))) {
+    const key = `${d.site} · ${buildingOf(d)}`;
+    if (!tree.has(key)) tree.set(key, new Map());
+    const zones = tree.get(key);
+    if (!zones.has(d.zone)) zones.set(d.zone, []);
+    zones.get(d.zone).push(d);
+  }
+  const online = shown.filter((d) => d.online).length;
+  return html`<section>
+    <div class="bar">
+      <h2>${t('devices.title')} <span class="muted">${t('devices.onlineOf', { online, total: shown.length })}</span></h2>
+      <${SiteFilter} value=${site} onChange=${setSite} />
+      <select aria-label=${t('common.kind')} value=${kind} onChange=${(e) => setKind(e.target.value)}>
+        <option value="">${t('common.all')}</option>
+        ${KINDS.map((k) => html`<option value=${k}>${t(`kind.${k}`)}</option>`)}
+      </select>
+      <select aria-label=${t('devices.online')} value=${state} onChange=${(e) => setState(e.target.value)}>
+        <option value="">${t('common.all')}</option>
+        <option value="online">${t('devices.online')}</option>
+        <option value="offline">${t('devices.offline')}</option>
+      </select>
+      <input type="search" placeholder=${t('common.search')} aria-label=${t('common.search')} value=${text} onInput=${(e) => setText(e.target.value)} />
+    </div>
+    ${shown.length === 0 && html`<p class="empty" data-testid="no-devices">${t('devices.empty')}</p>`}
+    ${[...tree].map(([b, zones]) => html`<details class="building" open>
+      <summary><strong>${b}</strong></summary>
+      ${[...zones].map(([zone, devices]) => html`<div class="zone">
+        <h4>${zone} <span class="muted">${t('devices.onlineOf', { online: devices.filter((d) => d.online).length, total: devices.length })}</span></h4>
+        <ul class="devices">
+          ${devices.map((d) => html`<li data-device=${d.id}>
+            <a href=${`#/devices/${encodeURIComponent(d.id)}`}>
+              <span class=${d.online ? 'dot on' : 'dot off'} title=${d.online ? t('devices.online') : t('devices.offline')}></span>
+              <span class="id">${d.name ?? d.id}</span>
+              <span class="muted">${t(`kind.${d.kind}`)}</span>
+              <span class="muted" title=${dateTime(d.lastSeen)}>${ago(d.lastSeen)}</span>
+              ${alarmsByDevice.get(d.id) && html`<span class="badge sev-major">${alarmsByDevice.get(d.id)}</span>`}
+            </a>
+          </li>`)}
+        </ul>
+      </div>`)}
+    </details>`)}
+  </section>`;
+}
+
+const RANGES = { '1h': 3_600_000, '6h': 6 * 3_600_000, '24h': 86_400_000 };
+
+export function DevicePage({ id }) {
+  const s = useStore();
+  const [range, setRange] = useState('6h');
+  const [rows, setRows] = useState();
+  const [fetched, setFetched] = useState();
+  const device = s.devices.get(id) ?? fetched;
+  useEffect(() => {
+    if (!s.devices.has(id)) get(`/api/devices/${encodeURIComponent(id)}`).then(setFetched, (err) => setFetched(err));
+  }, [id]);
+  useEffect(() => {
+    setRows(undefined);
+    const to = Date.now();
+    const q = new URLSearchParams({ from: new Date(to - RANGES[range]).toISOString(), to: new Date(to).toISOString() });
+    get(`/api/devices/${encodeURIComponent(id)}/telemetry?${q}`).then(setRows, (err) => setRows(err));
+  }, [id, range]);
+  if (device instanceof Error) return html`<p class="error">${device.message}</p>`;
+  if (!device) return html`<p class="muted">${t('common.loading')}</p>`;
+  const alarms = [...s.alarms.values()].filter((a) => a.device === id).sort(alarmOrder);
+  return html`<section class="device">
+    <p><a href="#/devices">← ${t('device.back')}</a></p>
+    <div class="bar">
+      <h2><span class=${device.online ? 'dot on' : 'dot off'}></span> ${device.name ?? device.id}</h2>
+      <span class="muted">${device.id} · ${t(`kind.${device.kind}`)} · ${device.site} · ${device.zone}</span>
+      <span class="muted">${t('devices.lastSeen')}: ${dateTime(device.lastSeen)}</span>
+    </div>
+    ${alarms.length > 0 && html`<ul class="inline-alarms">${alarms.map((a) => html`<li>
+      <a href="#/alarms"><span class=${`badge sev-${a.severity}`}>${t(`severity.${a.severity}`)}</span> ${label('type', a.type)}</a></li>`)}</ul>`}
+    <${Commands} device=${device} />
+    <div class="bar">
+      <h3>${t('device.telemetry')}</h3>
+      <span class="segmented" role="group" aria-label=${t('device.range')}>
+        ${Object.keys(RANGES).map((r) => html`<button class=${r === range ? 'on' : ''} onClick=${() => setRange(r)}>${r}</button>`)}
+      </span>
+    </div>
+    ${rows === undefined ? html`<p class="muted">${t('common.loading')}</p>`
+      : rows instanceof Error ? html`<p class="error">${rows.message}</p>`
+      : html`<${Charts} rows=${rows} />`}
+  </section>`;
+}
+
+function Commands({ device }) {
+  const [result, setResult] = useState();
+  const [pct, setPct] = useState(50);
+  const [busy, setBusy] = useState(false);
+  const commands = COMMANDS[device.kind];
+  if (commands.length === 0) return null;
+  const send = async (action, params) => {
+    setBusy(true);
+    setResult(undefined);
+    try {
+      const r = await api('POST', `/api/devices/${encodeURIComponent(device.id)}/commands`, params ? { action, params } : { action });
+      setResult({ action, ok: r.ok, error: r.error });
+    } catch (err) {
+      setResult({ action, ok: false, error: err.message });
+    } finally {
+      setBusy(false);
+    }
+  };
+  return html`<div class="commands">
+    <h3>${t('device.commands')}</h3>
+    <div class="actions">
+      ${commands.map((c) => c.pct
+        ? html`<span class="dim"><input type="range" min="0" max="100" value=${pct} aria-label="%" onInput=${(e) => setPct(Number(e.target.value))} />
+            <button disabled=${busy} data-command=${c.action} onClick=${() => send(c.action, { pct })}>${t(`cmd.${c.action}`)} ${pct}%</button></span>`
+        : html`<button disabled=${busy} data-command=${c.action} onClick=${() => send(c.action)}>${t(`cmd.${c.action}`)}</button>`)}
+    </div>
+    ${result && html`<p class=${result.ok ? 'ok' : 'error'} role="status" data-testid="command-result">
+      ${t(`cmd.${result.action}`)}: ${result.ok ? t('device.sent') : `${t('device.failed')} — ${result.error ?? ''}`}</p>`}
+  </div>`;
+}
+
+/** One chart per field that has data; booleans drawn as steps between 0 and 1. */
+function Charts({ rows }) {
+  if (rows.length === 0) return html`<p class="empty">${t('device.noData')}</p>`;
+  const fields = [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((f) => f !== 'time');
+  return html`<div class="charts">${fields.map((f) => html`<${Chart} key=${f} field=${f} rows=${rows} />`)}</div>`;
+}
+
+function Chart({ field, rows }) {
+  const ref = useRef();
+  useEffect(() => {
+    const points = rows.filter((r) => r[field] !== undefined);
+    const bool = typeof points[0]?.[field] === 'boolean';
+    const xs = points.map((r) => Date.parse(r.time) / 1000);
+    const ys = points.map((r) => (bool ? (r[field] ? 1 : 0) : r[field]));
+    const width = () => Math.max(280, ref.current.clientWidth);
+    const plot = new uPlot(
+      {
+        width: width(),
+        height: 180,
+        legend: { show: false },
+        scales: bool ? { y: { range: [-0.1, 1.1] } } : {},
+        series: [{}, { label: field, stroke: '#2563eb', width: 1.5, fill: 'rgba(37,99,235,0.08)', paths: bool ? uPlot.paths.stepped({ align: 1 }) : undefined }],
+        axes: [{}, { size: 56 }],
+      },
+      [xs, ys],
+      ref.current,
+    );
+    const resize = () => plot.setSize({ width: width(), height: 180 });
+    addEventListener('resize', resize);
+    return () => {
+      removeEventListener('resize', resize);
+      plot.destroy();
+    };
+  }, [field, rows]);
+  return html`<figure class="chart" data-field=${field}><figcaption>${field}</figcaption><div ref=${ref}></div></figure>`;
+}

@@ -1,0 +1,77 @@
+// The rules in force, and the rule test: replay a rule over stored history and see what it would raise.
+import { html, useEffect, useState } from '/vendor/htm-preact.js';
+import { api, get } from '../api.js';
+import { dateTime, localInput } from '../format.js';
+import { label, t } from '../i18n.js';
+
+/** A rule's `when` in one line, as the rule file writes it. */
+function whenText(when) {
+  return JSON.stringify(when).replace(/"(\w+)":/g, '$1: ').replace(/"/g, '').replace(/,/g, ', ');
+}
+
+export function RulesPage() {
+  const [rules, setRules] = useState();
+  const [testing, setTesting] = useState();
+  useEffect(() => {
+    get('/api/rules').then(setRules, (err) => setRules(err));
+  }, []);
+  if (!rules) return html`<p class="muted">${t('common.loading')}</p>`;
+  if (rules instanceof Error) return html`<p class="error">${rules.message}</p>`;
+  return html`<section>
+    <div class="bar"><h2>${t('rules.title')} <span class="count">${rules.length}</span></h2></div>
+    <table class="rules">
+      <thead><tr><th>id</th><th>${t('rules.when')}</th><th>${t('rules.does')}</th><th></th></tr></thead>
+      <tbody>
+        ${rules.map((r) => {
+          const d = r.definition;
+          return html`<tr data-rule=${r.id} class=${r.enabled ? '' : 'muted'}>
+            <td><strong>${r.id}</strong><br /><small class="muted">${r.description ?? ''}</small><br /><small class="muted">${r.file}</small></td>
+            <td><code>${whenText(d.when)}</code></td>
+            <td>
+              ${d.alarm && html`<span class=${`badge sev-${d.alarm.severity}`}>${t(`severity.${d.alarm.severity}`)}</span> ${label('type', d.alarm.type)}<br />`}
+              ${d.workOrder && html`<span>${t('alarms.workOrder')}: ${label('category', d.workOrder.category)} · ${t(`priority.${d.workOrder.priority ?? 'normal'}`)}</span><br />`}
+              ${(d.commands ?? []).map((c) => html`<span class="muted">${c.action} → ${JSON.stringify(c.match)}</span><br />`)}
+            </td>
+            <td><button onClick=${() => setTesting(r.id)} data-action="test-rule">${t('rules.test')}</button></td>
+          </tr>
+          ${testing === r.id && html`<tr><td colspan="4"><${RuleTest} id=${r.id} /></td></tr>`}`;
+        })}
+      </tbody>
+    </table>
+  </section>`;
+}
+
+function RuleTest({ id }) {
+  const now = Date.now();
+  const [from, setFrom] = useState(localInput(now - 86_400_000));
+  const [to, setTo] = useState(localInput(now));
+  const [result, setResult] = useState();
+  const [busy, setBusy] = useState(false);
+  const run = async (e) => {
+    e.preventDefault();
+    setBusy(true);
+    try {
+      setResult(await api('POST', '/api/rules/test', { id, from: new Date(from).toISOString(), to: new Date(to).toISOString() }));
+    } catch (err) {
+      setResult(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return html`<form class="ruletest" onSubmit=${run}>
+    <label>${t('rules.from')}<input type="datetime-local" name="from" value=${from} onInput=${(e) => setFrom(e.target.value)} /></label>
+    <label>${t('rules.to')}<input type="datetime-local" name="to" value=${to} onInput=${(e) => setTo(e.target.value)} /></label>
+    <button class="primary" type="submit" disabled=${busy}>${busy ? t('common.loading') : t('rules.run')}</button>
+    ${result instanceof Error && html`<p class="error" role="alert">${result.message}</p>`}
+    ${result && !(result instanceof Error) && html`<div class="outcomes" data-testid="rule-test-result">
+      <p class="muted">${t('rules.messages', { n: result.messages })}${result.truncated ? ` · ${t('rules.truncated')}` : ''}</p>
+      ${result.outcomes.length === 0 ? html`<p>${t('rules.noOutcome')}</p>` : html`<ol class="history">
+        ${result.outcomes.map((o) => html`<li>
+          <time>${dateTime(o.at)}</time> <strong>${o.kind}</strong>
+          <span>${o.site} · ${o.source ?? o.device ?? ''}</span>
+          <span>${o.message ?? o.title ?? o.action ?? ''}</span>
+        </li>`)}
+      </ol>`}
+    </div>`}
+  </form>`;
+}

@@ -1,0 +1,156 @@
+// Work orders as a board by status: create one, assign it, move it along, see what is overdue.
+import { html, useState } from '/vendor/htm-preact.js';
+import { api } from '../api.js';
+import { PRIORITY_RANK, ago, dateTime } from '../format.js';
+import { label, t } from '../i18n.js';
+import { changed, sites, store, useStore } from '../store.js';
+import { SiteFilter } from './alarms.js';
+
+/** The gateway's transition table (src/workorders/model.ts): which status may follow which. */
+const TRANSITIONS = {
+  open: ['assigned', 'in_progress', 'cancelled'],
+  assigned: ['open', 'in_progress', 'cancelled'],
+  in_progress: ['assigned', 'resolved', 'cancelled'],
+  resolved: ['closed', 'in_progress'],
+  closed: [],
+  cancelled: [],
+};
+const COLUMNS = ['open', 'assigned', 'in_progress', 'resolved'];
+const CATEGORIES = ['repair', 'electrical', 'lighting', 'access', 'parking', 'fire', 'camera', 'cleaning', 'inspection'];
+
+/** Urgent first, then the one due soonest. */
+const order = (a, b) => PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority] || a.dueAt.localeCompare(b.dueAt);
+
+function remember(wo) {
+  store.workOrders.set(wo.id, wo);
+  changed();
+}
+
+export function WorkOrdersPage() {
+  const s = useStore();
+  const [site, setSite] = useState('');
+  const [overdueOnly, setOverdueOnly] = useState(false);
+  const [creating, setCreating] = useState(false);
+  const all = [...s.workOrders.values()].filter((w) => (!site || w.site === site) && (!overdueOnly || w.overdue));
+  const finished = all.filter((w) => w.status === 'closed' || w.status === 'cancelled').sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  return html`<section>
+    <div class="bar">
+      <h2>${t('wo.title')}</h2>
+      <${SiteFilter} value=${site} onChange=${setSite} />
+      <label class="inline"><input type="checkbox" checked=${overdueOnly} onChange=${(e) => setOverdueOnly(e.target.checked)} /> ${t('wo.overdueOnly')}</label>
+      <button class="primary" data-action="new-workorder" onClick=${() => setCreating(!creating)}>${t('wo.new')}</button>
+    </div>
+    ${creating && html`<${CreateForm} onDone=${() => setCreating(false)} />`}
+    <div class="board">
+      ${COLUMNS.map((status) => {
+        const cards = all.filter((w) => w.status === status).sort(order);
+        return html`<div class="column" data-status=${status}>
+          <h3>${t(`status.${status}`)} <span class="count">${cards.length}</span></h3>
+          ${cards.length === 0 ? html`<p class="empty">${t('wo.empty')}</p>` : cards.map((w) => html`<${Card} key=${w.id} wo=${w} />`)}
+        </div>`;
+      })}
+    </div>
+    ${finished.length > 0 && html`<details class="recent">
+      <summary>${t('wo.finished')} (${finished.length})</summary>
+      <div class="cards">${finished.slice(0, 50).map((w) => html`<${Card} key=${w.id} wo=${w} />`)}</div>
+    </details>`}
+  </section>`;
+}
+
+function Card({ wo }) {
+  const [move, setMove] = useState();
+  const [showHistory, setShowHistory] = useState(false);
+  return html`<article class=${`wo prio-${wo.priority}${wo.overdue ? ' overdue' : ''}`} data-workorder=${wo.id} data-status=${wo.status}>
+    <div class="wo-head">
+      <span class=${`badge prio-${wo.priority}`}>${t(`priority.${wo.priority}`)}</span>
+      <span class="muted">${label('category', wo.category)}</span>
+      ${wo.overdue && html`<span class="badge overdue">${t('wo.overdue')}</span>`}
+    </div>
+    <strong class="wo-title">${wo.title}</strong>
+    <dl class="facts">
+      <div><dt>${t('common.site')}</dt><dd>${wo.site}</dd></div>
+      ${wo.zone && html`<div><dt>${t('common.zone')}</dt><dd>${wo.zone}</dd></div>`}
+      ${wo.device && html`<div><dt>${t('common.device')}</dt><dd><a href=${`#/devices/${encodeURIComponent(wo.device)}`}>${wo.device}</a></dd></div>`}
+      <div><dt>${t('wo.due')}</dt><dd title=${dateTime(wo.dueAt)}>${ago(wo.dueAt)}</dd></div>
+      <div><dt>${t('wo.assignee')}</dt><dd>${wo.assignee ?? '—'}</dd></div>
+    </dl>
+    <div class="actions">
+      ${TRANSITIONS[wo.status].map((to) => html`<button data-move=${to} class=${to === 'cancelled' ? 'link' : ''} onClick=${() => setMove(to)}>${t(`move.${to}`)}</button>`)}
+      <button class="link" onClick=${() => setShowHistory(!showHistory)}>${t('wo.history')}</button>
+    </div>
+    ${move && html`<${MoveForm} wo=${wo} to=${move} onDone=${() => setMove(undefined)} />`}
+    ${showHistory && html`<ol class="history">
+      ${wo.history.map((h) => html`<li>
+        <time>${dateTime(h.at)}</time> <span>${h.by}</span>
+        ${h.status && html`<strong>${t(`status.${h.status}`)}</strong>`}
+        ${h.assignee && html`<span>→ ${h.assignee}</span>`}
+        ${h.note && html`<q>${h.note}</q>`}
+      </li>`)}
+    </ol>`}
+  </article>`;
+}
+
+function MoveForm({ wo, to, onDone }) {
+  const [assignee, setAssignee] = useState(wo.assignee ?? '');
+  const [note, setNote] = useState('');
+  const [error, setError] = useState();
+  const submit = async (e) => {
+    e.preventDefault();
+    const body = { status: to };
+    if (to === 'assigned' && assignee.trim()) body.assignee = assignee.trim();
+    if (note.trim()) body.note = note.trim();
+    try {
+      remember(await api('PATCH', `/api/workorders/${encodeURIComponent(wo.id)}`, body));
+      onDone();
+    } catch (err) {
+      setError(err.message);
+    }
+  };
+  return html`<form class="note" onSubmit=${submit}>
+    ${to === 'assigned' && html`<label>${t('wo.assignee')}
+      <input name="assignee" required maxlength="128" value=${assignee} onInput=${(e) => setAssignee(e.target.value)} /></label>`}
+    <textarea name="note" rows="2" maxlength="2000" placeholder=${t('alarms.notePlaceholder')} aria-label=${t('common.note')}
+      value=${note} onInput=${(e) => setNote(e.target.value)}></textarea>
+    ${error && html`<p class="error" role="alert">${error}</p>`}
+    <div class="actions">
+      <button class="primary" type="submit" data-action="confirm">${t(`move.${to}`)}</button>
+      <button type="button" onClick=${onDone}>${t('common.cancel')}</button>
+    </div>
+  </form>`;
+}
+
+function CreateForm({ onDone }) {
+  const mine = sites();
+  const [f, setF] = useState({ site: mine[0] ?? '', title: '', category: 'repair', priority: 'normal', zone: '', description: '', assignee: '' });
+  const [error, setError] = useState();
+  const set = (name) => (e) => setF({ ...f, [name]: e.target.value });
+  const submit = async (e) => {
+    e.preventDefault();
+    const body = { site: f.site, title: f.title.trim(), category: f.category.trim(), priority: f.priority };
+    for (const k of ['zone', 'description', 'assignee']) if (f[k].trim()) body[k] = f[k].trim();
+    try {
+      remember(await api('POST', '/api/workorders', body));
+      onDone();
+    } catch (err) {
+      setError(err.message);
+    }
+  };
+  return html`<form class="card create" onSubmit=${submit} data-testid="create-workorder">
+    <div class="grid">
+      <label>${t('common.site')}<select name="site" value=${f.site} onChange=${set('site')}>${mine.map((x) => html`<option value=${x}>${x}</option>`)}</select></label>
+      <label>${t('wo.fieldTitle')}<input name="title" required maxlength="200" value=${f.title} onInput=${set('title')} /></label>
+      <label>${t('wo.category')}<input name="category" required list="categories" pattern="[A-Za-z0-9][A-Za-z0-9_-]{0,63}" value=${f.category} onInput=${set('category')} /></label>
+      <datalist id="categories">${CATEGORIES.map((c) => html`<option value=${c}>${label('category', c)}</option>`)}</datalist>
+      <label>${t('wo.priority')}<select name="priority" value=${f.priority} onChange=${set('priority')}>
+        ${Object.keys(PRIORITY_RANK).map((p) => html`<option value=${p}>${t(`priority.${p}`)}</option>`)}</select></label>
+      <label>${t('common.zone')}<input name="zone" maxlength="64" value=${f.zone} onInput=${set('zone')} /></label>
+      <label>${t('wo.assignee')}<input name="assignee" maxlength="128" value=${f.assignee} onInput=${set('assignee')} /></label>
+    </div>
+    <label>${t('wo.description')}<textarea name="description" rows="3" maxlength="4000" value=${f.description} onInput=${set('description')}></textarea></label>
+    ${error && html`<p class="error" role="alert">${error}</p>`}
+    <div class="actions">
+      <button class="primary" type="submit" data-action="create">${t('wo.new')}</button>
+      <button type="button" onClick=${onDone}>${t('common.cancel')}</button>
+    </div>
+  </form>`;
+}

@@ -1,0 +1,39 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+
+/** Debian's Chromium (package `chromium`, installed by scripts/ensure-servers.sh); no browser download. */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+
+/** Screenshots the tests make, kept as test artifacts (not committed). */
+export const SCREENSHOTS = resolve('tests/artifacts/screenshots');
+
+export const DESK = { width: 1440, height: 900 } as const;
+export const PHONE = { width: 390, height: 844 } as const;
+
+export async function launchBrowser(): Promise<Browser> {
+  if (!CHROMIUM) throw new Error('Chromium not found: install Debian\'s "chromium" package (npm test does) or set CHROMIUM_PATH');
+  // --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+}
+
+/** A browser window at desk or phone size; the page's script errors are gathered in `errors`. */
+export async function openPage(browser: Browser, size: typeof DESK | typeof PHONE): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+  const phone = size === PHONE;
+  const context = await browser.newContext({ viewport: size, deviceScaleFactor: phone ? 2 : 1, isMobile: phone, hasTouch: phone });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
+  });
+  return { context, page, errors };
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  await mkdir(SCREENSHOTS, { recursive: true });
+  const path = join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}

@@ -1,0 +1,127 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, eventually, startGateway, type TestGateway } from '../helpers/gateway.js';
+
+/** Reads a server-sent event stream into `events` until aborted. */
+function readStream(url: string, token: string) {
+  const events: Array<{ event: string; data: any }> = [];
+  const controller = new AbortController();
+  const done = (async () => {
+    const res = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: controller.signal });
+    let buffer = '';
+    const decoder = new TextDecoder();
+    const reader = res.body!.getReader();
+    try {
+      for (;;) {
+        const { value, done: ended } = await reader.read();
+        if (ended) break;
+        buffer += decoder.decode(value, { stream: true });
+        let end;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const event = /^event: (.*)$/m.exec(block)?.[1];
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (event && data) events.push({ event, data: JSON.parse(data) });
+        }
+      }
+    } catch (err) {
+      if ((err as Error).name !== 'AbortError') throw err;
+    }
+  })();
+  return { events, close: () => (controller.abort(), done) };
+}
+
+describe('the console is served by the gateway', () => {
+  let gw: TestGateway;
+  let base: string;
+  let a: { token: string };
+  let b: { token: string };
+
+  beforeAll(async () => {
+    gw = await startGateway();
+    base = `http://127.0.0.1:${gw.httpPort}`;
+    a = (await gw.api('POST', '/api/operators', { name: 'Desk A', sites: ['site-a'] })).body;
+    b = (await gw.api('POST', '/api/operators', { name: 'Desk B', sites: ['site-b'] })).body;
+  });
+  afterAll(async () => {
+    await gw?.stop();
+  });
+
+  it('serves the page at / without a token, with a content security policy', async () => {
+    const res = await fetch(`${base}/`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(await res.text()).toContain('/console/app.js');
+  });
+
+  it('serves every module the console imports, and nothing else', async () => {
+    const dir = 'console';
+    const files: string[] = [];
+    const walk = (d: string) => {
+      for (const e of readdirSync(d, { withFileTypes: true })) (e.isDirectory() ? walk : (p: string) => files.push(p))(join(d, e.name));
+    };
+    walk(dir);
+    const wanted = new Set<string>();
+    for (const file of files.filter((f) => f.endsWith('.js'))) {
+      const url = `/console/${relative(dir, file)}`;
+      wanted.add(url);
+      for (const [, spec] of readFileSync(file, 'utf8').matchAll(/^import .* from '([^']+)';$/gm)) {
+        wanted.add(spec.startsWith('/') ? spec : new URL(spec, `http://x${url}`).pathname);
+      }
+    }
+    expect(wanted).toContain('/vendor/htm-preact.js');
+    for (const path of wanted) {
+      const res = await fetch(`${base}${path}`);
+      expect([path, res.status, res.headers.get('content-type')]).toStrictEqual([path, 200, 'text/javascript; charset=utf-8']);
+    }
+    expect((await fetch(`${base}/vendor/uplot.css`)).status).toBe(200);
+    const missing = await fetch(`${base}/console/../package.json`);
+    expect(missing.status).toBe(404);
+    expect((await fetch(`${base}/console/nothing.js`)).status).toBe(404);
+  });
+
+  it('says who a token belongs to', async () => {
+    expect((await gw.api('GET', '/api/me', undefined, a.token)).body).toMatchObject({ role: 'operator', name: 'Desk A', sites: ['site-a'] });
+    expect((await gw.api('GET', '/api/me')).body).toStrictEqual({ role: 'admin', name: 'admin' });
+    expect((await gw.api('GET', '/api/me', undefined, null)).status).toBe(401);
+  });
+
+  it("streams alarm, work order and device changes of the operator's own sites only", async () => {
+    expect((await fetch(`${base}/api/events`)).status).toBe(401);
+    const sa = readStream(`${base}/api/events`, a.token);
+    const sb = readStream(`${base}/api/events`, b.token);
+    const admin = readStream(`${base}/api/events`, ADMIN_TOKEN);
+    try {
+      await eventually(() => [sa, sb, admin].every((s) => s.events.some((e) => e.event === 'ready')));
+      const { alarms, workOrders } = gw.gateway;
+      const alarm = alarms.raise({ site: 'site-a', type: 'door_forced', severity: 'major', source: 'door-1', rule: 'manual', message: 'Door forced' }).alarm;
+      alarms.ack(alarm.id, 'Desk A', 'on my way');
+      workOrders.create({ site: 'site-a', title: 'Fix the door', category: 'access', priority: 'high', by: 'Desk A' });
+      alarms.clear(alarm.id, 'Desk A');
+      await gw.register('lamp-b1', 'lighting', 'site-b', 'b1');
+      const lamp = await gw.connect(await gw.register('lamp-b2', 'lighting', 'site-b', 'b1'));
+      await lamp.publishAsync('sc/site-b/lighting/lamp-b2/status', 'online', { qos: 1, retain: true });
+      await eventually(() => sb.events.some((e) => e.event === 'device'));
+      await eventually(() => sa.events.filter((e) => e.event !== 'ready').length >= 4);
+
+      expect(sa.events.map((e) => [e.event, e.data.change, e.data.alarm?.state ?? e.data.workOrder?.status])).toStrictEqual([
+        ['ready', undefined, undefined],
+        ['alarm', 'raised', 'active'],
+        ['alarm', 'acknowledged', 'acknowledged'],
+        ['workorder', 'created', 'open'],
+        ['alarm', 'cleared', 'cleared'],
+      ]);
+      expect(sb.events.map((e) => [e.event, e.data.change, e.data.device?.id])).toStrictEqual([
+        ['ready', undefined, undefined],
+        ['device', 'online', 'lamp-b2'],
+      ]);
+      expect(admin.events.filter((e) => e.event !== 'ready')).toHaveLength(5);
+      await lamp.endAsync();
+    } finally {
+      await Promise.all([sa.close(), sb.close(), admin.close()]);
+    }
+  });
+});
