@@ -99,7 +99,7 @@ function SignIn({ onSignedIn }) {
         <input name="token" type="password" autocomplete="current-password" required value=${value} onInput=${(e) => setValue(e.target.value)} />
       </label>
       <p class="help">${t('login.tokenHelp')}</p>
-      <label class="inline"><input type="checkbox" checked=${remember} onChange=${(e) => setRemember(e.target.checked)} /> Remember</label>
+      <label class="inline"><input type="checkbox" checked=${remember} onChange=${(e) => setRemember(e.target.checked)} /> ${t('login.remember')}</label>
       ${error && html`<p class="error" role="alert">${error}</p>`}
       <button class="primary" type="submit">${t('login.submit')}</button>
     </form>
