@@ -14,6 +14,8 @@ import { Rejections } from './ingest/rejections.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { OperatorRegistry } from './operators/registry.js';
+import { ReportScheduler } from './reports/scheduler.js';
+import { ServiceReports } from './reports/service-report.js';
 import { hashSecret, newSecret } from './secrets.js';
 import { eventLine, seriesLine, telemetrySeries } from './storage/influx/points.js';
 import { InfluxQuery } from './storage/influx/query.js';
@@ -60,6 +62,8 @@ export class Gateway {
   readonly workOrders: WorkOrderService;
   readonly rules: RuleEngine;
   readonly ruleLoader: RuleLoader;
+  readonly reports: ServiceReports;
+  readonly reportScheduler: ReportScheduler;
   private api?: FastifyInstance;
   private readonly stops: Array<[string, () => unknown]> = [];
   private stopping = false;
@@ -112,6 +116,14 @@ export class Gateway {
       state: new SqliteRuleStateStore(() => this.store.db),
     });
     this.ruleLoader = new RuleLoader({ dir: config.rulesDir, engine: this.rules, log: child('rules') });
+    this.reports = new ServiceReports({ store: this.store, influx: this.history, timeZone: config.timeZone });
+    this.reportScheduler = new ReportScheduler({
+      dir: join(config.dataDir, 'reports'),
+      cron: config.reportsCron,
+      timeZone: config.timeZone,
+      reports: this.reports,
+      log: child('reports'),
+    });
     const rejections = new Rejections(this.topics, this.bus, this.metrics, child('ingest'), publish, config.rejectLogIntervalMs);
     const ingest = new Ingest(this.bus, this.sink(), rejections, this.metrics, child('ingest'));
     const auth = createAuth({
@@ -167,6 +179,8 @@ export class Gateway {
     this.stops.push(['rule engine', () => this.rules.stop()]);
     await this.ruleLoader.start();
     this.stops.push(['rule loader', () => this.ruleLoader.stop()]);
+    this.reportScheduler.start();
+    this.stops.push(['report scheduler', () => this.reportScheduler.stop()]);
     this.api = await buildApi({
       log: this.log.child({ module: 'api' }),
       metrics: this.metrics,
@@ -176,6 +190,7 @@ export class Gateway {
       history: this.history,
       alarms: this.alarms,
       workOrders: this.workOrders,
+      reports: this.reports,
       rules: () => this.ruleLoader.rules().map(ruleView),
       rule: (id) => this.ruleLoader.rules().find((l) => l.rule.id === id)?.rule,
       reloadRules: () => this.ruleLoader.reload(),

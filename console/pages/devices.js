@@ -156,6 +156,19 @@ function Commands({ device }) {
   </div>`;
 }
 
+/** The y axis as wide as its longest label (uPlot's own recipe), so `34,762.5` is not cut. */
+function axisWidth(self, values, axisIdx, cycleNum) {
+  const axis = self.axes[axisIdx];
+  if (cycleNum > 1) return axis._size;
+  let size = axis.ticks.size + axis.gap;
+  const longest = (values ?? []).reduce((acc, v) => (v.length > acc.length ? v : acc), '');
+  if (longest !== '') {
+    self.ctx.font = axis.font[0];
+    size += self.ctx.measureText(longest).width / devicePixelRatio;
+  }
+  return Math.ceil(size);
+}
+
 /** One chart per field that has data; booleans drawn as steps between 0 and 1. */
 function Charts({ rows }) {
   if (rows.length === 0) return html`<p class="empty">${t('device.noData')}</p>`;
@@ -178,7 +191,7 @@ function Chart({ field, rows }) {
         legend: { show: false },
         scales: bool ? { y: { range: [-0.1, 1.1] } } : {},
         series: [{}, { label: field, stroke: '#2563eb', width: 1.5, fill: 'rgba(37,99,235,0.08)', paths: bool ? uPlot.paths.stepped({ align: 1 }) : undefined }],
-        axes: [{}, { size: 56 }],
+        axes: [{}, { size: axisWidth }],
       },
       [xs, ys],
       ref.current,

@@ -90,12 +90,12 @@ function Report({ r }) {
       <${Kpi} name=${t('reports.mttr')} value=${minutes(r.workOrders.meanTimeToResolveMinutes)} />
       <${Kpi} name=${t('reports.sla')} value=${pct(r.workOrders.slaCompliancePct)} />
     </div>
-    ${r.workOrders.byCategory.length > 0 && html`<table>
+    ${r.workOrders.byCategory.length > 0 && html`<div class="scroll"><table>
       <thead><tr><th>${t('wo.category')}</th><th>${t('reports.opened')}</th><th>${t('reports.resolved')}</th><th>${t('reports.overdue')}</th><th>${t('reports.mttr')}</th><th>${t('reports.sla')}</th></tr></thead>
       <tbody>${r.workOrders.byCategory.map((c) => html`<tr>
         <td>${label('category', c.category)}</td><td class="n">${c.opened}</td><td class="n">${c.resolved}</td><td class="n">${c.overdue}</td>
         <td class="n">${minutes(c.meanTimeToResolveMinutes)}</td><td class="n">${pct(c.slaCompliancePct)}</td></tr>`)}</tbody>
-    </table>`}
+    </table></div>`}
 
     <h3>${t('reports.energy')} <span class="muted">${t('reports.total')} ${num(r.energy.totalKwh, 3)}</span></h3>
     ${buildings.length > 0 && html`<div class="scroll"><table>

@@ -44,7 +44,8 @@ export function RulesPage() {
 function RuleTest({ id }) {
   const now = Date.now();
   const [from, setFrom] = useState(localInput(now - 86_400_000));
-  const [to, setTo] = useState(localInput(now));
+  // The end of the current minute: the input has minutes only, and what just happened must be inside.
+  const [to, setTo] = useState(localInput(now + 60_000));
   const [result, setResult] = useState();
   const [busy, setBusy] = useState(false);
   const run = async (e) => {

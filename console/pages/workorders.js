@@ -16,6 +16,10 @@ const TRANSITIONS = {
   cancelled: [],
 };
 const COLUMNS = ['open', 'assigned', 'in_progress', 'resolved'];
+const SETTLED = ['resolved', 'closed', 'cancelled'];
+
+/** A move's button: reopening a resolved order reads differently from starting work on it. */
+const moveLabel = (from, to) => t(from === 'resolved' && to === 'in_progress' ? 'move.reopen' : `move.${to}`);
 const CATEGORIES = ['repair', 'electrical', 'lighting', 'access', 'parking', 'fire', 'camera', 'cleaning', 'inspection'];
 
 /** Urgent first, then the one due soonest. */
@@ -71,11 +75,11 @@ function Card({ wo }) {
       <div><dt>${t('common.site')}</dt><dd>${wo.site}</dd></div>
       ${wo.zone && html`<div><dt>${t('common.zone')}</dt><dd>${wo.zone}</dd></div>`}
       ${wo.device && html`<div><dt>${t('common.device')}</dt><dd><a href=${`#/devices/${encodeURIComponent(wo.device)}`}>${wo.device}</a></dd></div>`}
-      <div><dt>${t('wo.due')}</dt><dd title=${dateTime(wo.dueAt)}>${ago(wo.dueAt)}</dd></div>
+      ${!SETTLED.includes(wo.status) && html`<div><dt>${t('wo.due')}</dt><dd title=${dateTime(wo.dueAt)}>${ago(wo.dueAt)}</dd></div>`}
       <div><dt>${t('wo.assignee')}</dt><dd>${wo.assignee ?? '—'}</dd></div>
     </dl>
     <div class="actions">
-      ${TRANSITIONS[wo.status].map((to) => html`<button data-move=${to} class=${to === 'cancelled' ? 'link' : ''} onClick=${() => setMove(to)}>${t(`move.${to}`)}</button>`)}
+      ${TRANSITIONS[wo.status].map((to) => html`<button data-move=${to} class=${to === 'cancelled' ? 'link' : ''} onClick=${() => setMove(to)}>${moveLabel(wo.status, to)}</button>`)}
       <button class="link" onClick=${() => setShowHistory(!showHistory)}>${t('wo.history')}</button>
     </div>
     ${move && html`<${MoveForm} wo=${wo} to=${move} onDone=${() => setMove(undefined)} />`}
@@ -113,7 +117,7 @@ function MoveForm({ wo, to, onDone }) {
       value=${note} onInput=${(e) => setNote(e.target.value)}></textarea>
     ${error && html`<p class="error" role="alert">${error}</p>`}
     <div class="actions">
-      <button class="primary" type="submit" data-action="confirm">${t(`move.${to}`)}</button>
+      <button class="primary" type="submit" data-action="confirm">${moveLabel(wo.status, to)}</button>
       <button type="button" onClick=${onDone}>${t('common.cancel')}</button>
     </div>
   </form>`;

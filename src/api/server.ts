@@ -10,11 +10,12 @@ import { consoleRoutes } from './routes/console.js';
 import { deviceRoutes, type DeviceRouteDeps } from './routes/devices.js';
 import { eventRoutes, type EventRouteDeps } from './routes/events.js';
 import { operatorRoutes } from './routes/operators.js';
+import { reportRoutes, type ReportRouteDeps } from './routes/reports.js';
 import { ruleRoutes, type RuleRouteDeps } from './routes/rules.js';
 import { systemRoutes, type Readiness } from './routes/system.js';
 import { workOrderRoutes, type WorkOrderRouteDeps } from './routes/workorders.js';
 
-export interface ApiDeps extends DeviceRouteDeps, AlarmRouteDeps, EventRouteDeps, WorkOrderRouteDeps, RuleRouteDeps {
+export interface ApiDeps extends DeviceRouteDeps, AlarmRouteDeps, EventRouteDeps, WorkOrderRouteDeps, RuleRouteDeps, ReportRouteDeps {
   log: Logger;
   metrics: Metrics;
   operators: OperatorRegistry;
@@ -45,6 +46,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
         { name: 'operators', description: 'Operator accounts (admin only)' },
         { name: 'alarms', description: 'Alarms: one open alarm per site, type and source; acknowledge and clear' },
         { name: 'workorders', description: 'Work orders and their transitions; an illegal transition is 409' },
+        { name: 'reports', description: 'Service reports per site and local day, week or month, as JSON or CSV' },
         { name: 'events', description: 'Live changes of alarms, work orders and devices (server-sent events)' },
       ],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
@@ -59,6 +61,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   alarmRoutes(app, deps);
   workOrderRoutes(app, deps);
   ruleRoutes(app, deps);
+  reportRoutes(app, deps);
   eventRoutes(app, deps);
   consoleRoutes(app);
   app.get('/docs', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
+import cron from 'node-cron';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 
@@ -52,6 +53,14 @@ export const EnvSchema = z.object({
   WORKORDER_DUE_HIGH: duration.default(4 * 3_600_000),
   WORKORDER_DUE_NORMAL: duration.default(24 * 3_600_000),
   WORKORDER_DUE_LOW: duration.default(72 * 3_600_000),
+  // When the monthly service reports are written (node-cron, in TZ): 00:05 on the 1st.
+  REPORTS_CRON: z
+    .string()
+    .superRefine((expr, ctx) => {
+      const v = cron.validateDetailed(expr);
+      if (!v.valid) ctx.addIssue({ code: 'custom', message: `not a cron expression: ${v.errors.map((e) => e.message).join('; ')}` });
+    })
+    .default('5 0 1 * *'),
 });
 
 type Env = z.infer<typeof EnvSchema>;
@@ -83,6 +92,8 @@ export interface Config {
   rejectLogIntervalMs: number;
   /** Time to dueAt by work order priority. */
   workOrderDueMs: { urgent: number; high: number; normal: number; low: number };
+  /** node-cron expression (in timeZone) for writing last month's service reports. */
+  reportsCron: string;
 }
 
 export class ConfigError extends Error {
@@ -141,5 +152,6 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     lastSeenFlushMs: e.LAST_SEEN_FLUSH_INTERVAL,
     rejectLogIntervalMs: e.REJECT_LOG_INTERVAL,
     workOrderDueMs: { urgent: e.WORKORDER_DUE_URGENT, high: e.WORKORDER_DUE_HIGH, normal: e.WORKORDER_DUE_NORMAL, low: e.WORKORDER_DUE_LOW },
+    reportsCron: e.REPORTS_CRON,
   });
 }

@@ -27,6 +27,13 @@ export interface NewDevice {
   tags?: Record<string, string>;
 }
 
+/** An online/offline change waiting for the next flush into `device_status_log`. */
+interface StatusChange {
+  device: string;
+  at: number;
+  online: boolean;
+}
+
 interface DeviceRow {
   id: string;
   kind: KindName;
@@ -42,12 +49,14 @@ interface DeviceRow {
 
 /**
  * The device registry: records in the state store, mirrored in memory for the per-message path.
- * Last seen and online state change with every message, so they are written back in batches.
+ * Last seen and online state change with every message, so they are written back in batches, together
+ * with the log of online/offline changes (`device_status_log`) that the availability reports read.
  */
 export class DeviceRegistry {
   private readonly devices = new Map<string, DeviceRecord>();
   private readonly secretHashes = new Map<string, string>();
   private readonly dirty = new Set<string>();
+  private statusLog: StatusChange[] = [];
   private flushTimer?: NodeJS.Timeout;
 
   constructor(
@@ -58,6 +67,7 @@ export class DeviceRegistry {
   ) {}
 
   start(): void {
+    this.closeStatusLeftOnline();
     // Nothing is connected to a gateway that is just starting; devices turn online again as they speak.
     this.store.db.prepare('UPDATE devices SET online = 0').run();
     const rows = this.store.db.prepare('SELECT * FROM devices').all() as DeviceRow[];
@@ -78,6 +88,13 @@ export class DeviceRegistry {
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.flushTimer = undefined;
     this.bus.removeListeners(this);
+    // The gateway's own downtime counts as unavailable: a device online now is logged offline at the stop.
+    const now = Date.now();
+    for (const d of this.devices.values()) {
+      if (!d.online) continue;
+      d.online = false;
+      this.statusLog.push({ device: d.id, at: now, online: false });
+    }
     this.flush();
   }
 
@@ -130,10 +147,16 @@ export class DeviceRegistry {
 
   delete(id: string): DeviceRecord {
     const device = this.require(id);
-    this.store.db.prepare('DELETE FROM devices WHERE id = ?').run(id);
+    const db = this.store.db;
+    // Its status log goes too: a device registered later under the same id starts with none.
+    db.transaction(() => {
+      db.prepare('DELETE FROM devices WHERE id = ?').run(id);
+      db.prepare('DELETE FROM device_status_log WHERE device = ?').run(id);
+    })();
     this.devices.delete(id);
     this.secretHashes.delete(id);
     this.dirty.delete(id);
+    this.statusLog = this.statusLog.filter((c) => c.device !== id);
     this.log.info({ device: id, site: device.site }, 'device deleted');
     return device;
   }
@@ -163,6 +186,7 @@ export class DeviceRegistry {
     this.dirty.add(id);
     if (device.online === online) return;
     device.online = online;
+    this.statusLog.push({ device: id, at: now, online });
     this.log.info({ device: id, site: device.site, kind: device.kind, online }, 'device status changed');
     this.bus.emit('deviceStatusChanged', {
       site: device.site,
@@ -174,18 +198,46 @@ export class DeviceRegistry {
     });
   }
 
-  /** Writes the last-seen times gathered since the previous flush, in one transaction. */
+  /**
+   * Writes the last-seen times and the online/offline changes gathered since the previous flush, in one
+   * transaction: one fsync however many devices connected at once.
+   */
   flush(): void {
-    if (this.dirty.size === 0) return;
+    if (this.dirty.size === 0 && this.statusLog.length === 0) return;
     const update = this.store.db.prepare('UPDATE devices SET last_seen = ?, online = ? WHERE id = ?');
+    const log = this.store.db.prepare('INSERT INTO device_status_log (device, at, online) VALUES (?, ?, ?)');
     const ids = [...this.dirty];
+    const changes = this.statusLog;
     this.dirty.clear();
+    this.statusLog = [];
     this.store.db.transaction(() => {
       for (const id of ids) {
         const d = this.devices.get(id);
         if (d) update.run(d.lastSeen, d.online ? 1 : 0, id);
       }
+      for (const c of changes) log.run(c.device, c.at, c.online ? 1 : 0);
     })();
+  }
+
+  /**
+   * After a crash the log still says online for the devices that were: each gets an `offline` at its last
+   * seen as stored (at most LAST_SEEN_FLUSH_INTERVAL before the crash), so the downtime counts as unavailable.
+   */
+  private closeStatusLeftOnline(): void {
+    const db = this.store.db;
+    const last = db.prepare('SELECT at, online FROM device_status_log WHERE device = ? ORDER BY at DESC, rowid DESC LIMIT 1');
+    const insert = db.prepare('INSERT INTO device_status_log (device, at, online) VALUES (?, ?, 0)');
+    const rows = db.prepare('SELECT id, last_seen FROM devices').all() as Array<{ id: string; last_seen: number | null }>;
+    let closed = 0;
+    db.transaction(() => {
+      for (const row of rows) {
+        const entry = last.get(row.id) as { at: number; online: number } | undefined;
+        if (entry?.online !== 1) continue;
+        insert.run(row.id, Math.max(entry.at, row.last_seen ?? entry.at));
+        closed += 1;
+      }
+    })();
+    if (closed > 0) this.log.warn({ devices: closed }, 'device status closed after an unclean stop');
   }
 }
 

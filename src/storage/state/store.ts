@@ -76,6 +76,14 @@ const MIGRATIONS = [
      updated_at INTEGER NOT NULL,
      PRIMARY KEY (rule, key)
    );`,
+  // Every online/offline change of a device (epoch ms), for the availability figures of the service reports.
+  // The registry writes it in batches with last seen, and logs offline for every online device when it stops.
+  `CREATE TABLE device_status_log (
+     device TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     online INTEGER NOT NULL
+   );
+   CREATE INDEX device_status_log_device_at ON device_status_log(device, at);`,
 ];
 
 /** The embedded state store: one SQLite file under DATA_DIR, in WAL mode. */

@@ -36,6 +36,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ COMMAND_TIMEOUT: '10 seconds' })).toThrow(/COMMAND_TIMEOUT/);
   });
 
+  it('takes the monthly report schedule as a cron expression, 00:05 on the 1st by default', () => {
+    expect(loadConfig({}).reportsCron).toBe('5 0 1 * *');
+    expect(loadConfig({ REPORTS_CRON: '0 6 1 * *' }).reportsCron).toBe('0 6 1 * *');
+    expect(() => loadConfig({ REPORTS_CRON: 'monthly' })).toThrow('REPORTS_CRON="monthly": not a cron expression: expected 5 or 6 fields but got 1');
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ HTTP_PORT: '' }).http.port).toBe(8080);
   });

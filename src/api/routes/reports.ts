@@ -1,0 +1,122 @@
+import type { FastifyInstance } from 'fastify';
+import { SEVERITIES } from '../../alarms/model.js';
+import { NotFoundError } from '../../errors.js';
+import { serviceReportCsv } from '../../reports/csv.js';
+import { PERIODS, type Period } from '../../reports/period.js';
+import type { ServiceReports } from '../../reports/service-report.js';
+import { SITE_RE } from '../../topics.js';
+import { visibleSites } from '../plugins/auth.js';
+import { errorResponses } from './schemas.js';
+
+export interface ReportRouteDeps {
+  reports: ServiceReports;
+}
+
+const int = { type: 'integer' } as const;
+const num = { type: 'number' } as const;
+const numOrNull = { type: ['number', 'null'] } as const;
+const hour = { type: 'integer', minimum: 0, maximum: 23 } as const;
+const str = { type: 'string' } as const;
+
+/** An object schema whose every property is required. */
+function record<P extends Record<string, unknown>>(properties: P) {
+  return { type: 'object', required: Object.keys(properties), properties } as const;
+}
+const list = <T>(items: T) => ({ type: 'array', items }) as const;
+
+/** The report JSON (docs/reports.md); the console relies on this shape. */
+export const serviceReportSchema = record({
+  site: str,
+  period: { type: 'string', enum: [...PERIODS] },
+  start: { type: 'string', format: 'date' },
+  from: { type: 'string', format: 'date-time' },
+  to: { type: 'string', format: 'date-time' },
+  timeZone: str,
+  generatedAt: { type: 'string', format: 'date-time' },
+  alarms: record({
+    raised: int,
+    acknowledged: int,
+    cleared: int,
+    meanTimeToAckMinutes: numOrNull,
+    meanTimeToClearMinutes: numOrNull,
+    byType: list(record({ type: str, count: int })),
+    bySeverity: list(record({ severity: { type: 'string', enum: [...SEVERITIES] }, count: int })),
+    byTypeAndSeverity: list(record({ type: str, severity: { type: 'string', enum: [...SEVERITIES] }, count: int })),
+  }),
+  workOrders: record({
+    opened: int,
+    resolved: int,
+    overdue: int,
+    meanTimeToResolveMinutes: numOrNull,
+    slaCompliancePct: numOrNull,
+    byCategory: list(
+      record({
+        category: str,
+        opened: int,
+        resolved: int,
+        overdue: int,
+        meanTimeToResolveMinutes: numOrNull,
+        withinSla: int,
+        slaCompliancePct: numOrNull,
+      }),
+    ),
+  }),
+  energy: record({ totalKwh: num, byBuildingDay: list(record({ building: str, date: { type: 'string', format: 'date' }, kwh: num })) }),
+  parking: record({ byHour: list(record({ hour, occupancyPct: numOrNull })) }),
+  access: record({ granted: int, denied: int, byHour: list(record({ hour, granted: int, denied: int })) }),
+  availability: record({
+    pct: numOrNull,
+    byKind: list(record({ kind: str, devices: int, pct: num })),
+    devices: list(record({ device: str, kind: str, zone: str, pct: num })),
+  }),
+});
+
+interface ReportQuery {
+  site: string;
+  period: Period;
+  start?: string;
+  format: 'json' | 'csv';
+}
+
+/** Service reports per site and period, as JSON or CSV; an operator only of their own sites. */
+export function reportRoutes(app: FastifyInstance, deps: ReportRouteDeps): void {
+  app.get<{ Querystring: ReportQuery }>(
+    '/api/reports/service',
+    {
+      schema: {
+        tags: ['reports'],
+        summary: 'The service report of a site over a local day, week (from Monday) or month (from the 1st)',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['site', 'period'],
+          properties: {
+            site: { type: 'string', pattern: SITE_RE.source },
+            period: { type: 'string', enum: [...PERIODS] },
+            start: { type: 'string', pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$', description: 'YYYY-MM-DD, local; default: the start of the current period' },
+            format: { type: 'string', enum: ['json', 'csv'], default: 'json' },
+          },
+        },
+        response: {
+          200: {
+            description: 'The report: JSON, or CSV in long format (`section,key1,key2,metric,value`) as an attachment',
+            content: { 'application/json': { schema: serviceReportSchema }, 'text/csv': { schema: { type: 'string' } } },
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { site, period, start, format } = request.query;
+      const sites = visibleSites(request);
+      // Another site's figures do not exist for an operator, as its alarms and devices do not.
+      if (sites && !sites.includes(site)) throw new NotFoundError('site', site);
+      const report = await deps.reports.build(site, period, start);
+      if (format === 'json') return report;
+      return reply
+        .header('content-type', 'text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="${report.site}-${report.period}-${report.start}.csv"`)
+        .send(serviceReportCsv(report));
+    },
+  );
+}

@@ -1,0 +1,60 @@
+/**
+ * A service report as CSV in long format: one header `section,key1,key2,metric,value` and one row per
+ * figure, RFC 4180 (CRLF line ends, a field quoted when it holds a comma, quote, CR or LF). Null is an
+ * empty cell.
+ */
+import type { ServiceReport } from './model.js';
+
+export const CSV_HEADER = ['section', 'key1', 'key2', 'metric', 'value'] as const;
+
+type Cell = string | number | null;
+type CsvRow = [section: string, key1: Cell, key2: Cell, metric: string, value: Cell];
+
+const NEEDS_QUOTES = /[",\r\n]/;
+
+/** One RFC 4180 field: quoted, with its quotes doubled, when it holds `"`, `,`, CR or LF. */
+export function csvField(value: Cell): string {
+  if (value === null) return '';
+  const text = String(value);
+  return NEEDS_QUOTES.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** Rows of fields as RFC 4180 text, each line ended by CRLF. */
+export function csvText(rows: ReadonlyArray<readonly Cell[]>): string {
+  return rows.map((row) => `${row.map(csvField).join(',')}\r\n`).join('');
+}
+
+/** The report in long format (docs/reports.md lists the rows). */
+export function serviceReportCsv(r: ServiceReport): string {
+  return csvText([CSV_HEADER, ...reportRows(r)]);
+}
+
+function reportRows(r: ServiceReport): CsvRow[] {
+  const rows: CsvRow[] = [];
+  for (const key of ['site', 'period', 'start', 'from', 'to', 'timeZone', 'generatedAt'] as const) rows.push(['report', null, null, key, r[key]]);
+  const a = r.alarms;
+  for (const metric of ['raised', 'acknowledged', 'cleared', 'meanTimeToAckMinutes', 'meanTimeToClearMinutes'] as const) {
+    rows.push(['alarms', null, null, metric, a[metric]]);
+  }
+  for (const t of a.byType) rows.push(['alarms', t.type, null, 'count', t.count]);
+  for (const s of a.bySeverity) rows.push(['alarms', null, s.severity, 'count', s.count]);
+  for (const p of a.byTypeAndSeverity) rows.push(['alarms', p.type, p.severity, 'count', p.count]);
+  const wo = r.workOrders;
+  for (const metric of ['opened', 'resolved', 'overdue', 'meanTimeToResolveMinutes', 'slaCompliancePct'] as const) {
+    rows.push(['workOrders', null, null, metric, wo[metric]]);
+  }
+  for (const c of wo.byCategory) {
+    for (const metric of ['opened', 'resolved', 'overdue', 'meanTimeToResolveMinutes', 'withinSla', 'slaCompliancePct'] as const) {
+      rows.push(['workOrders', c.category, null, metric, c[metric]]);
+    }
+  }
+  rows.push(['energy', null, null, 'totalKwh', r.energy.totalKwh]);
+  for (const e of r.energy.byBuildingDay) rows.push(['energy', e.building, e.date, 'kwh', e.kwh]);
+  for (const p of r.parking.byHour) rows.push(['parking', p.hour, null, 'occupancyPct', p.occupancyPct]);
+  rows.push(['access', null, null, 'granted', r.access.granted], ['access', null, null, 'denied', r.access.denied]);
+  for (const h of r.access.byHour) rows.push(['access', h.hour, null, 'granted', h.granted], ['access', h.hour, null, 'denied', h.denied]);
+  rows.push(['availability', null, null, 'pct', r.availability.pct]);
+  for (const k of r.availability.byKind) rows.push(['availability', k.kind, null, 'devices', k.devices], ['availability', k.kind, null, 'pct', k.pct]);
+  for (const d of r.availability.devices) rows.push(['availability', d.kind, d.device, 'pct', d.pct]);
+  return rows;
+}

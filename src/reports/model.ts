@@ -1,0 +1,110 @@
+/** The service report of one site and period (docs/reports.md defines every figure). */
+import type { Severity } from '../alarms/model.js';
+import type { Period } from './period.js';
+
+export interface AlarmFigures {
+  raised: number;
+  acknowledged: number;
+  cleared: number;
+  meanTimeToAckMinutes: number | null;
+  meanTimeToClearMinutes: number | null;
+  byType: Array<{ type: string; count: number }>;
+  /** All four severities, critical first, zeros included. */
+  bySeverity: Array<{ severity: Severity; count: number }>;
+  byTypeAndSeverity: Array<{ type: string; severity: Severity; count: number }>;
+}
+
+export interface CategoryFigures {
+  category: string;
+  opened: number;
+  resolved: number;
+  overdue: number;
+  meanTimeToResolveMinutes: number | null;
+  withinSla: number;
+  slaCompliancePct: number | null;
+}
+
+export interface WorkOrderFigures {
+  opened: number;
+  resolved: number;
+  overdue: number;
+  meanTimeToResolveMinutes: number | null;
+  slaCompliancePct: number | null;
+  byCategory: CategoryFigures[];
+}
+
+export interface EnergyFigures {
+  totalKwh: number;
+  byBuildingDay: Array<{ building: string; date: string; kwh: number }>;
+}
+
+export interface ParkingFigures {
+  byHour: Array<{ hour: number; occupancyPct: number | null }>;
+}
+
+export interface AccessFigures {
+  granted: number;
+  denied: number;
+  byHour: Array<{ hour: number; granted: number; denied: number }>;
+}
+
+export interface AvailabilityFigures {
+  pct: number | null;
+  byKind: Array<{ kind: string; devices: number; pct: number }>;
+  /** Lowest first. */
+  devices: Array<{ device: string; kind: string; zone: string; pct: number }>;
+}
+
+export interface ServiceReport {
+  site: string;
+  period: Period;
+  start: string;
+  from: string;
+  to: string;
+  timeZone: string;
+  generatedAt: string;
+  alarms: AlarmFigures;
+  workOrders: WorkOrderFigures;
+  energy: EnergyFigures;
+  parking: ParkingFigures;
+  access: AccessFigures;
+  availability: AvailabilityFigures;
+}
+
+/** The window a report looks at: [from, to) in epoch ms, and the time it is made (later instants are clipped to it). */
+export interface ReportWindow {
+  site: string;
+  from: number;
+  to: number;
+  now: number;
+}
+
+const MINUTE_MS = 60_000;
+
+/**
+ * `value` rounded half up to `digits` decimals. The factor (1 + ε) keeps a half that binary floating point
+ * stores a hair low (0.15 × 10 = 1.4999…) rounding up, as it reads in decimal.
+ */
+export function roundTo(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f * (1 + Number.EPSILON)) / f;
+}
+
+/** Mean of durations in ms, as minutes to one decimal; null when there are none. */
+export function meanMinutes(durationsMs: number[]): number | null {
+  if (durationsMs.length === 0) return null;
+  return roundTo(durationsMs.reduce((a, b) => a + b, 0) / durationsMs.length / MINUTE_MS, 1);
+}
+
+/** `part / whole` as a percentage to one decimal; null when `whole` is 0. */
+export function pct(part: number, whole: number): number | null {
+  return whole === 0 ? null : roundTo((100 * part) / whole, 1);
+}
+
+/** The 24 hours of a local day, 0..23. */
+export const HOURS: readonly number[] = Array.from({ length: 24 }, (_, h) => h);
+
+/** Code-point order: the same on every machine, whatever its locale. */
+export function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

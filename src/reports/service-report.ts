@@ -1,0 +1,69 @@
+import { GatewayError } from '../errors.js';
+import type { InfluxQuery } from '../storage/influx/query.js';
+import type { StateStore } from '../storage/state/store.js';
+import { alarmFigures } from './alarm-figures.js';
+import { availabilityFigures, siteDevices } from './availability.js';
+import type { ReportWindow, ServiceReport } from './model.js';
+import { currentPeriodStart, periodRange, type Period } from './period.js';
+import { accessFigures, energyFigures, parkingFigures } from './telemetry-figures.js';
+import { workOrderFigures } from './work-order-figures.js';
+
+export interface ServiceReportsDeps {
+  /** Alarms, work orders, devices and their status log. */
+  store: StateStore;
+  /** Energy, parking and access events. */
+  influx: InfluxQuery;
+  /** The gateway's zone (TZ): periods, days and hours are local to it. */
+  timeZone: string;
+  /** Epoch ms; the wall clock unless a test gives another. */
+  now?: () => number;
+}
+
+/** Service reports of a site over a day, week or month (docs/reports.md). */
+export class ServiceReports {
+  constructor(private readonly deps: ServiceReportsDeps) {}
+
+  /** The sites that have devices registered, by name. */
+  sites(): string[] {
+    const rows = this.deps.store.db.prepare('SELECT DISTINCT site FROM devices ORDER BY site').all() as Array<{ site: string }>;
+    return rows.map((r) => r.site);
+  }
+
+  /**
+   * The report of `site` over the `period` starting on local date `start` (default: the current one).
+   * A bad `start` is a ValidationError naming it; InfluxDB not answering is `storage_unavailable` (503).
+   */
+  async build(site: string, period: Period, start?: string): Promise<ServiceReport> {
+    const { timeZone, store, influx } = this.deps;
+    const now = (this.deps.now ?? Date.now)();
+    const range = periodRange(period, start ?? currentPeriodStart(period, now, timeZone), timeZone);
+    const w: ReportWindow = { site, from: range.from, to: range.to, now };
+    const devices = siteDevices(store, site);
+    let fromInflux;
+    try {
+      fromInflux = await Promise.all([
+        energyFigures(influx, timeZone, devices, w),
+        parkingFigures(influx, timeZone, w),
+        accessFigures(influx, timeZone, w),
+      ]);
+    } catch (err) {
+      throw new GatewayError('storage_unavailable', 'the service report is unavailable: InfluxDB did not answer', { cause: err });
+    }
+    const [energy, parking, access] = fromInflux;
+    return {
+      site,
+      period,
+      start: range.start,
+      from: new Date(range.from).toISOString(),
+      to: new Date(range.to).toISOString(),
+      timeZone,
+      generatedAt: new Date(now).toISOString(),
+      alarms: alarmFigures(store, w),
+      workOrders: workOrderFigures(store, w),
+      energy,
+      parking,
+      access,
+      availability: availabilityFigures(store, devices, w),
+    };
+  }
+}
