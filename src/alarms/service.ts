@@ -46,6 +46,8 @@ export class AlarmService {
   private readonly alarms: AlarmStore;
   private readonly out: SerialPublisher;
   private readonly timers = new DueTimers();
+  /** The time of each open alarm's last point in InfluxDB, so a later transition never lands on the same ms. */
+  private readonly lastPointAt = new Map<string, number>();
 
   constructor(private readonly deps: AlarmServiceDeps) {
     this.alarms = new AlarmStore(deps.store);
@@ -256,9 +258,16 @@ export class AlarmService {
     this.out.retain(this.topic(alarm), alarm);
   }
 
-  /** contract §7: tags site/type/severity/source, fields state, id and value when numeric. */
-  private record(alarm: Alarm, at: number): void {
+  /**
+   * contract §7: tags site/type/severity/source, fields state, id and value when numeric. InfluxDB keeps one
+   * point per series and timestamp, so a raise, ack and clear within one millisecond would leave only the
+   * last: each transition of an alarm is written at least 1 ms after its previous one.
+   */
+  private record(alarm: Alarm, transitionAt: number): void {
     const value = typeof alarm.value === 'number' ? alarm.value : undefined;
+    const at = Math.max(transitionAt, (this.lastPointAt.get(alarm.id) ?? -Infinity) + 1);
+    if (isOpen(alarm.state)) this.lastPointAt.set(alarm.id, at);
+    else this.lastPointAt.delete(alarm.id);
     try {
       this.deps.writeLine(alarmLine(alarm.site, alarm.type, alarm.severity, alarm.source, { state: alarm.state, id: alarm.id, value }, at));
     } catch (err) {
