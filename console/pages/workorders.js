@@ -143,7 +143,7 @@ function CreateForm({ onDone }) {
     <div class="grid">
       <label>${t('common.site')}<select name="site" value=${f.site} onChange=${set('site')}>${mine.map((x) => html`<option value=${x}>${x}</option>`)}</select></label>
       <label>${t('wo.fieldTitle')}<input name="title" required maxlength="200" value=${f.title} onInput=${set('title')} /></label>
-      <label>${t('wo.category')}<input name="category" required list="categories" pattern="[A-Za-z0-9][A-Za-z0-9_-]{0,63}" value=${f.category} onInput=${set('category')} /></label>
+      <label>${t('wo.category')}<input name="category" required list="categories" pattern="[A-Za-z0-9][A-Za-z0-9_\\-]{0,63}" value=${f.category} onInput=${set('category')} /></label>
       <datalist id="categories">${CATEGORIES.map((c) => html`<option value=${c}>${label('category', c)}</option>`)}</datalist>
       <label>${t('wo.priority')}<select name="priority" value=${f.priority} onChange=${set('priority')}>
         ${Object.keys(PRIORITY_RANK).map((p) => html`<option value=${p}>${t(`priority.${p}`)}</option>`)}</select></label>

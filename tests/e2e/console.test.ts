@@ -188,7 +188,7 @@ describe('the operator console in a real browser', () => {
     }
   }, 60_000);
 
-  it('works on a phone, in English', async () => {
+  it('works on a phone, in English, down to a repair request entered by hand', async () => {
     const p = await openPage(browser, PHONE);
     try {
       await signIn(p.page, base, desk.token);
@@ -199,6 +199,20 @@ describe('the operator console in a real browser', () => {
       await screenshot(p.page, 'phone-alarms');
       await p.page.click('a[href="#/workorders"]');
       await p.page.waitForSelector('[data-workorder]');
+      // A resident's repair request, entered by hand on the phone.
+      await p.page.click('[data-action="new-workorder"]');
+      const form = p.page.locator('[data-testid="create-workorder"]');
+      await form.locator('input[name="title"]').fill('Water leak in the b1-f1 corridor');
+      await form.locator('input[name="category"]').fill('repair');
+      await form.locator('select[name="priority"]').selectOption('high');
+      await form.locator('input[name="zone"]').fill('b1-f1');
+      await form.locator('textarea[name="description"]').fill('Reported by the resident of 1-102');
+      await form.locator('[data-action="create"]').click();
+      const card = p.page.locator('.column[data-status="open"] [data-workorder]', { hasText: 'Water leak in the b1-f1 corridor' });
+      await card.waitFor({ timeout: UI_TIMEOUT });
+      const created = (await gw.api('GET', `/api/workorders/${await card.getAttribute('data-workorder')}`)).body;
+      expect(created).toMatchObject({ site: SITE, category: 'repair', priority: 'high', zone: 'b1-f1', status: 'open', description: 'Reported by the resident of 1-102' });
+      expect(created.history[0].by).toBe('security desk');
       await screenshot(p.page, 'phone-workorders');
       await p.page.goto(`${base}/#/devices/energy-b1-power-01`);
       await p.page.waitForSelector('.chart canvas', { timeout: UI_TIMEOUT });
