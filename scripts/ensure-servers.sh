@@ -8,6 +8,8 @@ command -v influxd >/dev/null 2>&1 || missing+=(influxdb)
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 command -v mosquitto_pub >/dev/null 2>&1 || missing+=(mosquitto-clients)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# `docker-compose config` checks docker-compose.yml (tests/integration/deploy.test.ts); no Docker engine needed.
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 # Without a CJK font the console's default language draws as empty boxes in the screenshots.
 [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
 [ ${#missing[@]} -eq 0 ] && exit 0
