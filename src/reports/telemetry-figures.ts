@@ -20,10 +20,13 @@ export function buildingOf(zone: string, tags: Record<string, string> | undefine
   return tags?.building || zone.split('-')[0];
 }
 
+/** How far before a period the last register reading is looked for: a meter silent longer counts as new. */
+const ENERGY_LOOKBACK_MS = 31 * 86_400_000;
+
 /**
  * Energy per building and local day from the cumulative `energyKwh` register: a meter's consumption on a
  * day is its last reading of the day minus its last reading before (the day's first reading when it has
- * none before); a negative difference (register reset, meter replaced) counts 0. A day on which none of a
+ * none in the 31 days before the period); a negative difference (register reset, meter replaced) counts 0. A day on which none of a
  * building's meters sent a reading has no row: what was used then is counted on the next day with one.
  */
 export async function energyFigures(influx: InfluxQuery, timeZone: string, devices: SiteDevice[], w: ReportWindow): Promise<EnergyFigures> {
@@ -33,7 +36,11 @@ export async function energyFigures(influx: InfluxQuery, timeZone: string, devic
       `SELECT first("energyKwh") AS "first", last("energyKwh") AS "last" FROM "energy" WHERE "site" = ${site} AND ${between(w)} ` +
         `GROUP BY time(1d), "device", "zone" fill(none) tz(${quoteString(timeZone)})`,
     ),
-    influx.query(`SELECT last("energyKwh") AS "last" FROM "energy" WHERE "site" = ${site} AND time < ${w.from}ms GROUP BY "device", "zone"`),
+    // Looking back a bounded stretch: an open-ended `time < from` reads every shard of the site's history.
+    influx.query(
+      `SELECT last("energyKwh") AS "last" FROM "energy" WHERE "site" = ${site} AND time < ${w.from}ms ` +
+        `AND time >= ${w.from - ENERGY_LOOKBACK_MS}ms GROUP BY "device", "zone"`,
+    ),
   ]);
   const meterKey = (r: Row) => `${String(r.device)}\u0000${String(r.zone)}`;
   const previous = new Map<string, number>();
