@@ -9,6 +9,7 @@ export const ERROR_CODES = {
   payload_too_large: 413,
   storage_unavailable: 503,
   shutting_down: 503,
+  broker_unavailable: 503,
   timeout: 504,
   internal: 500,
 } as const;

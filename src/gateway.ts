@@ -1,14 +1,18 @@
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { AlarmService } from './alarms/service.js';
-import { buildApi } from './api/server.js';
+import { buildApi, type ApiDeps } from './api/server.js';
 import type { Readiness } from './api/routes/system.js';
 import { createAuth } from './broker/auth.js';
 import { Broker } from './broker/broker.js';
-import { Bus, type Origin } from './bus.js';
+import { DYNSEC_RESPONSE_TOPIC, DynsecClient } from './broker/dynsec.js';
+import { ExternalBroker, type Target } from './broker/external.js';
+import type { GatewayBroker } from './broker/gateway-broker.js';
+import { MosquittoAccounts } from './broker/mosquitto-accounts.js';
+import { Bus } from './bus.js';
 import { Commands } from './commands/commands.js';
-import type { Config } from './config/env.js';
-import { DeviceRegistry } from './devices/registry.js';
+import type { Config, ExternalBrokerConfig } from './config/env.js';
+import { DeviceRegistry, type DeviceRecord } from './devices/registry.js';
 import { Ingest, type IngestSink } from './ingest/pipeline.js';
 import { Rejections } from './ingest/rejections.js';
 import type { Logger } from './log.js';
@@ -17,7 +21,7 @@ import { OperatorRegistry } from './operators/registry.js';
 import { ReportScheduler } from './reports/scheduler.js';
 import { ServiceReports } from './reports/service-report.js';
 import { hashSecret, newSecret } from './secrets.js';
-import { eventLine, seriesLine, telemetrySeries } from './storage/influx/points.js';
+import { deviceSink, NO_STORE_SINK } from './storage/device-sink.js';
 import { InfluxQuery } from './storage/influx/query.js';
 import { Spool } from './storage/influx/spool.js';
 import { InfluxWriter } from './storage/influx/writer.js';
@@ -29,6 +33,7 @@ import { RuleLoader, ruleView } from './rules/loader.js';
 import { testRule } from './rules/replay.js';
 import { SqliteRuleStateStore } from './rules/state.js';
 import { Topics } from './topics.js';
+import { Upstream } from './upstream/upstream.js';
 import { WorkOrderService } from './workorders/service.js';
 
 /** Rows per measurement a rule test reads at most. */
@@ -57,14 +62,19 @@ export class Gateway {
   readonly writer: InfluxWriter;
   readonly history: InfluxQuery;
   readonly commands: Commands;
-  readonly broker: Broker;
+  readonly broker: GatewayBroker;
+  /** Mosquitto's accounts kept in step with the registries (external broker with BROKER_ACCOUNTS=dynsec). */
+  readonly accounts?: MosquittoAccounts;
   readonly alarms: AlarmService;
   readonly workOrders: WorkOrderService;
   readonly rules: RuleEngine;
   readonly ruleLoader: RuleLoader;
   readonly reports: ServiceReports;
   readonly reportScheduler: ReportScheduler;
+  /** The link to headquarters (UPSTREAM_URL); undefined without one. */
+  readonly upstream?: Upstream;
   private api?: FastifyInstance;
+  private readonly targets = new WeakMap<DeviceRecord, Target>();
   private readonly stops: Array<[string, () => unknown]> = [];
   private stopping = false;
 
@@ -88,8 +98,23 @@ export class Gateway {
       metrics: this.metrics,
     });
     this.history = new InfluxQuery({ url: influx.url, db: influx.db, username: influx.username, password: influx.password, timeoutMs: influx.timeoutMs });
-    const publish = (...args: Parameters<Broker['publish']>) => this.broker.publish(...args);
+    const publish = (...args: Parameters<GatewayBroker['publish']>) => this.broker.publish(...args);
     this.commands = new Commands(this.topics, publish, this.bus, config.commandTimeoutMs, child('commands'), this.metrics);
+    this.upstream =
+      config.upstream &&
+      new Upstream({
+        config: config.upstream,
+        dir: join(config.dataDir, 'upstream'),
+        timeZone: config.timeZone,
+        bus: this.bus,
+        sites: () => [...new Set(this.registry.list().map((d) => d.site))],
+        commands: {
+          siteOf: (id) => this.registry.get(id)?.site,
+          send: (id, action, params) => this.commands.send(this.registry.require(id), action, params),
+        },
+        log: child('upstream'),
+        metrics: this.metrics,
+      });
     this.alarms = new AlarmService({
       store: this.store,
       bus: this.bus,
@@ -134,23 +159,41 @@ export class Gateway {
       findDevice: (id, password) => this.registry.authenticate(id, password),
       findOperator: (id, password) => this.operators.authenticate(id, password),
     });
-    this.broker = new Broker({
-      config: config.mqtt,
-      auth,
-      log: child('broker'),
-      metrics: this.metrics,
-      ingest: (o, topic, suffix, payload, qos) => ingest.handle(o, topic, suffix, payload, qos),
-      resolveTopic: (topic) => this.resolveTopic(topic),
-      unknownDevice: (topic, payload) => {
-        const t = this.topics.parseDevice(topic);
-        rejections.reject({ topic, payload, site: t?.site, kind: t?.kind, device: t?.device, reason: 'device: not registered' });
-      },
-      // The connections the broker closes when the gateway stops say nothing of the devices: their last seen
-      // stays the time of their last message (an `absent` rule counts from it after the restart).
-      deviceDisconnected: (id) => {
-        if (!this.stopping) this.registry.setOnline(id, false, Date.now());
-      },
-    });
+    const unknownDevice = (topic: string, payload: Buffer) => {
+      const t = this.topics.parseDevice(topic);
+      rejections.reject({ topic, payload, site: t?.site, kind: t?.kind, device: t?.device, reason: 'device: not registered' });
+    };
+    const dynsec =
+      config.broker?.accounts === 'dynsec'
+        ? new DynsecClient(publish, () => this.broker.listening, config.broker.accountTimeoutMs, child('accounts'))
+        : undefined;
+    this.accounts =
+      dynsec &&
+      new MosquittoAccounts({
+        dynsec,
+        topics: this.topics,
+        log: child('accounts'),
+        metrics: this.metrics,
+        self: config.broker?.username ?? '',
+        devices: () => this.registry.list(),
+        operators: () => this.operators.list(),
+      });
+    this.broker = config.broker
+      ? this.externalBroker(config.broker, ingest, unknownDevice, dynsec)
+      : new Broker({
+          config: config.mqtt,
+          auth,
+          log: child('broker'),
+          metrics: this.metrics,
+          ingest: (o, topic, suffix, payload, qos) => ingest.handle(o, topic, suffix, payload, qos),
+          resolveTopic: (topic) => this.resolveTopic(topic),
+          unknownDevice,
+          // The connections the broker closes when the gateway stops say nothing of the devices: their last seen
+          // stays the time of their last message (an `absent` rule counts from it after the restart).
+          deviceDisconnected: (id) => {
+            if (!this.stopping) this.registry.setOnline(id, false, Date.now());
+          },
+        });
   }
 
   async start(): Promise<Started> {
@@ -169,6 +212,17 @@ export class Gateway {
     this.stops.push(['commands', () => this.commands.stop()]);
     const { port: mqttPort, wsPort } = await this.broker.start();
     this.stops.push(['broker', () => this.broker.stop()]);
+    if (this.accounts) {
+      const accounts = this.accounts;
+      accounts.start();
+      this.stops.push(['broker accounts', () => accounts.stop()]);
+    }
+    // After the broker (commands from headquarters go out through it), before the parts whose changes it forwards.
+    if (this.upstream) {
+      const upstream = this.upstream;
+      await upstream.start();
+      this.stops.push(['upstream', () => upstream.stop()]);
+    }
     // After the broker: both republish their open records retained, which the broker lost when it stopped.
     this.alarms.start();
     this.stops.push(['alarms', () => this.alarms.stop()]);
@@ -204,6 +258,7 @@ export class Gateway {
       adminTokenHash: hash,
       sendCommand: (device, action, params) => this.commands.send(device, action, params),
       disconnect: (id) => this.broker.disconnectDevice(id),
+      ...(this.accounts && this.accountHooks(this.accounts)),
       readiness: () => this.readiness(),
     });
     await this.api.listen({ port: this.config.http.port, host: this.config.http.host });
@@ -262,28 +317,20 @@ export class Gateway {
       stateStore: { usable },
       influx: { reachable: w.reachable, mode: w.mode },
       spool: { points: w.spooledPoints, bytes: w.spooledBytes, droppedPoints: w.droppedPoints },
+      ...(this.upstream && { upstream: this.upstream.status() }),
     };
   }
 
-  /** Ingest's durable hand-off: QoS 1 waits until the point is safe; QoS 0 waits only for back-pressure. */
+  /** Ingest's durable hand-off; with ingest workers storing (STORE_TELEMETRY=false), validation feeds only the rules. */
   private sink(): IngestSink {
-    const store = (line: string, qos: number) => {
-      const safe = this.writer.write(line);
-      return qos > 0 ? safe : this.writer.pressure();
-    };
-    // A device's series key never changes while it is connected; the broker keeps one origin per connection.
-    const series = new WeakMap<Origin, string>();
-    const seriesOf = (o: Origin) => {
-      let key = series.get(o);
-      if (key === undefined) {
-        key = telemetrySeries(o.kind, o.site, o.device, o.zone);
-        series.set(o, key);
-      }
-      return key;
-    };
+    return this.config.storeTelemetry ? deviceSink(this.writer) : NO_STORE_SINK;
+  }
+
+  /** External broker: registrations wait for the broker's account, and are undone when it is refused. */
+  private accountHooks(accounts: MosquittoAccounts): Pick<ApiDeps, 'createDeviceAccount' | 'createOperatorAccount'> {
     return {
-      telemetry: (o, fields, ts, qos) => store(seriesLine(seriesOf(o), fields, ts), qos),
-      event: (o, type, details, ts, qos) => store(eventLine(o.site, o.kind, o.device, o.zone, type, details, ts), qos),
+      createDeviceAccount: (device, password) => accounts.deviceRegistered(device, password),
+      createOperatorAccount: (operator, password) => accounts.operatorCreated(operator, password),
     };
   }
 
@@ -317,15 +364,47 @@ export class Gateway {
     };
   }
 
-  /** Anonymous mode: the registered device a topic belongs to. */
-  private resolveTopic(topic: string) {
+  /** The gateway as a client of an external broker (docs/scale-out.md); it receives every device message. */
+  private externalBroker(
+    config: ExternalBrokerConfig,
+    ingest: Ingest,
+    unknownDevice: (topic: string, payload: Buffer) => void,
+    dynsec: DynsecClient | undefined,
+  ): ExternalBroker {
+    const accounts = this.accounts;
+    return new ExternalBroker({
+      config,
+      unusedPorts: { port: this.config.mqtt.port, wsPort: this.config.mqtt.wsPort },
+      topics: this.topics,
+      log: this.log.child({ module: 'broker' }),
+      metrics: this.metrics,
+      suffixes: ['telemetry', 'event', 'status', 'cmd/result'],
+      ingest: (o, topic, suffix, payload, qos) => ingest.handle(o, topic, suffix, payload, qos),
+      resolveTopic: (topic) => this.resolveTopic(topic),
+      unknownDevice,
+      control: dynsec && { topic: DYNSEC_RESPONSE_TOPIC, handle: (payload) => dynsec.handleResponse(payload) },
+      connected: accounts && (() => accounts.sync()),
+      removeDevice: accounts && ((id) => accounts.deviceDeleted(id)),
+    });
+  }
+
+  /**
+   * The registered device a topic belongs to (anonymous mode, external broker): its site and kind must match the
+   * record. One target per record, so the sink's per-origin series cache holds.
+   */
+  private resolveTopic(topic: string): Target | undefined {
     const t = this.topics.parseDevice(topic);
     const device = t && this.registry.get(t.device);
     if (!t || !device || device.site !== t.site || device.kind !== t.kind) return undefined;
-    return {
-      origin: { site: device.site, kind: device.kind, device: device.id, zone: device.zone },
-      prefix: this.topics.devicePrefix(device.site, device.kind, device.id),
-    };
+    let target = this.targets.get(device);
+    if (!target) {
+      target = {
+        origin: { site: device.site, kind: device.kind, device: device.id, zone: device.zone },
+        prefix: this.topics.devicePrefix(device.site, device.kind, device.id),
+      };
+      this.targets.set(device, target);
+    }
+    return target;
   }
 
   /** The admin token's hash: from ADMIN_TOKEN, else generated once at the first start and kept hashed. */

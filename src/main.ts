@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig, readEnvironment } from './config/env.js';
 import { Gateway } from './gateway.js';
 import { createLogger } from './log.js';
+import { IngestWorker } from './worker.js';
 
 /** Entry point: configuration, the gateway, and a clean stop on SIGINT/SIGTERM (contract §8). */
 async function main(): Promise<void> {
@@ -15,7 +16,8 @@ async function main(): Promise<void> {
   // Local times (an ISO `ts` without offset) follow TZ, also when it came from the .env file.
   process.env.TZ = config.timeZone;
   const log = createLogger(config.logLevel);
-  const gateway = new Gateway(config, log);
+  // BROKER_SHARE_GROUP makes this process an ingest worker (docs/scale-out.md).
+  const gateway = config.role === 'ingest' ? new IngestWorker(config, log) : new Gateway(config, log);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -32,7 +34,12 @@ async function main(): Promise<void> {
     process.stdout.write(
       `gateway: MQTT on port ${started.mqttPort}, MQTT over WebSocket on port ${started.wsPort}, HTTP on port ${started.httpPort}\n`,
     );
-    if (started.generatedAdminToken) {
+    if (config.broker) {
+      // The ports above are 0: with an external broker the gateway listens for no MQTT client of its own.
+      const role = config.role === 'ingest' ? `ingest worker of share group ${config.broker.shareGroup}` : 'primary';
+      process.stdout.write(`gateway: external MQTT broker ${config.broker.url} as ${config.broker.clientId} (${role})\n`);
+    }
+    if ('generatedAdminToken' in started && started.generatedAdminToken) {
       process.stdout.write(`gateway: ADMIN_TOKEN=${started.generatedAdminToken} (shown once: keep it safe)\n`);
     }
   } catch (err) {

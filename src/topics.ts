@@ -63,6 +63,11 @@ export class Topics {
     return `${this.base}/${site}/workorders/#`;
   }
 
+  /** Every device's topic with this suffix (`sc/+/+/+/telemetry`): what a gateway on an external broker subscribes to. */
+  deviceFilter(suffix: DeviceSuffix): string {
+    return `${this.base}/+/+/+/${suffix}`;
+  }
+
   rejected(site: string): string {
     return `${this.base}/${site}/gateway/rejected`;
   }
@@ -116,4 +121,47 @@ export function topicMatches(filter: string, topic: string): boolean {
     if (f[i] !== '+' && f[i] !== t[i]) return false;
   }
   return f.length === t.length;
+}
+
+/**
+ * The topics of the link to headquarters (issue 6), under their own base (`UPSTREAM_BASE_TOPIC`, default `hq`):
+ * `{base}/{site}/alarms/{id}`, `/workorders/{id}`, `/summaries/{kind}/{hour}`, `/commands`, `/commands/result`.
+ */
+export class UpstreamTopics {
+  private readonly baseLevels: number;
+
+  constructor(readonly base: string) {
+    this.baseLevels = base.split('/').length;
+  }
+
+  alarm(site: string, id: string): string {
+    return `${this.base}/${site}/alarms/${id}`;
+  }
+
+  workOrder(site: string, id: string): string {
+    return `${this.base}/${site}/workorders/${id}`;
+  }
+
+  /** `hour` is the window's start as UTC ISO-8601 (`2025-11-27T02:00:00Z`): a topic name may not hold `+` [MQTT-4.7.1-1]. */
+  summary(site: string, kind: string, hour: string): string {
+    return `${this.base}/${site}/summaries/${kind}/${hour}`;
+  }
+
+  /** Where headquarters sends the commands for `site`; the gateway subscribes to it for each of its sites. */
+  commands(site: string): string {
+    return `${this.base}/${site}/commands`;
+  }
+
+  commandResult(site: string): string {
+    return `${this.base}/${site}/commands/result`;
+  }
+
+  /** The site of a commands topic, or undefined when `topic` is not one. */
+  parseCommands(topic: string): string | undefined {
+    const levels = topic.split('/');
+    if (levels.length !== this.baseLevels + 2 || levels.at(-1) !== 'commands') return undefined;
+    if (levels.slice(0, this.baseLevels).join('/') !== this.base) return undefined;
+    const site = levels[this.baseLevels];
+    return SITE_RE.test(site) ? site : undefined;
+  }
 }

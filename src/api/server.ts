@@ -9,13 +9,14 @@ import { alarmRoutes, type AlarmRouteDeps } from './routes/alarms.js';
 import { consoleRoutes } from './routes/console.js';
 import { deviceRoutes, type DeviceRouteDeps } from './routes/devices.js';
 import { eventRoutes, type EventRouteDeps } from './routes/events.js';
-import { operatorRoutes } from './routes/operators.js';
+import { operatorRoutes, type OperatorRouteDeps } from './routes/operators.js';
 import { reportRoutes, type ReportRouteDeps } from './routes/reports.js';
 import { ruleRoutes, type RuleRouteDeps } from './routes/rules.js';
 import { systemRoutes, type Readiness } from './routes/system.js';
 import { workOrderRoutes, type WorkOrderRouteDeps } from './routes/workorders.js';
 
-export interface ApiDeps extends DeviceRouteDeps, AlarmRouteDeps, EventRouteDeps, WorkOrderRouteDeps, RuleRouteDeps, ReportRouteDeps {
+export interface ApiDeps
+  extends DeviceRouteDeps, OperatorRouteDeps, AlarmRouteDeps, EventRouteDeps, WorkOrderRouteDeps, RuleRouteDeps, ReportRouteDeps {
   log: Logger;
   metrics: Metrics;
   operators: OperatorRegistry;

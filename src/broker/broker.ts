@@ -9,6 +9,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Publish } from '../topics.js';
 import { principalOf, type Auth } from './auth.js';
+import type { GatewayBroker } from './gateway-broker.js';
 
 export interface BrokerDeps {
   config: Config['mqtt'];
@@ -26,7 +27,7 @@ export interface BrokerDeps {
 }
 
 /** The embedded aedes broker on TCP and WebSocket, with the gateway's security and ingest as its hooks. */
-export class Broker {
+export class Broker implements GatewayBroker {
   private aedes?: Aedes;
   private tcp?: Server;
   private http?: HttpServer;

@@ -161,6 +161,15 @@ export class DeviceRegistry {
     return device;
   }
 
+  /** Replaces the device's MQTT password (new credentials); the old one stops working for new connections. */
+  setPassword(id: string, password: string): void {
+    this.require(id);
+    const hash = hashSecret(password);
+    this.store.db.prepare('UPDATE devices SET secret_hash = ? WHERE id = ?').run(hash, id);
+    this.secretHashes.set(id, hash);
+    this.log.info({ device: id }, 'device credentials replaced');
+  }
+
   /** The device whose id and password these are, or undefined. */
   authenticate(id: string, password: Buffer | undefined): DeviceRecord | undefined {
     const device = this.devices.get(id);

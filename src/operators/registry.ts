@@ -50,6 +50,12 @@ export class OperatorRegistry {
     return (this.store.db.prepare('SELECT * FROM operators ORDER BY created_at').all() as OperatorRow[]).map(fromRow);
   }
 
+  /** Removes an operator (its creation undone when the external broker refused its account). */
+  remove(id: string): void {
+    this.store.db.prepare('DELETE FROM operators WHERE id = ?').run(id);
+    this.log.info({ operator: id }, 'operator removed');
+  }
+
   /** The operator with this MQTT username and password, or undefined. */
   authenticate(id: string, password: Buffer | undefined): OperatorRecord | undefined {
     const row = this.store.db.prepare('SELECT * FROM operators WHERE id = ?').get(id) as OperatorRow | undefined;

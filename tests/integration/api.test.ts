@@ -130,4 +130,18 @@ describe('HTTP API (contract §5)', () => {
     expect((await gw.api('GET', '/api/devices/door-del')).status).toBe(404);
     await eventually(async () => (await gw.api('GET', '/api/devices')).body.every((d: { id: string }) => d.id !== 'door-del'));
   });
+
+  it('issues new credentials once: the old password is refused and its connection closed', async () => {
+    const old = await gw.register('door-new-creds', 'access', SITE, 'b2');
+    const client = await gw.connect(old, { clientId: 'door-new-creds' });
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    const issued = await gw.api('POST', '/api/devices/door-new-creds/credentials');
+    expect(issued.status).toBe(200);
+    expect(issued.body).toMatchObject({ id: 'door-new-creds', mqtt: { username: 'door-new-creds' } });
+    expect(issued.body.mqtt.password).not.toBe(old.password);
+    await closed;
+    await expect(gw.connect(old, { reconnectPeriod: 0 })).rejects.toThrow(/Bad username or password|Not authorized/);
+    await gw.connect(issued.body.mqtt);
+    expect((await gw.api('POST', '/api/devices/door-new-creds/credentials', undefined, operatorToken)).status).toBe(403);
+  });
 });

@@ -64,9 +64,24 @@ describe('dependency direction (house style §2)', () => {
     expect([...graph].filter(([m, ts]) => m.startsWith('api/') && ts.some((t) => t.startsWith('broker/')))).toStrictEqual([]);
   });
 
+  it('lets the upstream link know the bus, the leaves and the disk spool, never the broker or the services', () => {
+    // Commands reach devices through a sender gateway.ts injects; alarms and work orders arrive on the bus.
+    expect(violations(/^upstream\//, [/^upstream\//, /^bus\.ts$/, /^storage\/influx\/spool(-files)?\.ts$/, ...LEAVES])).toStrictEqual([]);
+  });
+
   it('lets nothing import the composition root or the entry point', () => {
     const out = [...graph].flatMap(([m, ts]) => ts.filter((t) => (t === 'gateway.ts' && m !== 'main.ts') || t === 'main.ts').map((t) => `${m} → ${t}`));
     expect(out).toStrictEqual([]);
+  });
+
+  it("lets nothing but the entry point import the ingest worker's composition root", () => {
+    expect([...graph].filter(([m, ts]) => m !== 'main.ts' && ts.includes('worker.ts')).map(([m]) => m)).toStrictEqual([]);
+  });
+
+  it('keeps the broker parts from importing the composition roots and the services they serve', () => {
+    // Accounts and ingest reach them through what gateway.ts injects; the registries' types are all they know.
+    const services = /^(alarms|workorders|rules|commands|api|storage|ingest\/rejections)/;
+    expect([...graph].filter(([m, ts]) => m.startsWith('broker/') && ts.some((t) => services.test(t))).map(([m]) => m)).toStrictEqual([]);
   });
 
   it('has no import cycles', () => {

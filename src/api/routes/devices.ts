@@ -3,7 +3,8 @@ import type { CommandResult } from '../../commands/commands.js';
 import { telemetryHistory } from '../../devices/history.js';
 import { KIND_NAMES, type KindName } from '../../devices/kinds/index.js';
 import { deviceJson, type DeviceRecord, type DeviceRegistry } from '../../devices/registry.js';
-import { NotFoundError } from '../../errors.js';
+import { GatewayError, NotFoundError } from '../../errors.js';
+import { newSecret } from '../../secrets.js';
 import type { InfluxQuery } from '../../storage/influx/query.js';
 import { DEVICE_ID_RE, SITE_RE, ZONE_RE } from '../../topics.js';
 import { visibleSites } from '../plugins/auth.js';
@@ -13,7 +14,10 @@ export interface DeviceRouteDeps {
   registry: DeviceRegistry;
   history: InfluxQuery;
   sendCommand(device: DeviceRecord, action: string, params?: Record<string, unknown>): Promise<CommandResult>;
-  disconnect(id: string): void;
+  /** Cuts a deleted device off: closes its connections, or removes its account on an external broker. */
+  disconnect(id: string): void | Promise<void>;
+  /** External broker: creates the device's account there; registration answers 201 only once the broker confirmed it. */
+  createDeviceAccount?(device: DeviceRecord, password: string): Promise<void>;
 }
 
 const idParams = {
@@ -59,6 +63,7 @@ export function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps): void 
     },
     async (request, reply) => {
       const { device, password } = deps.registry.register(request.body);
+      if (deps.createDeviceAccount) await accountOrUndo(deps, device, password);
       return reply.status(201).send({ ...deviceJson(device), mqtt: { username: device.id, password } });
     },
   );
@@ -91,8 +96,34 @@ export function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps): void 
     { config: { adminOnly: true }, schema: { tags: ['devices'], summary: 'Delete a device and close its connection', params: idParams } },
     async (request, reply) => {
       const device = deps.registry.delete(request.params.id);
-      deps.disconnect(device.id);
+      await deps.disconnect(device.id);
       return reply.status(204).send();
+    },
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/api/devices/:id/credentials',
+    {
+      config: { adminOnly: true },
+      schema: {
+        tags: ['devices'],
+        summary: 'Issue new MQTT credentials (shown once); the old password stops working',
+        description:
+          "Also recreates the device's account on an external broker, e.g. one the gateway found missing at start (docs/scale-out.md).",
+        params: idParams,
+        response: { 200: deviceSchema(true), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const device = deps.registry.require(request.params.id);
+      const password = newSecret();
+      // External broker: the account is replaced (Mosquitto disconnects the old session) before the registry
+      // takes the new secret, so a refusal leaves the old credentials working.
+      if (deps.createDeviceAccount) await deps.createDeviceAccount(device, password);
+      deps.registry.setPassword(device.id, password);
+      // Embedded broker: connections made with the old password are closed.
+      if (!deps.createDeviceAccount) await deps.disconnect(device.id);
+      return { ...deviceJson(device), mqtt: { username: device.id, password } };
     },
   );
 
@@ -144,4 +175,17 @@ export function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps): void 
     },
     async (request) => deps.sendCommand(visible(request, request.params.id), request.body.action, request.body.params),
   );
+}
+
+/** Without its broker account the device could never connect, so it is not registered either. */
+async function accountOrUndo(deps: DeviceRouteDeps, device: DeviceRecord, password: string): Promise<void> {
+  try {
+    await deps.createDeviceAccount!(device, password);
+  } catch (err) {
+    deps.registry.delete(device.id);
+    if (err instanceof GatewayError && err.code === 'broker_unavailable') {
+      throw new GatewayError('broker_unavailable', `device ${device.id} was not registered: ${err.message}; try again`, { cause: err });
+    }
+    throw err;
+  }
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import type { OperatorRegistry } from '../../operators/registry.js';
+import { GatewayError } from '../../errors.js';
+import type { OperatorRecord, OperatorRegistry } from '../../operators/registry.js';
 import { SITE_RE } from '../../topics.js';
 import { credentialsSchema, errorResponses } from './schemas.js';
 
@@ -14,8 +15,14 @@ const operatorSchema = {
   },
 } as const;
 
+export interface OperatorRouteDeps {
+  operators: OperatorRegistry;
+  /** External broker: creates the operator's account there; creation answers 201 only once the broker confirmed it. */
+  createOperatorAccount?(operator: OperatorRecord, password: string): Promise<void>;
+}
+
 /** Operator accounts (contract §3, §5): MQTT credentials and an API token, both shown once. */
-export function operatorRoutes(app: FastifyInstance, deps: { operators: OperatorRegistry }): void {
+export function operatorRoutes(app: FastifyInstance, deps: OperatorRouteDeps): void {
   app.post<{ Body: { name: string; sites: string[] } }>(
     '/api/operators',
     {
@@ -43,6 +50,16 @@ export function operatorRoutes(app: FastifyInstance, deps: { operators: Operator
     },
     async (request, reply) => {
       const { operator, password, token } = deps.operators.create(request.body);
+      if (deps.createOperatorAccount) {
+        try {
+          await deps.createOperatorAccount(operator, password);
+        } catch (err) {
+          // Without its broker account the operator could not subscribe: it is not created either.
+          deps.operators.remove(operator.id);
+          if (!(err instanceof GatewayError && err.code === 'broker_unavailable')) throw err;
+          throw new GatewayError('broker_unavailable', `the operator was not created: ${err.message}; try again`, { cause: err });
+        }
+      }
       return reply.status(201).send({ ...json(operator), mqtt: { username: operator.id, password }, token });
     },
   );

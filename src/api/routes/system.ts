@@ -8,6 +8,8 @@ export interface Readiness {
   stateStore: { usable: boolean };
   influx: { reachable: boolean; mode: 'direct' | 'spooling' };
   spool: { points: number; bytes: number; droppedPoints: number };
+  /** The link to headquarters, when UPSTREAM_URL is set: whether it is up and how many messages wait for it. */
+  upstream?: { connected: boolean; queued: number };
 }
 
 /** Health, readiness and metrics: no token needed (contract §3). */

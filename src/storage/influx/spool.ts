@@ -209,22 +209,28 @@ export class Spool {
     await head?.fh.close();
   }
 
+  /**
+   * Drops the oldest segment (never the newest, which may still grow) and counts what it held: for a caller
+   * that bounds several spools together (the upstream queue drops summaries before alarms). Resolves with
+   * the points and bytes dropped, or undefined when only the newest segment is left.
+   */
+  async dropOldest(): Promise<{ points: number; bytes: number } | undefined> {
+    if (this.segments.length <= 1) return undefined;
+    const dropped = await this.dropOldestSegment();
+    this.dropped += dropped.points;
+    this.countDropped(undefined, dropped.points);
+    return dropped;
+  }
+
   /** Drops whole oldest segments (never the newest) while pending bytes exceed the bound. */
   private async enforceBound(): Promise<void> {
     const { maxBytes } = this.options;
     let points = 0;
     let bytes = 0;
     while (this.pendingBytes > maxBytes && this.segments.length > 1) {
-      const oldest = this.segments.shift() as Segment;
-      bytes += oldest.size - this.cursor.offset;
-      points += oldest.points;
-      if (this.inFlight?.seq === oldest.seq) {
-        // Those lines are being written right now; they count as dropped only if that write is abandoned.
-        this.inFlight.dropped = true;
-        points -= this.inFlight.points;
-      }
-      this.cursor = { segment: this.segments[0].seq, offset: 0 };
-      await unlink(this.path(oldest.seq)).catch((err: unknown) => this.log.error({ err }, 'spool segment delete failed'));
+      const dropped = await this.dropOldestSegment();
+      points += dropped.points;
+      bytes += dropped.bytes;
     }
     if (bytes > 0) {
       this.dropped += points;
@@ -232,6 +238,21 @@ export class Spool {
       this.log.warn({ droppedPoints: points, droppedBytes: bytes, maxBytes }, 'spool full, oldest points dropped');
     }
     this.checkHighWater();
+  }
+
+  /** Deletes the oldest segment; the points of a chunk being replayed from it are not counted (see below). */
+  private async dropOldestSegment(): Promise<{ points: number; bytes: number }> {
+    const oldest = this.segments.shift() as Segment;
+    const bytes = oldest.size - this.cursor.offset;
+    let points = oldest.points;
+    if (this.inFlight?.seq === oldest.seq) {
+      // Those lines are being written right now; they count as dropped only if that write is abandoned.
+      this.inFlight.dropped = true;
+      points -= this.inFlight.points;
+    }
+    this.cursor = { segment: this.segments[0].seq, offset: 0 };
+    await unlink(this.path(oldest.seq)).catch((err: unknown) => this.log.error({ err }, 'spool segment delete failed'));
+    return { points, bytes };
   }
 
   private checkHighWater(): void {

@@ -1,0 +1,175 @@
+import { join } from 'node:path';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { registerErrorHandling } from './api/plugins/errors.js';
+import { systemRoutes, type Readiness } from './api/routes/system.js';
+import { ExternalBroker, type Target } from './broker/external.js';
+import { Bus } from './bus.js';
+import type { Config } from './config/env.js';
+import { RemoteDeviceDirectory, type DirectoryDevice } from './devices/directory.js';
+import { Ingest } from './ingest/pipeline.js';
+import { Rejections } from './ingest/rejections.js';
+import type { Logger } from './log.js';
+import { Metrics } from './metrics.js';
+import { deviceSink } from './storage/device-sink.js';
+import { Spool } from './storage/influx/spool.js';
+import { InfluxWriter } from './storage/influx/writer.js';
+import { Topics, type Publish } from './topics.js';
+
+/** How long the primary may take to answer a registry read. */
+const PRIMARY_TIMEOUT_MS = 5000;
+const API_CLOSE_GRACE_MS = 5000;
+
+/** The primary publishes rejections (it validates every message too); a worker only counts and logs them. */
+const NO_PUBLISH: Publish = async () => undefined;
+
+export interface WorkerStarted {
+  mqttPort: number;
+  wsPort: number;
+  httpPort: number;
+}
+
+/**
+ * An ingest worker (BROKER_SHARE_GROUP set; docs/scale-out.md), a composition root of its own: it takes its
+ * share of the device telemetry and events from an external broker's shared subscription, validates them and
+ * stores them, nothing else. No rules, alarms, work orders, commands or account sync (those run on the
+ * primary, which receives every message), and of the API only /health, /ready and /metrics.
+ */
+export class IngestWorker {
+  readonly metrics = new Metrics();
+  readonly bus: Bus;
+  readonly topics: Topics;
+  readonly spool: Spool;
+  readonly writer: InfluxWriter;
+  readonly directory: RemoteDeviceDirectory;
+  readonly broker: ExternalBroker;
+  private api?: FastifyInstance;
+  private readonly stops: Array<[string, () => unknown]> = [];
+  private readonly targets = new WeakMap<DirectoryDevice, Target>();
+
+  constructor(
+    readonly config: Readonly<Config>,
+    private readonly log: Logger,
+  ) {
+    const child = (module: string) => log.child({ module });
+    if (!config.broker?.shareGroup || !config.primary || !config.adminToken) {
+      throw new Error('an ingest worker needs BROKER_URL, BROKER_SHARE_GROUP, PRIMARY_URL and ADMIN_TOKEN');
+    }
+    this.bus = new Bus(child('bus'));
+    this.topics = new Topics(config.baseTopic);
+    this.spool = new Spool({ dir: join(config.dataDir, 'spool'), maxBytes: config.spool.maxBytes, log: child('spool'), metrics: this.metrics });
+    this.writer = new InfluxWriter({
+      ...config.influx,
+      spool: this.spool,
+      refusedFile: join(config.dataDir, 'refused.lp'),
+      log: child('influx'),
+      metrics: this.metrics,
+    });
+    this.directory = new RemoteDeviceDirectory({
+      url: config.primary.url,
+      token: config.adminToken,
+      refreshMs: config.primary.refreshMs,
+      timeoutMs: PRIMARY_TIMEOUT_MS,
+      log: child('directory'),
+    });
+    const rejections = new Rejections(this.topics, this.bus, this.metrics, child('ingest'), NO_PUBLISH, config.rejectLogIntervalMs);
+    const ingest = new Ingest(this.bus, deviceSink(this.writer), rejections, this.metrics, child('ingest'));
+    this.broker = new ExternalBroker({
+      config: config.broker,
+      unusedPorts: { port: config.mqtt.port, wsPort: config.mqtt.wsPort },
+      topics: this.topics,
+      log: child('broker'),
+      metrics: this.metrics,
+      // Only what is stored: status and cmd/result have nothing to store and go to the primary alone.
+      suffixes: ['telemetry', 'event'],
+      ingest: (o, topic, suffix, payload, qos) => ingest.handle(o, topic, suffix, payload, qos),
+      resolveTopic: (topic) => this.resolveTopic(topic),
+      unknownDevice: (topic, payload) => {
+        const t = this.topics.parseDevice(topic);
+        rejections.reject({ topic, payload, site: t?.site, kind: t?.kind, device: t?.device, reason: 'device: not registered' });
+      },
+    });
+  }
+
+  async start(): Promise<WorkerStarted> {
+    this.metrics.gauge('process_resident_memory_bytes', 'Resident memory of the gateway process', () => process.memoryUsage.rss());
+    this.metrics.gauge('gateway_directory_devices', "Devices in the worker's copy of the primary's registry", () => this.directory.size);
+    await this.spool.open();
+    await this.writer.start();
+    this.stops.push(['influx writer', () => this.writer.stop()]);
+    await this.directory.start();
+    this.stops.push(['device directory', () => this.directory.stop()]);
+    await this.broker.start();
+    this.stops.push(['broker', () => this.broker.stop()]);
+    const api = Fastify({
+      loggerInstance: this.log.child({ module: 'api' }) as FastifyBaseLogger,
+      logController: new LogController({ disableRequestLogging: true }),
+    });
+    registerErrorHandling(api);
+    systemRoutes(api, { metrics: this.metrics, readiness: () => this.readiness() });
+    await api.listen({ port: this.config.http.port, host: this.config.http.host });
+    this.api = api;
+    this.stops.push(['api', () => this.closeApi()]);
+    const address = api.server.address();
+    const httpPort = typeof address === 'object' && address ? address.port : this.config.http.port;
+    this.log.info({ httpPort, shareGroup: this.config.broker?.shareGroup, primary: this.config.primary?.url }, 'ingest worker started');
+    return { mqttPort: 0, wsPort: 0, httpPort };
+  }
+
+  /** Stops in reverse order; every part is stopped even if one fails, and the failures are returned. */
+  async stop(): Promise<Error[]> {
+    const errors: Error[] = [];
+    while (this.stops.length > 0) {
+      const [name, stop] = this.stops.pop()!;
+      try {
+        await stop();
+      } catch (err) {
+        this.log.error({ err, part: name }, 'part failed to stop');
+        errors.push(err instanceof Error ? err : new Error(String(err)));
+      }
+    }
+    return errors;
+  }
+
+  /** Ready when the broker link is up and the registry was read from the primary at least once. */
+  readiness(): Readiness {
+    const w = this.writer.status();
+    const listening = this.broker.listening;
+    return {
+      ready: listening && this.directory.loaded,
+      broker: { listening },
+      stateStore: { usable: this.directory.loaded },
+      influx: { reachable: w.reachable, mode: w.mode },
+      spool: { points: w.spooledPoints, bytes: w.spooledBytes, droppedPoints: w.droppedPoints },
+    };
+  }
+
+  private resolveTopic(topic: string): Target | undefined | Promise<Target | undefined> {
+    const t = this.topics.parseDevice(topic);
+    if (!t) return undefined;
+    const found = this.directory.resolve(t.device, t.site, t.kind);
+    return found instanceof Promise ? found.then((d) => this.target(d)) : this.target(found);
+  }
+
+  /** One target per device record, so the sink's per-origin series cache holds. */
+  private target(d: DirectoryDevice | undefined): Target | undefined {
+    if (!d) return undefined;
+    let target = this.targets.get(d);
+    if (!target) {
+      target = { origin: { site: d.site, kind: d.kind, device: d.id, zone: d.zone }, prefix: this.topics.devicePrefix(d.site, d.kind, d.id) };
+      this.targets.set(d, target);
+    }
+    return target;
+  }
+
+  private async closeApi(): Promise<void> {
+    const api = this.api;
+    if (!api) return;
+    const closed = api.close();
+    const grace = setTimeout(() => api.server.closeAllConnections(), API_CLOSE_GRACE_MS);
+    try {
+      await closed;
+    } finally {
+      clearTimeout(grace);
+    }
+  }
+}
