@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { AlarmService } from './alarms/service.js';
-import { buildApi, type ApiDeps } from './api/server.js';
+import { buildApi, closeApi, type ApiDeps } from './api/server.js';
 import type { Readiness } from './api/routes/system.js';
 import { createAuth } from './broker/auth.js';
 import { Broker } from './broker/broker.js';
 import { DYNSEC_RESPONSE_TOPIC, DynsecClient } from './broker/dynsec.js';
-import { ExternalBroker, type Target } from './broker/external.js';
+import { ExternalBroker, targetCache, type Target } from './broker/external.js';
 import type { GatewayBroker } from './broker/gateway-broker.js';
 import { MosquittoAccounts } from './broker/mosquitto-accounts.js';
 import { Bus } from './bus.js';
@@ -39,8 +39,6 @@ import { WorkOrderService } from './workorders/service.js';
 /** Rows per measurement a rule test reads at most. */
 const RULE_TEST_ROW_LIMIT = 200_000;
 
-/** How long running HTTP requests may finish when the gateway stops. */
-const API_CLOSE_GRACE_MS = 5000;
 
 export interface Started {
   mqttPort: number;
@@ -74,7 +72,7 @@ export class Gateway {
   /** The link to headquarters (UPSTREAM_URL); undefined without one. */
   readonly upstream?: Upstream;
   private api?: FastifyInstance;
-  private readonly targets = new WeakMap<DeviceRecord, Target>();
+  private readonly target: ReturnType<typeof targetCache>;
   private readonly stops: Array<[string, () => unknown]> = [];
   private stopping = false;
 
@@ -86,6 +84,7 @@ export class Gateway {
     const { influx } = config;
     this.bus = new Bus(child('bus'));
     this.topics = new Topics(config.baseTopic);
+    this.target = targetCache(this.topics);
     this.store = new StateStore(config.dataDir);
     this.registry = new DeviceRegistry(this.store, this.bus, child('registry'), config.lastSeenFlushMs);
     this.operators = new OperatorRegistry(this.store, child('operators'));
@@ -262,7 +261,7 @@ export class Gateway {
       readiness: () => this.readiness(),
     });
     await this.api.listen({ port: this.config.http.port, host: this.config.http.host });
-    this.stops.push(['api', () => this.closeApi()]);
+    this.stops.push(['api', () => closeApi(this.api)]);
     const address = this.api.server.address();
     const httpPort = typeof address === 'object' && address ? address.port : this.config.http.port;
     this.log.info({ mqttPort, wsPort, httpPort }, 'gateway started');
@@ -283,22 +282,6 @@ export class Gateway {
       }
     }
     return errors;
-  }
-
-  /**
-   * Stops the HTTP API: new requests are refused at once, running ones get a grace period, then every
-   * connection is closed (a keep-alive client would otherwise hold the stop for fastify's 72 s timeout).
-   */
-  private async closeApi(): Promise<void> {
-    const api = this.api;
-    if (!api) return;
-    const closed = api.close();
-    const grace = setTimeout(() => api.server.closeAllConnections(), API_CLOSE_GRACE_MS);
-    try {
-      await closed;
-    } finally {
-      clearTimeout(grace);
-    }
   }
 
   readiness(): Readiness {
@@ -396,15 +379,7 @@ export class Gateway {
     const t = this.topics.parseDevice(topic);
     const device = t && this.registry.get(t.device);
     if (!t || !device || device.site !== t.site || device.kind !== t.kind) return undefined;
-    let target = this.targets.get(device);
-    if (!target) {
-      target = {
-        origin: { site: device.site, kind: device.kind, device: device.id, zone: device.zone },
-        prefix: this.topics.devicePrefix(device.site, device.kind, device.id),
-      };
-      this.targets.set(device, target);
-    }
-    return target;
+    return this.target(device);
   }
 
   /** The admin token's hash: from ADMIN_TOKEN, else generated once at the first start and kept hashed. */

@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { registerErrorHandling } from './api/plugins/errors.js';
 import { systemRoutes, type Readiness } from './api/routes/system.js';
-import { ExternalBroker, type Target } from './broker/external.js';
+import { closeApi } from './api/server.js';
+import { ExternalBroker, targetCache, type Target } from './broker/external.js';
 import { Bus } from './bus.js';
 import type { Config } from './config/env.js';
 import { RemoteDeviceDirectory, type DirectoryDevice } from './devices/directory.js';
@@ -17,7 +18,6 @@ import { Topics, type Publish } from './topics.js';
 
 /** How long the primary may take to answer a registry read. */
 const PRIMARY_TIMEOUT_MS = 5000;
-const API_CLOSE_GRACE_MS = 5000;
 
 /** The primary publishes rejections (it validates every message too); a worker only counts and logs them. */
 const NO_PUBLISH: Publish = async () => undefined;
@@ -44,7 +44,7 @@ export class IngestWorker {
   readonly broker: ExternalBroker;
   private api?: FastifyInstance;
   private readonly stops: Array<[string, () => unknown]> = [];
-  private readonly targets = new WeakMap<DirectoryDevice, Target>();
+  private readonly targetOf: ReturnType<typeof targetCache>;
 
   constructor(
     readonly config: Readonly<Config>,
@@ -56,6 +56,7 @@ export class IngestWorker {
     }
     this.bus = new Bus(child('bus'));
     this.topics = new Topics(config.baseTopic);
+    this.targetOf = targetCache(this.topics);
     this.spool = new Spool({ dir: join(config.dataDir, 'spool'), maxBytes: config.spool.maxBytes, log: child('spool'), metrics: this.metrics });
     this.writer = new InfluxWriter({
       ...config.influx,
@@ -108,7 +109,7 @@ export class IngestWorker {
     systemRoutes(api, { metrics: this.metrics, readiness: () => this.readiness() });
     await api.listen({ port: this.config.http.port, host: this.config.http.host });
     this.api = api;
-    this.stops.push(['api', () => this.closeApi()]);
+    this.stops.push(['api', () => closeApi(this.api)]);
     const address = api.server.address();
     const httpPort = typeof address === 'object' && address ? address.port : this.config.http.port;
     this.log.info({ httpPort, shareGroup: this.config.broker?.shareGroup, primary: this.config.primary?.url }, 'ingest worker started');
@@ -150,26 +151,7 @@ export class IngestWorker {
     return found instanceof Promise ? found.then((d) => this.target(d)) : this.target(found);
   }
 
-  /** One target per device record, so the sink's per-origin series cache holds. */
   private target(d: DirectoryDevice | undefined): Target | undefined {
-    if (!d) return undefined;
-    let target = this.targets.get(d);
-    if (!target) {
-      target = { origin: { site: d.site, kind: d.kind, device: d.id, zone: d.zone }, prefix: this.topics.devicePrefix(d.site, d.kind, d.id) };
-      this.targets.set(d, target);
-    }
-    return target;
-  }
-
-  private async closeApi(): Promise<void> {
-    const api = this.api;
-    if (!api) return;
-    const closed = api.close();
-    const grace = setTimeout(() => api.server.closeAllConnections(), API_CLOSE_GRACE_MS);
-    try {
-      await closed;
-    } finally {
-      clearTimeout(grace);
-    }
+    return d && this.targetOf(d);
   }
 }

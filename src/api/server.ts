@@ -69,3 +69,21 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.get('/docs/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
   return app;
 }
+
+/** How long running HTTP requests may finish when the gateway stops. */
+const API_CLOSE_GRACE_MS = 5000;
+
+/**
+ * Stops an HTTP API: new requests are refused at once, running ones get a grace period, then every
+ * connection is closed (a keep-alive client would otherwise hold the stop for fastify's 72 s timeout).
+ */
+export async function closeApi(api: FastifyInstance | undefined): Promise<void> {
+  if (!api) return;
+  const closed = api.close();
+  const grace = setTimeout(() => api.server.closeAllConnections(), API_CLOSE_GRACE_MS);
+  try {
+    await closed;
+  } finally {
+    clearTimeout(grace);
+  }
+}

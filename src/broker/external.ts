@@ -13,6 +13,22 @@ export interface Target {
   prefix: string;
 }
 
+/**
+ * One target per device record (registry record or worker directory entry), so the sink's per-origin series
+ * cache holds; a record replaced by a new one (zone changed) gets a new target.
+ */
+export function targetCache(topics: Topics): (d: { id: string; site: string; kind: Origin['kind']; zone: string }) => Target {
+  const targets = new WeakMap<object, Target>();
+  return (d) => {
+    let target = targets.get(d);
+    if (!target) {
+      target = { origin: { site: d.site, kind: d.kind, device: d.id, zone: d.zone }, prefix: topics.devicePrefix(d.site, d.kind, d.id) };
+      targets.set(d, target);
+    }
+    return target;
+  };
+}
+
 export interface ExternalBrokerDeps {
   config: ExternalBrokerConfig;
   /** MQTT_PORT and MQTT_WS_PORT, only to say at start that they are not used. */

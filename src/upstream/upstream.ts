@@ -4,6 +4,7 @@
  * commands from trusted accounts come back and go to the devices through the gateway's Commands part.
  */
 import type { Bus, BusEvents } from '../bus.js';
+import type { UpstreamSettings } from '../config/env.js';
 import type { Logger } from '../log.js';
 import { truncatePayload } from '../log.js';
 import type { Labels, Metrics } from '../metrics.js';
@@ -22,19 +23,7 @@ const SITES_REFRESH_MS = 10_000;
 const REFUSED_LOG_INTERVAL_MS = 10_000;
 
 /** The `upstream` part of the configuration (UPSTREAM_* variables). */
-export interface UpstreamConfig {
-  url: string;
-  username?: string;
-  password?: string;
-  clientId: string;
-  baseTopic: string;
-  /** The sites forwarded; undefined: every site with a registered device. */
-  sites?: readonly string[];
-  /** Account name → HMAC secret. */
-  trusted: Readonly<Record<string, string>>;
-  maxBytes: number;
-  summaryIntervalMs: number;
-}
+export type UpstreamConfig = UpstreamSettings;
 
 /** How a trusted command reaches a device: the gateway's Commands part and registry, injected. */
 export interface UpstreamCommandSender {

@@ -18,10 +18,14 @@ const KILL_AFTER_MS = 5_000;
 export interface MosquittoProcess {
   port: number;
   url: string;
-  /** The temporary directory (config, dynsec.json, log). */
+  /** The temporary directory (config, dynsec.json, password file, persistence, log). */
   dir: string;
-  /** What Mosquitto printed so far (its log goes to stderr). */
+  /** What Mosquitto printed so far (with `log_dest stderr`). */
   output(): string;
+  /** SIGTERM (SIGKILL after 5 s) by PID, keeping the directory and the port: an outage. */
+  pause(): Promise<void>;
+  /** Starts it again on the same port with the same config and persistence. */
+  resume(): Promise<void>;
   /** SIGTERM (SIGKILL after 5 s) by PID, then removes the directory. */
   stop(): Promise<void>;
 }
@@ -29,8 +33,7 @@ export interface MosquittoProcess {
 /**
  * Starts `mosquitto -c <dir>/mosquitto.conf` with `config` as the file's text, on a free loopback port:
  * `{port}` and `{dir}` in `config` are replaced. `files` are written into the directory first (by name).
- * Resolves once the port accepts connections. (`startMosquitto` in `mosquitto.ts` is the password-file
- * flavour; this one takes any config, e.g. with the dynamic-security plugin.)
+ * Resolves once the port accepts connections.
  */
 export async function startMosquittoConfig(config: string, files: Record<string, string> = {}): Promise<MosquittoProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'mosquitto-'));
@@ -38,37 +41,51 @@ export async function startMosquittoConfig(config: string, files: Record<string,
   const file = join(dir, 'mosquitto.conf');
   for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
   await writeFile(file, config.replaceAll('{port}', String(port)).replaceAll('{dir}', dir));
-  const child = spawn(MOSQUITTO, ['-c', file], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  const keep = (chunk: Buffer): void => {
-    out = (out + chunk.toString()).slice(-8000);
+  let running: { child: ChildProcess; exited: Promise<void> } | undefined;
+  const resume = async () => {
+    if (running) return;
+    const child = spawn(MOSQUITTO, ['-c', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const keep = (chunk: Buffer): void => {
+      out = (out + chunk.toString()).slice(-8000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    running = { child, exited };
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    while (!(await accepts(port))) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        running = undefined;
+        throw new Error(`mosquitto exited (${child.exitCode ?? child.signalCode}) before listening:\n${out}`);
+      }
+      if (Date.now() > deadline) {
+        await pause();
+        throw new Error(`mosquitto did not listen within ${READY_TIMEOUT_MS} ms:\n${out}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
   };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (!(await accepts(port))) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      await rm(dir, { recursive: true, force: true });
-      throw new Error(`mosquitto exited (${child.exitCode ?? child.signalCode}) before listening:\n${out}`);
-    }
-    if (Date.now() > deadline) {
-      await terminate(child, exited, 'SIGKILL');
-      await rm(dir, { recursive: true, force: true });
-      throw new Error(`mosquitto did not listen within ${READY_TIMEOUT_MS} ms:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
+  const pause = async () => {
+    const r = running;
+    running = undefined;
+    if (r) await terminate(r.child, r.exited, 'SIGTERM');
+  };
+  try {
+    await resume();
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
   }
-  let stopped = false;
   return {
     port,
     url: `mqtt://127.0.0.1:${port}`,
     dir,
     output: () => out,
+    pause,
+    resume,
     async stop() {
-      if (stopped) return;
-      stopped = true;
-      await terminate(child, exited, 'SIGTERM');
+      await pause();
       await rm(dir, { recursive: true, force: true });
     },
   };

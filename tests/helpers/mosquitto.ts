@@ -1,10 +1,9 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from './net.js';
+import { startMosquittoConfig } from './mosquitto-server.js';
 
 const run = promisify(execFile);
 
@@ -74,80 +73,42 @@ export interface MosquittoServer {
 }
 
 /**
- * Spawns `/usr/sbin/mosquitto` on a free loopback port with a password file (`users`), an ACL file and
- * persistence in a temporary directory; resolves once it accepts TCP connections.
+ * Mosquitto on a free loopback port with a password file (`users`), an ACL file and persistence in a
+ * temporary directory; resolves once it accepts TCP connections.
  */
 export async function startMosquitto(opts: { users: Record<string, string>; acl: string }): Promise<MosquittoServer> {
-  const dir = await mkdtemp(join(tmpdir(), 'mosquitto-'));
-  const port = await freePort();
-  const passwd = join(dir, 'passwd');
-  await writeFile(passwd, '');
-  for (const [user, password] of Object.entries(opts.users)) await run('mosquitto_passwd', ['-b', passwd, user, password]);
-  await writeFile(join(dir, 'aclfile'), opts.acl);
-  const conf = join(dir, 'mosquitto.conf');
-  await writeFile(
-    conf,
-    [
-      // Run as whoever runs the tests (root would otherwise drop to the `mosquitto` user, who cannot read the temp dir).
-      `user ${userInfo().username}`,
-      `listener ${port} 127.0.0.1`,
-      'allow_anonymous false',
-      `password_file ${passwd}`,
-      `acl_file ${join(dir, 'aclfile')}`,
-      'persistence true',
-      `persistence_location ${dir}/`,
-      `log_dest file ${join(dir, 'mosquitto.log')}`,
-      'log_type error',
-      'log_type warning',
-      'log_type notice',
-      'log_type information',
-      '',
-    ].join('\n'),
-  );
-  let child: ChildProcess | undefined;
-  const start = async () => {
-    if (child) return;
-    const c = spawn('/usr/sbin/mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    c.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
-    child = c;
-    const deadline = Date.now() + 10_000;
-    while (!(await accepts(port))) {
-      if (c.exitCode !== null || Date.now() > deadline) throw new Error(`mosquitto did not start on ${port}: ${stderr}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
-  const stop = async () => {
-    const c = child;
-    child = undefined;
-    if (!c || c.exitCode !== null) return;
-    const exited = new Promise((r) => c.once('exit', r));
-    c.kill('SIGTERM');
-    const timer = setTimeout(() => c.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
-  };
-  await start();
-  return {
-    port,
-    dir,
-    stop,
-    start,
-    async remove() {
-      await stop();
-      await rm(dir, { recursive: true, force: true });
-    },
-    log: () => readFile(join(dir, 'mosquitto.log'), 'utf8').catch(() => ''),
-  };
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
+  const config = [
+    // Run as whoever runs the tests (root would otherwise drop to the `mosquitto` user, who cannot read the temp dir).
+    `user ${userInfo().username}`,
+    'listener {port} 127.0.0.1',
+    'allow_anonymous false',
+    'password_file {dir}/passwd',
+    'acl_file {dir}/aclfile',
+    'persistence true',
+    'persistence_location {dir}/',
+    'log_dest file {dir}/mosquitto.log',
+    'log_type error',
+    'log_type warning',
+    'log_type notice',
+    'log_type information',
+    '',
+  ].join('\n');
+  // The password file must exist, hashed by mosquitto_passwd, before the broker reads its config.
+  const seedDir = await mkdtemp(join(tmpdir(), 'mosquitto-passwd-'));
+  const passwd = join(seedDir, 'passwd');
+  try {
+    await writeFile(passwd, '');
+    for (const [user, password] of Object.entries(opts.users)) await run('mosquitto_passwd', ['-b', passwd, user, password]);
+    const server = await startMosquittoConfig(config, { passwd: await readFile(passwd, 'utf8'), aclfile: opts.acl });
+    return {
+      port: server.port,
+      dir: server.dir,
+      stop: server.pause,
+      start: server.resume,
+      remove: server.stop,
+      log: () => readFile(join(server.dir, 'mosquitto.log'), 'utf8').catch(() => ''),
+    };
+  } finally {
+    await rm(seedDir, { recursive: true, force: true });
+  }
 }
