@@ -15,6 +15,7 @@ import type { Config, ExternalBrokerConfig } from './config/env.js';
 import { DeviceRegistry, type DeviceRecord } from './devices/registry.js';
 import { Ingest, type IngestSink } from './ingest/pipeline.js';
 import { Rejections } from './ingest/rejections.js';
+import { stopInReverse, type Stop } from './lifecycle.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { OperatorRegistry } from './operators/registry.js';
@@ -73,7 +74,7 @@ export class Gateway {
   readonly upstream?: Upstream;
   private api?: FastifyInstance;
   private readonly target: ReturnType<typeof targetCache>;
-  private readonly stops: Array<[string, () => unknown]> = [];
+  private readonly stops: Stop[] = [];
   private stopping = false;
 
   constructor(
@@ -271,17 +272,7 @@ export class Gateway {
   /** Stops in reverse order; every part is stopped even if one fails, and the failures are returned. */
   async stop(): Promise<Error[]> {
     this.stopping = true;
-    const errors: Error[] = [];
-    while (this.stops.length > 0) {
-      const [name, stop] = this.stops.pop()!;
-      try {
-        await stop();
-      } catch (err) {
-        this.log.error({ err, part: name }, 'part failed to stop');
-        errors.push(err instanceof Error ? err : new Error(String(err)));
-      }
-    }
-    return errors;
+    return stopInReverse(this.stops, this.log);
   }
 
   readiness(): Readiness {

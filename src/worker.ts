@@ -9,6 +9,7 @@ import type { Config } from './config/env.js';
 import { RemoteDeviceDirectory, type DirectoryDevice } from './devices/directory.js';
 import { Ingest } from './ingest/pipeline.js';
 import { Rejections } from './ingest/rejections.js';
+import { stopInReverse, type Stop } from './lifecycle.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { deviceSink } from './storage/device-sink.js';
@@ -43,7 +44,7 @@ export class IngestWorker {
   readonly directory: RemoteDeviceDirectory;
   readonly broker: ExternalBroker;
   private api?: FastifyInstance;
-  private readonly stops: Array<[string, () => unknown]> = [];
+  private readonly stops: Stop[] = [];
   private readonly targetOf: ReturnType<typeof targetCache>;
 
   constructor(
@@ -118,17 +119,7 @@ export class IngestWorker {
 
   /** Stops in reverse order; every part is stopped even if one fails, and the failures are returned. */
   async stop(): Promise<Error[]> {
-    const errors: Error[] = [];
-    while (this.stops.length > 0) {
-      const [name, stop] = this.stops.pop()!;
-      try {
-        await stop();
-      } catch (err) {
-        this.log.error({ err, part: name }, 'part failed to stop');
-        errors.push(err instanceof Error ? err : new Error(String(err)));
-      }
-    }
-    return errors;
+    return stopInReverse(this.stops, this.log);
   }
 
   /** Ready when the broker link is up and the registry was read from the primary at least once. */
