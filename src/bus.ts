@@ -1,4 +1,5 @@
 import type { Alarm, AlarmChange, Severity } from './alarms/model.js';
+import type { Failures } from './failures.js';
 import type { Logger } from './log.js';
 import type { KindName } from './devices/kinds/index.js';
 import type { WorkOrder, WorkOrderStatus } from './workorders/model.js';
@@ -33,16 +34,30 @@ export interface BusEvents {
 
 export type BusEventName = keyof BusEvents;
 type Listener<K extends BusEventName> = (data: BusEvents[K]) => void | Promise<void>;
+/** A listener's owner: a part, whose `name` is the stage its failures are counted under. */
+type Owner = object & { name?: unknown };
+interface Entry {
+  owner: object;
+  stage: string;
+  fn: Listener<BusEventName>;
+}
 
-/** A typed in-process event bus whose listeners are isolated: one that throws is logged, the rest still run. */
+/**
+ * A typed in-process event bus whose listeners are isolated: one that throws is counted and logged (through
+ * `failures`, under its owner's name, rate-limited per device), and the rest still run.
+ */
 export class Bus {
-  private readonly listeners = new Map<BusEventName, Array<{ owner: object; fn: Listener<BusEventName> }>>();
+  private readonly listeners = new Map<BusEventName, Entry[]>();
 
-  constructor(private readonly log: Logger) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly failures?: Failures,
+  ) {}
 
-  on<K extends BusEventName>(event: K, owner: object, fn: Listener<K>): void {
+  on<K extends BusEventName>(event: K, owner: Owner, fn: Listener<K>): void {
     const list = this.listeners.get(event) ?? [];
-    list.push({ owner, fn: fn as Listener<BusEventName> });
+    const stage = typeof owner.name === 'string' ? owner.name : owner.constructor.name;
+    list.push({ owner, stage, fn: fn as Listener<BusEventName> });
     this.listeners.set(event, list);
   }
 
@@ -59,13 +74,19 @@ export class Bus {
   emit<K extends BusEventName>(event: K, data: BusEvents[K]): void {
     const list = this.listeners.get(event);
     if (!list) return;
-    for (const { fn } of list) {
+    for (const entry of list) {
       try {
-        const result = fn(data);
-        if (result instanceof Promise) result.catch((err: unknown) => this.log.error({ err, event }, 'bus listener failed'));
+        const result = entry.fn(data);
+        if (result instanceof Promise) result.catch((err: unknown) => this.failed(entry, event, data, err));
       } catch (err) {
-        this.log.error({ err, event }, 'bus listener failed');
+        this.failed(entry, event, data, err);
       }
     }
+  }
+
+  private failed(entry: Entry, event: BusEventName, data: unknown, err: unknown): void {
+    const { site, kind, device } = data as { site?: string; kind?: string; device?: string };
+    if (this.failures) this.failures.report(entry.stage, err, { event, site, kind, device });
+    else this.log.error({ err, event, stage: entry.stage }, 'bus listener failed');
   }
 }

@@ -13,12 +13,14 @@ import { Bus } from './bus.js';
 import { Commands } from './commands/commands.js';
 import type { Config, ExternalBrokerConfig } from './config/env.js';
 import { DeviceRegistry, type DeviceRecord } from './devices/registry.js';
+import { Failures } from './failures.js';
 import { Ingest, type IngestSink } from './ingest/pipeline.js';
 import { Rejections } from './ingest/rejections.js';
 import { stopInReverse, type Stop } from './lifecycle.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { OperatorRegistry } from './operators/registry.js';
+import { RefusalLog } from './refusal-log.js';
 import { ReportScheduler } from './reports/scheduler.js';
 import { ServiceReports } from './reports/service-report.js';
 import { hashSecret, newSecret } from './secrets.js';
@@ -33,7 +35,7 @@ import { RuleEngine } from './rules/engine.js';
 import { RuleLoader, ruleView } from './rules/loader.js';
 import { testRule } from './rules/replay.js';
 import { SqliteRuleStateStore } from './rules/state.js';
-import { Topics } from './topics.js';
+import { Topics, type Publish } from './topics.js';
 import { Upstream } from './upstream/upstream.js';
 import { WorkOrderService } from './workorders/service.js';
 
@@ -52,6 +54,10 @@ export interface Started {
 /** The composition root (z2m `controller.ts`): builds every part, starts them in order, stops them in reverse. */
 export class Gateway {
   readonly metrics = new Metrics();
+  /** Each unit of work's failure boundary: counted by stage, logged rate-limited (docs/architecture.md). */
+  readonly failures: Failures;
+  /** Refusals anyone on the network can cause, summarised per source (docs/operations.md). */
+  readonly refusals: RefusalLog;
   readonly bus: Bus;
   readonly topics: Topics;
   readonly store: StateStore;
@@ -83,7 +89,9 @@ export class Gateway {
   ) {
     const child = (module: string) => log.child({ module });
     const { influx } = config;
-    this.bus = new Bus(child('bus'));
+    this.failures = new Failures(this.metrics, child('failures'), config.rejectLogIntervalMs);
+    this.refusals = new RefusalLog(child('refusals'), config.rejectLogIntervalMs);
+    this.bus = new Bus(child('bus'), this.failures);
     this.topics = new Topics(config.baseTopic);
     this.target = targetCache(this.topics);
     this.store = new StateStore(config.dataDir);
@@ -98,7 +106,7 @@ export class Gateway {
       metrics: this.metrics,
     });
     this.history = new InfluxQuery({ url: influx.url, db: influx.db, username: influx.username, password: influx.password, timeoutMs: influx.timeoutMs });
-    const publish = (...args: Parameters<GatewayBroker['publish']>) => this.broker.publish(...args);
+    const publish = this.countedPublish();
     this.commands = new Commands(this.topics, publish, this.bus, config.commandTimeoutMs, child('commands'), this.metrics);
     this.upstream =
       config.upstream &&
@@ -139,6 +147,7 @@ export class Gateway {
       log: child('rules'),
       timeZone: config.timeZone,
       state: new SqliteRuleStateStore(() => this.store.db),
+      failures: this.failures,
     });
     this.ruleLoader = new RuleLoader({ dir: config.rulesDir, engine: this.rules, log: child('rules') });
     this.reports = new ServiceReports({ store: this.store, influx: this.history, timeZone: config.timeZone });
@@ -150,11 +159,11 @@ export class Gateway {
       log: child('reports'),
     });
     const rejections = new Rejections(this.topics, this.bus, this.metrics, child('ingest'), publish, config.rejectLogIntervalMs);
-    const ingest = new Ingest(this.bus, this.sink(), rejections, this.metrics, child('ingest'));
+    const ingest = new Ingest(this.bus, this.sink(), rejections, this.metrics, child('ingest'), this.failures);
     const auth = createAuth({
       topics: this.topics,
       metrics: this.metrics,
-      log: child('auth'),
+      refusals: this.refusals,
       allowAnonymous: config.mqtt.allowAnonymous,
       findDevice: (id, password) => this.registry.authenticate(id, password),
       findOperator: (id, password) => this.operators.authenticate(id, password),
@@ -193,6 +202,7 @@ export class Gateway {
           deviceDisconnected: (id) => {
             if (!this.stopping) this.registry.setOnline(id, false, Date.now());
           },
+          failures: this.failures,
         });
   }
 
@@ -200,6 +210,7 @@ export class Gateway {
     this.metrics.gauge('process_resident_memory_bytes', 'Resident memory of the gateway process', () => process.memoryUsage.rss());
     this.metrics.gauge('nodejs_heap_used_bytes', 'V8 heap in use', () => process.memoryUsage().heapUsed);
     this.metrics.gauge('nodejs_external_memory_bytes', 'Memory outside the V8 heap (buffers)', () => process.memoryUsage().external);
+    this.stops.push(['refusal log', () => this.refusals.stop()]);
     this.store.open();
     this.stops.push(['state store', () => this.store.close()]);
     const { hash, generated } = this.adminToken();
@@ -260,7 +271,8 @@ export class Gateway {
       disconnect: (id) => this.broker.disconnectDevice(id),
       ...(this.accounts && this.accountHooks(this.accounts)),
       readiness: () => this.readiness(),
-    });
+      refusals: this.refusals,
+    }, this.config.http);
     await this.api.listen({ port: this.config.http.port, host: this.config.http.host });
     this.stops.push(['api', () => closeApi(this.api)]);
     const address = this.api.server.address();
@@ -292,6 +304,24 @@ export class Gateway {
       influx: { reachable: w.reachable, mode: w.mode },
       spool: { points: w.spooledPoints, bytes: w.spooledBytes, droppedPoints: w.droppedPoints },
       ...(this.upstream && { upstream: this.upstream.status() }),
+    };
+  }
+
+  /**
+   * The broker's publish as every part gets it: a failure (broker stopped, a full queue, a defect) is counted
+   * under stage `publish` and logged rate-limited, then handed to the caller as a rejection.
+   */
+  private countedPublish(): Publish {
+    const report = (err: unknown, topic: string) => {
+      this.failures.report('publish', err, { topic });
+      throw err;
+    };
+    return (topic, payload, opts) => {
+      try {
+        return this.broker.publish(topic, payload, opts).catch((err: unknown) => report(err, topic));
+      } catch (err) {
+        return Promise.reject(err).catch((e: unknown) => report(e, topic));
+      }
     };
   }
 
@@ -359,6 +389,7 @@ export class Gateway {
       control: dynsec && { topic: DYNSEC_RESPONSE_TOPIC, handle: (payload) => dynsec.handleResponse(payload) },
       connected: accounts && (() => accounts.sync()),
       removeDevice: accounts && ((id) => accounts.deviceDeleted(id)),
+      failures: this.failures,
     });
   }
 

@@ -29,6 +29,14 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  // The last resort (docs/architecture.md, "Failure boundaries"): every unit of work has its own boundary, so
+  // reaching these is a defect. A rejected promise leaves no state half-changed: log it and go on. A thrown
+  // exception may have: log it and exit non-zero, for systemd or compose to start a clean process.
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled promise rejection'));
+  process.on('uncaughtException', (err) => {
+    log.fatal({ err }, 'uncaught exception; exiting for the supervisor to restart the gateway');
+    process.exit(70);
+  });
   try {
     const started = await gateway.start();
     process.stdout.write(

@@ -2,11 +2,14 @@ import { join } from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { registerErrorHandling } from './api/plugins/errors.js';
 import { systemRoutes, type Readiness } from './api/routes/system.js';
+import { httpServerOptions, limitConnectionsPerSource } from './api/http-limits.js';
 import { closeApi } from './api/server.js';
 import { ExternalBroker, targetCache, type Target } from './broker/external.js';
 import { Bus } from './bus.js';
 import type { Config } from './config/env.js';
 import { RemoteDeviceDirectory, type DirectoryDevice } from './devices/directory.js';
+import { RefusalLog } from './refusal-log.js';
+import { Failures } from './failures.js';
 import { Ingest } from './ingest/pipeline.js';
 import { Rejections } from './ingest/rejections.js';
 import { stopInReverse, type Stop } from './lifecycle.js';
@@ -55,7 +58,8 @@ export class IngestWorker {
     if (!config.broker?.shareGroup || !config.primary || !config.adminToken) {
       throw new Error('an ingest worker needs BROKER_URL, BROKER_SHARE_GROUP, PRIMARY_URL and ADMIN_TOKEN');
     }
-    this.bus = new Bus(child('bus'));
+    const failures = new Failures(this.metrics, child('failures'), config.rejectLogIntervalMs);
+    this.bus = new Bus(child('bus'), failures);
     this.topics = new Topics(config.baseTopic);
     this.targetOf = targetCache(this.topics);
     this.spool = new Spool({ dir: join(config.dataDir, 'spool'), maxBytes: config.spool.maxBytes, log: child('spool'), metrics: this.metrics });
@@ -74,7 +78,7 @@ export class IngestWorker {
       log: child('directory'),
     });
     const rejections = new Rejections(this.topics, this.bus, this.metrics, child('ingest'), NO_PUBLISH, config.rejectLogIntervalMs);
-    const ingest = new Ingest(this.bus, deviceSink(this.writer), rejections, this.metrics, child('ingest'));
+    const ingest = new Ingest(this.bus, deviceSink(this.writer), rejections, this.metrics, child('ingest'), failures);
     this.broker = new ExternalBroker({
       config: config.broker,
       unusedPorts: { port: config.mqtt.port, wsPort: config.mqtt.wsPort },
@@ -89,6 +93,7 @@ export class IngestWorker {
         const t = this.topics.parseDevice(topic);
         rejections.reject({ topic, payload, site: t?.site, kind: t?.kind, device: t?.device, reason: 'device: not registered' });
       },
+      failures,
     });
   }
 
@@ -102,11 +107,16 @@ export class IngestWorker {
     this.stops.push(['device directory', () => this.directory.stop()]);
     await this.broker.start();
     this.stops.push(['broker', () => this.broker.stop()]);
+    const apiLog = this.log.child({ module: 'api' });
     const api = Fastify({
-      loggerInstance: this.log.child({ module: 'api' }) as FastifyBaseLogger,
+      loggerInstance: apiLog as FastifyBaseLogger,
       logController: new LogController({ disableRequestLogging: true }),
+      ...httpServerOptions(this.config.http),
     });
-    registerErrorHandling(api);
+    const refusals = new RefusalLog(apiLog, this.config.rejectLogIntervalMs);
+    this.stops.push(['refusal log', () => refusals.stop()]);
+    limitConnectionsPerSource(api.server, { max: this.config.http.maxConnectionsPerSource, metrics: this.metrics, refusals });
+    registerErrorHandling(api, refusals);
     systemRoutes(api, { metrics: this.metrics, readiness: () => this.readiness() });
     await api.listen({ port: this.config.http.port, host: this.config.http.host });
     this.api = api;

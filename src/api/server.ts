@@ -3,8 +3,11 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { OperatorRegistry } from '../operators/registry.js';
+import type { RefusalLog } from '../refusal-log.js';
+import { httpServerOptions, limitConnectionsPerSource, type HttpLimits } from './http-limits.js';
 import { registerAuth } from './plugins/auth.js';
 import { registerErrorHandling } from './plugins/errors.js';
+import { refuseNonFiniteBodies } from './plugins/finite.js';
 import { alarmRoutes, type AlarmRouteDeps } from './routes/alarms.js';
 import { consoleRoutes } from './routes/console.js';
 import { deviceRoutes, type DeviceRouteDeps } from './routes/devices.js';
@@ -22,17 +25,21 @@ export interface ApiDeps
   operators: OperatorRegistry;
   adminTokenHash: string;
   readiness(): Readiness;
+  /** Where refused connections and 4xx answers are logged, summarised per address. */
+  refusals: RefusalLog;
 }
 
-/** Builds the HTTP API (fastify/demo `app.ts`); the gateway listens on it elsewhere. */
-export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+/** Builds the HTTP API (fastify/demo `app.ts`) with its timeouts and per-address bound; the gateway listens on it elsewhere. */
+export async function buildApi(deps: ApiDeps, limits: HttpLimits): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
     // Each request is not worth a line at info; errors are logged by the error handler (fastify style).
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    ...httpServerOptions(limits),
   });
+  limitConnectionsPerSource(app.server, { max: limits.maxConnectionsPerSource, metrics: deps.metrics, refusals: deps.refusals });
   await app.register(fastifySwagger, {
     openapi: {
       info: {
@@ -54,7 +61,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       security: [{ bearer: [] }],
     },
   });
-  registerErrorHandling(app);
+  registerErrorHandling(app, deps.refusals);
+  refuseNonFiniteBodies(app);
   registerAuth(app, { adminTokenHash: deps.adminTokenHash, operatorByToken: (t) => deps.operators.byToken(t) });
   systemRoutes(app, deps);
   deviceRoutes(app, deps);

@@ -1,8 +1,8 @@
 import type { AedesPublishPacket, Client, Subscription } from 'aedes';
 import type { DeviceRecord } from '../devices/registry.js';
-import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { OperatorRecord } from '../operators/registry.js';
+import type { RefusalLog } from '../refusal-log.js';
 import { DEVICE_SUFFIXES, filterCovers, topicMatches, type Topics } from '../topics.js';
 
 /** Who is behind an MQTT connection. */
@@ -14,8 +14,9 @@ export type Principal =
 export interface AuthDeps {
   topics: Topics;
   metrics: Metrics;
-  log: Logger;
   allowAnonymous: boolean;
+  /** Refusals are logged through it: summarised per source address, so they cannot fill the disk. */
+  refusals: RefusalLog;
   findDevice(id: string, password: Buffer | undefined): DeviceRecord | undefined;
   findOperator(id: string, password: Buffer | undefined): OperatorRecord | undefined;
 }
@@ -35,7 +36,6 @@ export function principalOf(client: Client | null): Principal | undefined {
  */
 export function createAuth(deps: AuthDeps) {
   const refused = deps.metrics.counter('gateway_mqtt_refused_total', 'MQTT connections, publishes and subscriptions refused, by what and why');
-  const log = deps.log;
 
   function authenticate(
     client: Client,
@@ -73,7 +73,7 @@ export function createAuth(deps: AuthDeps) {
     username?: string,
   ): void {
     refused({ what, reason });
-    log.info({ client: client.id, username, reason }, 'mqtt connection refused');
+    deps.refusals.note(sourceOf(client), 'mqtt connection refused', { client: client.id, username, reason }, 'info');
     // [MQTT-3.2.2.3] CONNACK return code 4 (bad user name or password) / 5 (not authorized)
     const err = Object.assign(new Error('not authorized'), { returnCode: reason === 'anonymous' ? 5 : 4 });
     done(err, false);
@@ -87,7 +87,7 @@ export function createAuth(deps: AuthDeps) {
     // `cmd` is the gateway's direction (contract §2): a device publishing there is refused like a foreign topic.
     if (p?.role === 'device' && topic.startsWith(p.prefix) && topic !== p.cmdTopic) return true;
     refused({ what: 'publish', reason: p?.role === 'operator' ? 'operator_publish' : 'foreign_topic' });
-    log.warn({ client: client.id, role: p?.role, topic }, 'mqtt publish refused');
+    deps.refusals.note(sourceOf(client), 'mqtt publish refused', { client: client.id, role: p?.role, topic });
     return false;
   }
 
@@ -99,7 +99,7 @@ export function createAuth(deps: AuthDeps) {
   ): void {
     if (mayReadFilter(principals.get(client), sub.topic)) return done(null, sub);
     refused({ what: 'subscribe', reason: 'foreign_filter' });
-    log.warn({ client: client.id, filter: sub.topic }, 'mqtt subscription refused');
+    deps.refusals.note(sourceOf(client), 'mqtt subscription refused', { client: client.id, filter: sub.topic });
     done(null, null);
   }
 
@@ -141,6 +141,12 @@ function isForwardableStatus(topics: Topics, packet: AedesPublishPacket): boolea
   if (!packet.topic.endsWith('/status') || topics.parseDevice(packet.topic)?.suffix !== 'status') return true;
   const text = packet.payload.toString();
   return text === 'online' || text === 'offline' || (packet.retain && packet.payload.length === 0);
+}
+
+/** The address a client connects from (TCP or WebSocket), or its client id when neither is known. */
+export function sourceOf(client: Client): string {
+  const address = (client.conn as { remoteAddress?: string } | undefined)?.remoteAddress ?? client.req?.socket?.remoteAddress;
+  return address ?? `client:${client.id}`;
 }
 
 /** A topic a device publishes on: one of the device suffixes under some device's prefix. */

@@ -4,6 +4,7 @@ import { Aedes, type AedesPublishPacket, type Client, type PublishPacket } from 
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Origin } from '../bus.js';
 import type { Config } from '../config/env.js';
+import type { Failures } from '../failures.js';
 import type { IngestResult } from '../ingest/pipeline.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -24,6 +25,8 @@ export interface BrokerDeps {
   unknownDevice(topic: string, payload: Buffer): void;
   /** A device's last connection closed. */
   deviceDisconnected(id: string): void;
+  /** Where a failure outside ingest's own boundary is counted (stage `broker`). */
+  failures: Failures;
 }
 
 /** The embedded aedes broker on TCP and WebSocket, with the gateway's security and ingest as its hooks. */
@@ -103,8 +106,23 @@ export class Broker implements GatewayBroker {
     this.deviceClients.clear();
   }
 
+  /**
+   * aedes asks this before it delivers a client's PUBLISH: it is where a device message enters the gateway
+   * (docs/architecture.md). Ingest runs here so that the QoS 1 PUBACK waits for the durable hand-off. Nothing
+   * it raises may escape into aedes, which would end the process: the catch is the last boundary.
+   */
   private authorizePublish(client: Client | null, packet: PublishPacket, done: (err?: Error | null) => void): void {
     if (!client) return done(null); // the gateway's own publishes
+    try {
+      this.ingestPublish(client, packet, done);
+    } catch (err) {
+      packet.retain = false;
+      this.deps.failures.report('broker', err, { client: client.id, topic: packet.topic });
+      done(null);
+    }
+  }
+
+  private ingestPublish(client: Client, packet: PublishPacket, done: (err?: Error | null) => void): void {
     if (!this.deps.auth.canPublish(client, packet.topic)) return done(new Error('not authorized'));
     const target = this.targetOf(client, packet.topic);
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
@@ -136,7 +154,14 @@ export class Broker implements GatewayBroker {
     this.waiting.set(safe, waiting);
     const settle = (err: Error | null) => {
       this.waiting.delete(safe);
-      for (const callback of waiting) callback(err);
+      for (const callback of waiting) {
+        // One connection's failure to write its PUBACK must not keep the others' from being written.
+        try {
+          callback(err);
+        } catch (failure) {
+          this.deps.failures.report('broker', failure, { step: 'puback' });
+        }
+      }
     };
     safe.then(
       () => settle(null),

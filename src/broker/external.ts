@@ -1,6 +1,7 @@
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Origin } from '../bus.js';
 import type { ExternalBrokerConfig } from '../config/env.js';
+import type { Failures } from '../failures.js';
 import type { IngestResult } from '../ingest/pipeline.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -50,6 +51,8 @@ export interface ExternalBrokerDeps {
   connected?(): Promise<'done' | 'relinking'>;
   /** Removes a deleted device's account on the broker, which disconnects it. */
   removeDevice?(id: string): Promise<void>;
+  /** Where a failure outside ingest's own boundary is counted (stage `broker`). */
+  failures: Failures;
 }
 
 /** The longest start() waits for the first connection and its set-up. */
@@ -240,8 +243,21 @@ export class ExternalBroker implements GatewayBroker {
     handled?.catch((err: unknown) => this.deps.log.warn({ err, topic }, 'QoS 0 message dropped'));
   }
 
-  /** Ingests a message; resolves once it is safe, or undefined when there is nothing to wait for. */
+  /**
+   * Ingests a message; resolves once it is safe, or undefined when there is nothing to wait for. Each message's
+   * failure boundary in external-broker mode (docs/architecture.md): what it raises is counted and the message
+   * acknowledged as handled, never thrown into mqtt.js.
+   */
   private handle(topic: string, payload: Buffer, qos: number): Promise<void> | undefined {
+    try {
+      return this.route(topic, payload, qos);
+    } catch (err) {
+      this.deps.failures.report('broker', err, { topic });
+      return undefined;
+    }
+  }
+
+  private route(topic: string, payload: Buffer, qos: number): Promise<void> | undefined {
     if (this.deps.control && topic === this.deps.control.topic) {
       this.deps.control.handle(payload);
       return undefined;

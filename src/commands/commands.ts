@@ -21,6 +21,8 @@ interface Pending {
  * `id`, and the `cmd/result` echoing that id answers it; no answer within the timeout is a 504.
  */
 export class Commands {
+  /** The stage its failures are counted under. */
+  readonly name = 'commands';
   private readonly pending = new Map<string, Pending>();
   private readonly count: (labels?: Record<string, string>) => void;
 

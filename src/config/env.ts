@@ -4,7 +4,7 @@ import { parseEnv } from 'node:util';
 import cron from 'node-cron';
 import { z } from 'zod';
 import { SITE_RE } from '../topics.js';
-import { parseDuration } from './duration.js';
+import { formatDuration, parseDuration } from './duration.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const bool = z
@@ -59,6 +59,12 @@ export const EnvSchema = z.object({
   MQTT_ALLOW_ANONYMOUS: bool.default(false),
   HTTP_HOST: z.string().min(1).default('0.0.0.0'),
   HTTP_PORT: port.default(8080),
+  // Slow and numerous HTTP clients (docs/security.md#slow-and-numerous-http-clients).
+  HTTP_HEADERS_TIMEOUT: duration.refine((ms) => ms >= 100, 'at least 100ms').default(10_000),
+  HTTP_REQUEST_TIMEOUT: duration.refine((ms) => ms >= 100, 'at least 100ms').default(30_000),
+  // Fastify's default: above the 60 s idle timeout of common proxies, so the proxy, not the gateway, closes an idle connection.
+  HTTP_KEEP_ALIVE_TIMEOUT: duration.refine((ms) => ms >= 100, 'at least 100ms').default(72_000),
+  HTTP_MAX_CONNECTIONS_PER_SOURCE: z.coerce.number().int().min(0).default(128),
   INFLUX_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8086'),
   INFLUX_DB: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only').default('smart_community'),
   INFLUX_USERNAME: z.string().optional(),
@@ -132,7 +138,18 @@ type Env = z.infer<typeof EnvSchema>;
 /** The validated, frozen configuration every part receives explicitly. */
 export interface Config {
   mqtt: { host: string; port: number; wsPort: number; allowAnonymous: boolean };
-  http: { host: string; port: number };
+  http: {
+    host: string;
+    port: number;
+    /** The whole request line and headers must arrive in this time (HTTP_HEADERS_TIMEOUT). */
+    headersTimeoutMs: number;
+    /** The whole request, body included, must arrive in this time (HTTP_REQUEST_TIMEOUT); a response may last longer. */
+    requestTimeoutMs: number;
+    /** An idle keep-alive connection is closed after this time (HTTP_KEEP_ALIVE_TIMEOUT). */
+    keepAliveTimeoutMs: number;
+    /** Open connections one remote address may hold; 0: no bound (HTTP_MAX_CONNECTIONS_PER_SOURCE). */
+    maxConnectionsPerSource: number;
+  };
   influx: {
     url: string;
     db: string;
@@ -228,8 +245,8 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     );
   }
   const e = parsed.data;
-  const brokerProblems = checkBrokerSettings(e);
-  if (brokerProblems.length > 0) throw new ConfigError(brokerProblems);
+  const problems = [...checkHttpSettings(e), ...checkBrokerSettings(e)];
+  if (problems.length > 0) throw new ConfigError(problems);
   const timeZone = e.TZ ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
   try {
     new Intl.DateTimeFormat('en', { timeZone });
@@ -238,7 +255,14 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
   }
   return Object.freeze({
     mqtt: { host: e.MQTT_HOST, port: e.MQTT_PORT, wsPort: e.MQTT_WS_PORT, allowAnonymous: e.MQTT_ALLOW_ANONYMOUS },
-    http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
+    http: {
+      host: e.HTTP_HOST,
+      port: e.HTTP_PORT,
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT,
+      maxConnectionsPerSource: e.HTTP_MAX_CONNECTIONS_PER_SOURCE,
+    },
     influx: {
       url: e.INFLUX_URL.replace(/\/+$/, ''),
       db: e.INFLUX_DB,
@@ -280,6 +304,12 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     storeTelemetry: e.STORE_TELEMETRY,
     primary: e.PRIMARY_URL ? { url: e.PRIMARY_URL.replace(/\/+$/, ''), refreshMs: e.DEVICE_REFRESH_INTERVAL } : undefined,
   });
+}
+
+/** Node refuses a headers timeout longer than the request timeout, which includes the headers. */
+function checkHttpSettings(e: Env): string[] {
+  if (e.HTTP_HEADERS_TIMEOUT <= e.HTTP_REQUEST_TIMEOUT) return [];
+  return [`HTTP_HEADERS_TIMEOUT: must not be longer than HTTP_REQUEST_TIMEOUT (${formatDuration(e.HTTP_REQUEST_TIMEOUT)}), which includes the headers`];
 }
 
 /** The settings that only make sense together (docs/scale-out.md); each problem names its variable. */

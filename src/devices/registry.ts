@@ -53,6 +53,8 @@ interface DeviceRow {
  * with the log of online/offline changes (`device_status_log`) that the availability reports read.
  */
 export class DeviceRegistry {
+  /** The stage its failures are counted under. */
+  readonly name = 'registry';
   private readonly devices = new Map<string, DeviceRecord>();
   private readonly secretHashes = new Map<string, string>();
   private readonly dirty = new Set<string>();

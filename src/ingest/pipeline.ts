@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { Bus, Origin } from '../bus.js';
 import { checkEvent, checkTelemetry, describeIssues } from '../devices/kinds/index.js';
+import type { Failures, FailureStage } from '../failures.js';
+import { firstNonFinite, notFinite } from '../finite.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Rejections } from './rejections.js';
@@ -21,6 +23,9 @@ export interface IngestResult {
 /** Payloads above this are refused before parsing. */
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
 
+/** The reason a device is given when its message's handling failed inside the gateway. */
+export const INTERNAL_ERROR = 'internal_error';
+
 const CommandResultSchema = z.looseObject({
   id: z.string().min(1).max(128),
   ok: z.boolean(),
@@ -39,6 +44,8 @@ type Handler = (o: Origin, topic: string, payload: Buffer, qos: number) => Inges
 export class Ingest {
   private readonly handlers: Record<string, Handler>;
   private readonly accepted: Record<string, Record<string, () => void>> = {};
+  /** The step of the message in hand, for the failure count if it throws. */
+  private stage: FailureStage = 'validation';
 
   constructor(
     private readonly bus: Bus,
@@ -46,6 +53,7 @@ export class Ingest {
     private readonly rejections: Rejections,
     private readonly metrics: Metrics,
     private readonly log: Logger,
+    private readonly failures: Failures,
     private readonly now: () => number = Date.now,
   ) {
     this.handlers = {
@@ -56,12 +64,22 @@ export class Ingest {
     };
   }
 
-  /** Handles one message from a device; `suffix` is what follows its own topic prefix. */
+  /**
+   * Handles one message from a device; `suffix` is what follows its own topic prefix. This is the message's
+   * failure boundary (docs/architecture.md): whatever its handling raises is counted, logged and answered as
+   * a refusal with reason `internal_error`; it never reaches the broker, the process or another message.
+   */
   handle(o: Origin, topic: string, suffix: string, payload: Buffer, qos: number): IngestResult {
-    const handler = Object.hasOwn(this.handlers, suffix) ? this.handlers[suffix] : undefined;
-    if (!handler) return this.reject(o, topic, `topic: unknown suffix ${JSON.stringify(suffix)} (telemetry, event, status, cmd/result)`);
-    if (payload.length > MAX_PAYLOAD_BYTES) return this.reject(o, topic, `payload: larger than ${MAX_PAYLOAD_BYTES} bytes`);
-    return handler(o, topic, payload, qos);
+    this.stage = 'validation';
+    try {
+      const handler = Object.hasOwn(this.handlers, suffix) ? this.handlers[suffix] : undefined;
+      if (!handler) return this.reject(o, topic, `topic: unknown suffix ${JSON.stringify(suffix)} (telemetry, event, status, cmd/result)`);
+      if (payload.length > MAX_PAYLOAD_BYTES) return this.reject(o, topic, `payload: larger than ${MAX_PAYLOAD_BYTES} bytes`);
+      return handler(o, topic, payload, qos);
+    } catch (err) {
+      this.failures.report(this.stage, err, { site: o.site, kind: o.kind, device: o.device, topic });
+      return this.rejectSafely(o, topic, payload);
+    }
   }
 
   private telemetry(o: Origin, topic: string, payload: Buffer, qos: number): IngestResult {
@@ -73,6 +91,7 @@ export class Ingest {
     const time = resolveTs(reading.ts, this.now());
     if (!time.ok) return this.reject(o, topic, time.reason, payload);
     const fields = reading.ts === undefined ? reading : withoutTs(reading);
+    this.stage = 'storage';
     const safe = this.sink.telemetry(o, fields, time.ms, qos);
     this.count(o, 'telemetry');
     // Named, not spread: V8 spreads an object into a literal ~50× slower, and this runs per message.
@@ -88,6 +107,7 @@ export class Ingest {
     const { ts, type, ...details } = checked.value as { ts?: number | string; type: string };
     const time = resolveTs(ts, this.now());
     if (!time.ok) return this.reject(o, topic, time.reason, payload);
+    this.stage = 'storage';
     const safe = this.sink.event(o, type, details, time.ms, qos);
     this.count(o, 'event');
     this.bus.emit('eventAccepted', { site: o.site, kind: o.kind, device: o.device, zone: o.zone, ts: time.ms, type, details });
@@ -110,6 +130,9 @@ export class Ingest {
     if (body === undefined) return this.reject(o, topic, 'payload: not valid JSON', payload);
     const result = CommandResultSchema.safeParse(body);
     if (!result.success) return this.reject(o, topic, describeIssues(result.error), payload);
+    // The schema is loose (a result may carry what the device measured): every number in it must be finite.
+    const bad = firstNonFinite(result.data);
+    if (bad !== undefined) return this.reject(o, topic, notFinite(bad), payload);
     this.count(o, 'cmd_result');
     const { id, ok, error } = result.data;
     this.bus.emit('commandResultReceived', { site: o.site, kind: o.kind, device: o.device, zone: o.zone, id, ok, error, body: result.data });
@@ -120,6 +143,16 @@ export class Ingest {
     this.log.debug({ site: o.site, kind: o.kind, device: o.device, reason }, 'message rejected');
     this.rejections.reject({ topic, reason, site: o.site, kind: o.kind, device: o.device, payload });
     return REJECTED;
+  }
+
+  /** The refusal of a message whose handling failed; a failure here too is only counted. */
+  private rejectSafely(o: Origin, topic: string, payload: Buffer): IngestResult {
+    try {
+      return this.reject(o, topic, INTERNAL_ERROR, payload);
+    } catch (err) {
+      this.failures.report('ingest', err, { site: o.site, kind: o.kind, device: o.device, topic });
+      return REJECTED;
+    }
   }
 
   private count(o: Origin, type: string): void {

@@ -12,6 +12,9 @@ export interface Rejection {
   payload?: Buffer;
 }
 
+/** The longest reason logged and published, in characters. */
+const MAX_REASON = 300;
+
 /** Beyond this many devices remembered for log rate-limiting, the memory is reset (anonymous mode can invent ids). */
 const MAX_TRACKED = 10_000;
 
@@ -34,7 +37,9 @@ export class Rejections {
     this.count = metrics.counter('gateway_messages_rejected_total', 'Device messages refused by validation, by kind');
   }
 
-  reject(r: Rejection): void {
+  reject(rejection: Rejection): void {
+    // A reason may repeat what the device sent (5,000 unknown field names): cut, for the log and the topic.
+    const r = rejection.reason.length > MAX_REASON ? { ...rejection, reason: truncatePayload(rejection.reason, MAX_REASON) } : rejection;
     this.count({ kind: r.kind ?? 'unknown' });
     this.logRateLimited(r);
     this.bus.emit('messageRejected', { site: r.site, device: r.device, topic: r.topic, reason: r.reason });
@@ -46,7 +51,8 @@ export class Rejections {
   }
 
   private logRateLimited(r: Rejection): void {
-    const key = r.device ?? r.topic;
+    // One key for every unregistered device: ids an anonymous client invents cannot add log lines.
+    const key = r.device ?? 'unregistered';
     const now = Date.now();
     const last = this.lastLogged.get(key);
     if (last && now - last.at < this.intervalMs) {

@@ -1,10 +1,10 @@
 /**
  * What a rule does on an edge of its condition, through the injected RuleActions (house style §2):
  * holds → raise the alarm, then (when newly raised) open the work order and send the commands; stops
- * holding → clear the alarm unless `autoClear: false`. Each action fails alone, logged with the rule.
+ * holding → clear the alarm unless `autoClear: false`. Each action fails alone, reported with the rule.
  */
 import type { Severity } from '../alarms/model.js';
-import type { Logger } from '../log.js';
+import type { FailureContext, FailureStage } from '../failures.js';
 import type { Priority } from '../workorders/model.js';
 import type { RuleActions } from './actions.js';
 import type { Change } from './conditions/types.js';
@@ -19,17 +19,29 @@ const SAME_PRIORITIES: Same<RulePriority, Priority> = true;
 void SAME_SEVERITIES;
 void SAME_PRIORITIES;
 
+/** Where a failed action is counted and logged (Failures.report in the gateway). */
+export type ActionFailed = (stage: FailureStage, err: unknown, context: FailureContext) => void;
+
+/** The stage a failed action is counted under in `gateway_message_failures_total`. */
+const STAGE_OF: Record<string, FailureStage> = {
+  raiseAlarm: 'alarms',
+  clearAlarm: 'alarms',
+  openWorkOrder: 'workorders',
+  devices: 'commands',
+  sendCommand: 'commands',
+};
+
 /** Runs `rule`'s actions for one edge of its condition. */
-export function applyChange(rule: Rule, change: Change, actions: RuleActions, log: Logger): void {
+export function applyChange(rule: Rule, change: Change, actions: RuleActions, log: ActionFailed): void {
   const vars = templateVars(rule.id, change);
   if (change.holds) onHolds(rule, change, vars, actions, log);
   else if (rule.alarm && rule.autoClear) {
     const key = { site: change.source.site, type: rule.alarm.type, source: change.source.id };
-    attempt(log, rule, 'clearAlarm', () => actions.clearAlarm(key, rule.id));
+    attempt(log, rule, change, 'clearAlarm', () => actions.clearAlarm(key, rule.id));
   }
 }
 
-function onHolds(rule: Rule, change: Change, vars: TemplateVars, actions: RuleActions, log: Logger): void {
+function onHolds(rule: Rule, change: Change, vars: TemplateVars, actions: RuleActions, log: ActionFailed): void {
   let alarm: { id: string; raised: boolean } | undefined;
   let message: string | undefined;
   if (rule.alarm) {
@@ -50,22 +62,22 @@ function onHolds(rule: Rule, change: Change, vars: TemplateVars, actions: RuleAc
       escalate: a.escalate ? { afterMs: a.escalate.after, to: a.escalate.to } : undefined,
       at: change.at,
     };
-    alarm = attempt(log, rule, 'raiseAlarm', () => actions.raiseAlarm(req));
+    alarm = attempt(log, rule, change, 'raiseAlarm', () => actions.raiseAlarm(req));
     // A bump of an alarm already open (contract §4) opens no second work order and repeats no command.
     if (!alarm?.raised) return;
   }
   if (rule.workOrder) openWorkOrder(rule, change, vars, alarm?.id, message, actions, log);
   for (const cmd of rule.commands ?? []) {
-    const targets = attempt(log, rule, 'devices', () => devicesMatching(resolveCommandMatch(cmd.match, vars), actions.devices())) ?? [];
-    for (const device of targets) attempt(log, rule, 'sendCommand', () => actions.sendCommand(device, cmd.action, cmd.params, rule.id));
+    const targets = attempt(log, rule, change, 'devices', () => devicesMatching(resolveCommandMatch(cmd.match, vars), actions.devices())) ?? [];
+    for (const device of targets) attempt(log, rule, change, 'sendCommand', () => actions.sendCommand(device, cmd.action, cmd.params, rule.id));
   }
 }
 
-function openWorkOrder(rule: Rule, change: Change, vars: TemplateVars, alarm: string | undefined, message: string | undefined, actions: RuleActions, log: Logger): void {
+function openWorkOrder(rule: Rule, change: Change, vars: TemplateVars, alarm: string | undefined, message: string | undefined, actions: RuleActions, log: ActionFailed): void {
   const w = rule.workOrder!;
   const s = change.source;
   const title = w.title ? render(w.title, vars) : (message ?? rule.description ?? rule.id);
-  attempt(log, rule, 'openWorkOrder', () =>
+  attempt(log, rule, change, 'openWorkOrder', () =>
     actions.openWorkOrder({
       site: s.site,
       title,
@@ -81,12 +93,13 @@ function openWorkOrder(rule: Rule, change: Change, vars: TemplateVars, alarm: st
   );
 }
 
-/** Runs one action; a failure is logged with the rule and leaves the other actions and rules going. */
-function attempt<T>(log: Logger, rule: Rule, action: string, fn: () => T): T | undefined {
+/** Runs one action; a failure is reported with the rule and leaves the other actions and rules going. */
+function attempt<T>(failed: ActionFailed, rule: Rule, change: Change, action: string, fn: () => T): T | undefined {
   try {
     return fn();
   } catch (err) {
-    log.error({ err, rule: rule.id, action }, 'rule action failed');
+    const s = change.source;
+    failed(STAGE_OF[action] ?? 'rules', err, { site: s.site, kind: s.kind, device: s.device, rule: rule.id, action });
     return undefined;
   }
 }

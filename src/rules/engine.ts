@@ -5,6 +5,7 @@
  * detached alone; the other rules go on.
  */
 import type { Bus } from '../bus.js';
+import type { Failures } from '../failures.js';
 import { KIND_NAMES } from '../devices/kinds/index.js';
 import type { Logger } from '../log.js';
 import type { RuleActions } from './actions.js';
@@ -12,7 +13,7 @@ import { realClock, type Cancel, type Clock } from './clock.js';
 import { conditionOf } from './conditions/index.js';
 import type { ConditionContext, OnChange } from './conditions/types.js';
 import { gate } from './during.js';
-import { applyChange } from './effects.js';
+import { applyChange, type ActionFailed } from './effects.js';
 import { compileMatch, devicesMatching } from './match.js';
 import { Router } from './router.js';
 import type { Rule } from './schema.js';
@@ -30,6 +31,8 @@ export interface RuleEngineOptions {
   clock?: Clock;
   /** Condition state is written at most this often per rule (and at detach); default 1 s. */
   saveIntervalMs?: number;
+  /** Where a failed action is counted and logged; without it, each failure is logged. */
+  failures?: Failures;
 }
 
 /** One attached rule: what to undo at detach. */
@@ -43,6 +46,8 @@ interface Attached {
 }
 
 export class RuleEngine {
+  /** The stage its failures are counted under. */
+  readonly name = 'rules';
   private rules: readonly Rule[] = [];
   private readonly attached = new Map<string, Attached>();
   private running = false;
@@ -100,6 +105,11 @@ export class RuleEngine {
     return [...this.attached.keys()];
   }
 
+  private readonly actionFailed: ActionFailed = (stage, err, context) => {
+    if (this.opts.failures) this.opts.failures.report(stage, err, context);
+    else this.opts.log.error({ err, ...context }, 'rule action failed');
+  };
+
   private get store(): RuleStateStore {
     // The default lives as long as the engine, so a reload keeps state without a store being given.
     this.defaultStore ??= new MemoryRuleStateStore();
@@ -124,7 +134,7 @@ export class RuleEngine {
     );
     const a: Attached = { rule, state, timers, unsubscribes: [], detached: false };
     let onChange: OnChange = (c) => {
-      if (!a.detached) applyChange(rule, c, actions, log);
+      if (!a.detached) applyChange(rule, c, actions, this.actionFailed);
     };
     const condition = conditionOf(rule.when);
     try {

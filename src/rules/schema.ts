@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { KINDS, KIND_NAMES, type KindName } from '../devices/kinds/index.js';
+import { firstNonFinite, notFinite } from '../finite.js';
 import {
   CommandMatchSchema,
   durationSchema,
@@ -128,6 +129,9 @@ export function ruleLabel(raw: unknown, index: number): string {
 
 /** Validates one rule; answers it or the problems, each naming `file`, the rule and the field. */
 export function parseRule(raw: unknown, file: string, index: number): { ok: true; rule: Rule } | { ok: false; errors: string[] } {
+  // YAML's `.inf` and a JSON `1e400` are numbers to the parsers; no threshold or parameter can be one.
+  const infinite = firstNonFinite(raw);
+  if (infinite !== undefined) return { ok: false, errors: [`${file}: ${ruleLabel(raw, index)}: ${notFinite(infinite)}`] };
   const r = RuleSchema.safeParse(raw);
   if (r.success) return { ok: true, rule: r.data };
   const label = ruleLabel(raw, index);

@@ -53,6 +53,8 @@ export interface UpstreamStatus {
 }
 
 export class Upstream {
+  /** The stage its failures are counted under. */
+  readonly name = 'upstream';
   private readonly topics: UpstreamTopics;
   private readonly queue: UpstreamQueue;
   private readonly link: UpstreamLink;

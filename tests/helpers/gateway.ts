@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
 import { loadConfig } from '../../src/config/env.js';
 import { Gateway } from '../../src/gateway.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger, type Logger } from '../../src/log.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 
@@ -27,8 +27,8 @@ export interface TestGateway {
   stop(): Promise<void>;
 }
 
-/** Starts a whole gateway in this process on free loopback ports, with its own data dir. */
-export async function startGateway(env: Record<string, string> = {}, dataDir?: string): Promise<TestGateway> {
+/** Starts a whole gateway in this process on free loopback ports, with its own data dir (and logger, if given). */
+export async function startGateway(env: Record<string, string> = {}, dataDir?: string, log?: Logger): Promise<TestGateway> {
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'gateway-')));
   const config = loadConfig({
     MQTT_HOST: '127.0.0.1',
@@ -48,7 +48,7 @@ export async function startGateway(env: Record<string, string> = {}, dataDir?: s
     COMMAND_TIMEOUT: '2s',
     ...env,
   });
-  const gateway = new Gateway(config, createLogger(config.logLevel));
+  const gateway = new Gateway(config, log ?? createLogger(config.logLevel));
   const started = await gateway.start();
   const base = `http://127.0.0.1:${started.httpPort}`;
   const clients: MqttClient[] = [];

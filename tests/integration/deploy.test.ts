@@ -91,6 +91,12 @@ describe('docker-compose.yml, as docker-compose config resolves it', () => {
     }
   });
 
+  it('restarts the gateway after any exit, as the docker run of docs/deployment.md does', () => {
+    // unless-stopped, like always, restarts on every exit code and signal; only a deliberate stop keeps it down.
+    expect(resolved.services.gateway.restart).toBe('unless-stopped');
+    expect(read('docs/deployment.md')).toMatch(/docker run -d --name gateway --restart unless-stopped /);
+  });
+
   it("rotates every service's Docker log", () => {
     for (const [name, service] of Object.entries(resolved.services)) {
       expect(service.logging?.driver, name).toBe('json-file');

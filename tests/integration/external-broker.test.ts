@@ -9,6 +9,7 @@ import { mosquittoPub } from '../helpers/mosquitto.js';
 import { startMosquittoDynsec, type MosquittoProcess } from '../helpers/mosquitto-server.js';
 import { startWorker, sumCounter, type TestWorker } from '../helpers/worker.js';
 import { ExternalBroker } from '../../src/broker/external.js';
+import { Failures } from '../../src/failures.js';
 import { createLogger } from '../../src/log.js';
 import { Metrics } from '../../src/metrics.js';
 import { Topics } from '../../src/topics.js';
@@ -263,6 +264,7 @@ describe('the PUBACK to the broker', () => {
       },
       resolveTopic: () => ({ origin, prefix: `sc/${SITE}/energy/m-1/` }),
       unknownDevice: () => undefined,
+      failures: new Failures(new Metrics(), createLogger('silent')),
     });
     await link.start();
     try {

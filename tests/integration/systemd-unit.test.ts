@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { parseDuration } from '../../src/config/duration.js';
 import { EnvSchema, loadConfig } from '../../src/config/env.js';
 
 /** The systemd install of docs/deployment.md: the unit (checked by systemd-analyze where it exists), its env file, journald. */
@@ -38,15 +39,26 @@ describe('deploy/systemd/smart-community-gateway.service', () => {
   const service = unit.Service;
   const one = (key: string) => service[key]?.join(' ');
 
-  it('runs node dist/main.js as the gateway user from the install folder, restarting on failure', () => {
+  it('runs node dist/main.js as the gateway user from the install folder', () => {
     expect(one('Type')).toBe('simple');
     expect(one('User')).toBe('gateway');
     expect(one('WorkingDirectory')).toBe('/opt/smart-community-gateway');
     expect(one('ExecStart')).toBe('/usr/bin/node dist/main.js');
     const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
     expect(one('ExecStart')).toBe(`/usr/bin/${pkg.scripts.start}`);
-    expect(one('Restart')).toBe('on-failure');
     expect(unit.Install.WantedBy).toStrictEqual(['multi-user.target']);
+  });
+
+  it('restarts the gateway a second after any death, and gives up on a crash loop where systemctl shows it', () => {
+    // `always`, not `on-failure`: a clean exit 0 nobody asked for (a stray SIGTERM) is a death as well.
+    expect(one('Restart')).toBe('always');
+    expect(one('RestartSec')).toBe('1s');
+    // Start-rate limiting applies to automatic restarts: 10 within 60 s leaves the unit failed.
+    expect(unit.Unit.StartLimitIntervalSec).toStrictEqual(['60']);
+    expect(unit.Unit.StartLimitBurst).toStrictEqual(['10']);
+    // A loop of restarts, each after its delay, fits the burst in the interval: a crash loop is caught.
+    expect(Number(unit.Unit.StartLimitBurst[0]) * parseDuration(one('RestartSec')!)!).toBeLessThan(Number(unit.Unit.StartLimitIntervalSec[0]) * 1000);
+    expect(service.StartLimitIntervalSec).toBeUndefined();
   });
 
   it('stops with SIGTERM and 30 s to flush, and logs to the journal', () => {

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { GatewayError } from '../../errors.js';
+import type { RefusalLog } from '../../refusal-log.js';
 
 interface AjvError {
   instancePath: string;
@@ -22,23 +23,26 @@ export function describeValidation(context: string | undefined, errors: AjvError
   return { field: [context, ...path].filter(Boolean).join('.'), message };
 }
 
-/** Every error leaves as `{ error, message }` with its status; 4xx logged at info, 5xx at error (fastify style). */
-export function registerErrorHandling(app: FastifyInstance): void {
+/**
+ * Every error leaves as `{ error, message }` with its status; 5xx logged at error (fastify style), 4xx at info
+ * through the refusal log, summarised per client address, since anyone who reaches the port can cause them.
+ */
+export function registerErrorHandling(app: FastifyInstance, refusals: RefusalLog): void {
   app.setErrorHandler((err: FastifyError | GatewayError, request, reply) => {
     if (err instanceof GatewayError) {
-      const level = err.statusCode >= 500 ? 'error' : 'info';
-      request.log[level]({ err, code: err.code, url: request.url }, 'request failed');
+      if (err.statusCode >= 500) request.log.error({ err, code: err.code, url: request.url }, 'request failed');
+      else refusals.note(request.ip, 'request failed', { code: err.code, message: err.message, url: request.url }, 'info');
       return reply.status(err.statusCode).send({ error: err.code, message: err.message });
     }
     const fe = err as FastifyError;
     if (fe.validation) {
       const { field, message } = describeValidation(fe.validationContext, fe.validation as AjvError[]);
-      request.log.info({ field, url: request.url }, 'request refused by validation');
+      refusals.note(request.ip, 'request refused by validation', { field, url: request.url }, 'info');
       return reply.status(400).send({ error: 'validation_failed', message: `${field}: ${message}` });
     }
     const status = fe.statusCode ?? 500;
     if (status < 500) {
-      request.log.info({ code: fe.code, url: request.url }, 'request refused');
+      refusals.note(request.ip, 'request refused', { code: fe.code, url: request.url }, 'info');
       const code = status === 413 ? 'payload_too_large' : status === 404 ? 'not_found' : 'validation_failed';
       return reply.status(status).send({ error: code, message: fe.message });
     }

@@ -42,7 +42,7 @@ export function eventRoutes(app: FastifyInstance, deps: EventRouteDeps): void {
     },
     (request, reply) => {
       const sites = visibleSites(request);
-      const owner = {};
+      const owner = { name: 'events' };
       const raw = reply.raw;
       reply.hijack();
       raw.writeHead(200, {

@@ -4,7 +4,7 @@ type FieldCheck = { kind: 'boolean' } | { kind: 'number'; min: number; max: numb
 
 /**
  * A check derived from a telemetry schema, for the per-message path: it answers true only for payloads
- * the schema accepts as they are (booleans, numbers within inclusive bounds, a numeric `ts`), without
+ * the schema accepts as they are (booleans, finite numbers within inclusive bounds, a numeric `ts`), without
  * copying them. Anything else (an ISO `ts`, an error to explain) goes to the schema itself, so the zod
  * schema stays the one definition of what is valid; tests/unit/devices/fast-check.test.ts holds the two
  * to agreement.
@@ -34,7 +34,7 @@ export function fastTelemetryCheck(schema: z.ZodType): (body: unknown) => boolea
       if (!c) return false;
       if (c.kind === 'boolean') {
         if (typeof value !== 'boolean') return false;
-      } else if (typeof value !== 'number' || !(value >= c.min && value <= c.max) || (c.int && !Number.isInteger(value))) {
+      } else if (typeof value !== 'number' || !Number.isFinite(value) || !(value >= c.min && value <= c.max) || (c.int && !Number.isInteger(value))) {
         return false;
       }
       measurements++;

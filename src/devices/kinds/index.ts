@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { firstNonFinite, notFinite } from '../../finite.js';
 import { ACCESS_EVENTS, AccessTelemetrySchema } from './access.js';
 import { CAMERA_EVENTS, CameraTelemetrySchema } from './camera.js';
 import { fastTelemetryCheck } from './fast-check.js';
@@ -48,10 +49,6 @@ export const KINDS: Readonly<Record<KindName, KindDefinition>> = Object.freeze({
   camera: define('camera', CameraTelemetrySchema, ['recording', 'fps', 'bitrateKbps', 'storageFreePct'], CAMERA_EVENTS),
 });
 
-export function isKindName(value: string): value is KindName {
-  return (KIND_NAMES as readonly string[]).includes(value);
-}
-
 /** The outcome of validating one payload: the parsed value, or a reason that names the field. */
 export type Checked<T> = { ok: true; value: T } | { ok: false; reason: string };
 
@@ -67,6 +64,11 @@ export function describeIssues(error: z.ZodError): string {
 }
 
 function friendly(issue: z.core.$ZodIssue): string {
+  // zod 4 refuses ±Infinity and NaN as a number and says "received Infinity".
+  const received = (issue as { received?: unknown }).received;
+  if (issue.code === 'invalid_type' && issue.expected === 'number' && (received === 'Infinity' || received === '-Infinity' || received === 'NaN')) {
+    return 'must be a finite number';
+  }
   if (issue.code === 'too_big' && issue.origin === 'number') {
     return issue.inclusive ? `must be at most ${issue.maximum}` : `must be below ${issue.maximum}`;
   }
@@ -80,7 +82,13 @@ function friendly(issue: z.core.$ZodIssue): string {
 export function checkTelemetry(kind: KindName, body: unknown): Checked<Record<string, unknown>> {
   if (KINDS[kind].quickCheck(body)) return { ok: true, value: body as Record<string, unknown> };
   const result = KINDS[kind].telemetry.safeParse(body);
-  return result.success ? { ok: true, value: result.data } : { ok: false, reason: describeIssues(result.error) };
+  return result.success ? { ok: true, value: result.data } : { ok: false, reason: refusal(body, result.error) };
+}
+
+/** The reason for a refused payload: a non-finite number first (`1e400`), whatever else is wrong. */
+function refusal(body: unknown, error: z.ZodError): string {
+  const path = firstNonFinite(body);
+  return path === undefined ? describeIssues(error) : notFinite(path || 'payload');
 }
 
 /** Validates an event object of `kind`, starting with its `type`. */
@@ -100,5 +108,5 @@ export function checkEvent(kind: KindName, body: unknown): Checked<Record<string
   const result = schema.safeParse(body);
   return result.success
     ? { ok: true, value: result.data as Record<string, unknown> & { type: string } }
-    : { ok: false, reason: describeIssues(result.error) };
+    : { ok: false, reason: refusal(body, result.error) };
 }

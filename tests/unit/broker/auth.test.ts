@@ -4,6 +4,7 @@ import { createAuth } from '../../../src/broker/auth.js';
 import type { DeviceRecord } from '../../../src/devices/registry.js';
 import { createLogger } from '../../../src/log.js';
 import { Metrics } from '../../../src/metrics.js';
+import { RefusalLog } from '../../../src/refusal-log.js';
 import type { OperatorRecord } from '../../../src/operators/registry.js';
 import { Topics } from '../../../src/topics.js';
 
@@ -24,7 +25,7 @@ function setup(allowAnonymous = false) {
   const auth = createAuth({
     topics: new Topics('sc'),
     metrics,
-    log: createLogger('silent'),
+    refusals: new RefusalLog(createLogger('silent'), 60_000),
     allowAnonymous,
     findDevice: (id, pw) => (id === 'door-1' && pw?.toString() === 'pw' ? device : undefined),
     findOperator: (id, pw) => (id === 'op-1' && pw?.toString() === 'opw' ? operator : undefined),

@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../../src/config/env.js';
+import { ConfigError, EnvSchema, loadConfig } from '../../../src/config/env.js';
 import { formatDuration, parseDuration } from '../../../src/config/duration.js';
 
 describe('loadConfig', () => {
@@ -44,6 +45,26 @@ describe('loadConfig', () => {
 
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ HTTP_PORT: '' }).http.port).toBe(8080);
+  });
+});
+
+describe("the README's configuration table", () => {
+  /** The names in the first column of each row; `A_B_C`, `_D` is short for `A_B_C`, `A_B_D`. */
+  function documented(): string[] {
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('\n## ', readme.indexOf('## Configuration') + 1));
+    return section
+      .split('\n')
+      .filter((line) => line.startsWith('| `'))
+      .flatMap((line) => {
+        const names = [...line.split('|')[1].matchAll(/`([A-Z_][A-Z0-9_]*)`/g)].map((m) => m[1]);
+        const prefix = names[0].slice(0, names[0].lastIndexOf('_'));
+        return names.map((n) => (n.startsWith('_') ? prefix + n : n));
+      });
+  }
+
+  it('lists every setting the gateway reads, and nothing else', () => {
+    expect(documented().sort()).toStrictEqual(Object.keys(EnvSchema.shape).sort());
   });
 });
 

@@ -1,0 +1,72 @@
+import type { Logger } from './log.js';
+import type { Metrics } from './metrics.js';
+
+/**
+ * Where a unit of work failed, for `gateway_message_failures_total{stage}`: ingest's own steps, then the bus
+ * listener or rule action that raised it (docs/architecture.md, "Failure boundaries").
+ */
+export type FailureStage =
+  | 'ingest'
+  | 'validation'
+  | 'storage'
+  | 'rules'
+  | 'alarms'
+  | 'workorders'
+  | 'commands'
+  | 'registry'
+  | 'upstream'
+  | 'events'
+  | 'broker'
+  | (string & {});
+
+/** What is known of the unit of work that failed; `device` keys the log's rate limit. */
+export interface FailureContext {
+  site?: string;
+  kind?: string;
+  device?: string;
+  [key: string]: unknown;
+}
+
+/** Beyond this many keys remembered for the log's rate limit, the memory starts afresh. */
+const MAX_TRACKED = 10_000;
+
+/**
+ * The boundary of one unit of work (a device message, a timer, a file event): what it raised is counted by
+ * stage and logged with its stack at most once per interval per device, so neither the process nor another
+ * device's data depends on it and a failing device cannot fill the log.
+ */
+export class Failures {
+  private readonly count: (labels?: Record<string, string>) => void;
+  private readonly lastLogged = new Map<string, { at: number; suppressed: number }>();
+
+  constructor(
+    metrics: Metrics,
+    private readonly log: Logger,
+    private readonly intervalMs = 60_000,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.count = metrics.counter(
+      'gateway_message_failures_total',
+      'Units of work (device messages, timers, file events) whose handling raised an error, by stage',
+    );
+  }
+
+  /** Counts and (rate-limited) logs one failure; never throws. */
+  report(stage: FailureStage, err: unknown, context: FailureContext = {}): void {
+    try {
+      this.count({ stage });
+      const key = `${stage}\u0000${context.device ?? ''}`;
+      const now = this.now();
+      const last = this.lastLogged.get(key);
+      if (last && now - last.at < this.intervalMs) {
+        last.suppressed++;
+        return;
+      }
+      if (this.lastLogged.size >= MAX_TRACKED) this.lastLogged.clear();
+      this.lastLogged.set(key, { at: now, suppressed: 0 });
+      this.log.error({ ...context, stage, err, suppressed: last?.suppressed ?? 0 }, 'message handling failed');
+    } catch {
+      // The reporter is the last line of defence: a logger that throws must not take the message path with it.
+    }
+  }
+}
