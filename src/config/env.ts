@@ -48,8 +48,8 @@ const trustedAccounts = z.string().transform((text, ctx) => {
   }
   return accounts;
 });
-/** Variables whose value a validation error must not repeat. */
-const SECRET_VARIABLES = new Set(['UPSTREAM_PASSWORD', 'UPSTREAM_TRUSTED']);
+/** Variables whose value a validation error must not repeat: every token, password and secret. */
+const isSecret = (name: string) => /_(TOKEN|PASSWORD|SECRET|TRUSTED)$/.test(name);
 
 /** Every setting the gateway reads from the environment (contract §8), with its default. */
 export const EnvSchema = z.object({
@@ -240,7 +240,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     throw new ConfigError(
       parsed.error.issues.map((i) => {
         const name = String(i.path[0]);
-        return `${name}=${SECRET_VARIABLES.has(name) ? '"[redacted]"' : JSON.stringify(known[name])}: ${i.message}`;
+        return `${name}=${isSecret(name) ? '"[redacted]"' : JSON.stringify(known[name])}: ${i.message}`;
       }),
     );
   }

@@ -19,6 +19,15 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(c)).toBe(true);
   });
 
+  it('never repeats a secret in its error, but names the variable and the rule it broke', () => {
+    try {
+      loadConfig({ ADMIN_TOKEN: 'short-tok' });
+      expect.unreachable();
+    } catch (err) {
+      expect((err as Error).message).toBe('invalid configuration: ADMIN_TOKEN="[redacted]": must be at least 16 characters');
+    }
+  });
+
   it('names every bad variable and its value', () => {
     try {
       loadConfig({ MQTT_PORT: '70000', INFLUX_URL: 'not a url', LOG_LEVEL: 'loud' });
