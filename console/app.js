@@ -1,6 +1,7 @@
 // The console's shell: sign-in, navigation, and the live store every page reads.
 import { html, render, useEffect, useState } from '/vendor/htm-preact.js';
 import { ApiError, api, forgetToken, follow, get, onUnauthorized, saveToken, token } from './api.js';
+import { loadDefinitions } from './definitions.js';
 import { LANGUAGES, language, setLanguage, t } from './i18n.js';
 import { AlarmsPage } from './pages/alarms.js';
 import { DevicePage, DevicesPage } from './pages/devices.js';
@@ -166,9 +167,14 @@ function Shell({ onSignOut }) {
     <main class="page">${body()}</main>`;
 }
 
+/** Pause before asking for the definitions again when the gateway did not answer. */
+const DEFINITIONS_RETRY_MS = 3000;
+
 function App() {
   const [me, setMe] = useState();
   const [checked, setChecked] = useState(false);
+  const [defined, setDefined] = useState(false);
+  const [defsError, setDefsError] = useState();
   useEffect(() => {
     const back = () => { forgetToken(); setMe(undefined); };
     const off = onUnauthorized(back);
@@ -179,15 +185,39 @@ function App() {
   useEffect(() => {
     if (!me) return undefined;
     store.me = me;
-    const stop = follow({
-      onEvent,
-      onOpen: reload,
-      onDown: () => { store.live = false; changed(); },
-    });
-    return stop;
+    // The definitions first: every page reads the kinds, severities and statuses from them.
+    let stop;
+    let retry;
+    let cancelled = false;
+    const start = () => loadDefinitions().then(
+      () => {
+        if (cancelled) return;
+        setDefsError(undefined);
+        setDefined(true);
+        stop = follow({
+          onEvent,
+          onOpen: reload,
+          onDown: () => { store.live = false; changed(); },
+        });
+      },
+      (err) => {
+        // A 401 has already sent the console back to the sign-in page; anything else is tried again.
+        if (cancelled || (err instanceof ApiError && err.status === 401)) return;
+        setDefsError(err.message);
+        retry = setTimeout(start, DEFINITIONS_RETRY_MS);
+      },
+    );
+    start();
+    return () => {
+      cancelled = true;
+      clearTimeout(retry);
+      stop?.();
+      setDefined(false);
+    };
   }, [me]);
   if (!checked) return null;
   if (!me) return html`<${SignIn} onSignedIn=${setMe} />`;
+  if (!defined) return html`<main class="page"><p class=${defsError ? 'error' : 'muted'} role="status">${defsError ?? t('common.loading')}</p></main>`;
   return html`<${Shell} onSignOut=${() => { forgetToken(); store.me = undefined; setMe(undefined); }} />`;
 }
 

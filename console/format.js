@@ -1,8 +1,21 @@
 // Times, durations and orderings as the console shows them.
+import { defs } from './definitions.js';
 import { language } from './i18n.js';
 
-export const SEVERITY_RANK = { critical: 0, major: 1, minor: 2, warning: 3 };
-export const PRIORITY_RANK = { urgent: 0, high: 1, normal: 2, low: 3 };
+/** 0 for the most severe, in the gateway's order; an unknown severity sorts last. */
+export function severityRank(severity) {
+  return rank(defs().alarms.severities, severity);
+}
+
+/** 0 for the most urgent, in the gateway's order; an unknown priority sorts last. */
+export function priorityRank(priority) {
+  return rank(defs().workOrders.priorities, priority);
+}
+
+function rank(list, value) {
+  const i = list.indexOf(value);
+  return i < 0 ? list.length : i;
+}
 
 /** A timestamp as local date and time, to the second. */
 export function dateTime(iso) {
@@ -38,7 +51,7 @@ export function localInput(ms) {
 /** Open alarms in the order the desk works them: critical first, unacknowledged first, newest first. */
 export function alarmOrder(a, b) {
   return (
-    SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] ||
+    severityRank(a.severity) - severityRank(b.severity) ||
     (a.state === 'active' ? 0 : 1) - (b.state === 'active' ? 0 : 1) ||
     b.lastSeen.localeCompare(a.lastSeen)
   );

@@ -20,6 +20,10 @@ export interface BusEvents {
   statusReceived: Origin & { online: boolean; ts: number };
   /** The registry's view of a device changed between online and offline. */
   deviceStatusChanged: Origin & { online: boolean; ts: number };
+  /** A device was registered through the API. */
+  deviceRegistered: Origin;
+  /** A set of rules was put in force: at start, or by a reload through the API or the watched folder. */
+  rulesLoaded: { rules: number };
   commandResultReceived: Origin & { id: string; ok: boolean; error?: string; body: Record<string, unknown> };
   messageRejected: { site?: string; device?: string; topic: string; reason: string };
   /** A new alarm was raised (a raise of an open one is an `alarmChanged` bump). */
@@ -48,6 +52,9 @@ interface Entry {
  */
 export class Bus {
   private readonly listeners = new Map<BusEventName, Entry[]>();
+  /** Facts emitted while another is being delivered, in order. */
+  private readonly pending: Array<[BusEventName, unknown]> = [];
+  private delivering = false;
 
   constructor(
     private readonly log: Logger,
@@ -71,12 +78,33 @@ export class Bus {
     }
   }
 
+  /**
+   * Delivers a fact to every listener, synchronously. A fact emitted by a listener while another is being
+   * delivered (the registry's `deviceStatusChanged` inside a reading's `telemetryAccepted`, an alarm raised by a
+   * rule) is delivered after it, to every listener: facts reach listeners in the order they happened, whatever
+   * order the parts subscribed in. Everything is delivered before the outermost `emit` returns.
+   */
   emit<K extends BusEventName>(event: K, data: BusEvents[K]): void {
+    if (this.delivering) {
+      this.pending.push([event, data]);
+      return;
+    }
+    this.delivering = true;
+    try {
+      this.deliver(event, data);
+      for (let i = 0; i < this.pending.length; i++) this.deliver(this.pending[i][0], this.pending[i][1]);
+    } finally {
+      this.pending.length = 0;
+      this.delivering = false;
+    }
+  }
+
+  private deliver(event: BusEventName, data: unknown): void {
     const list = this.listeners.get(event);
     if (!list) return;
     for (const entry of list) {
       try {
-        const result = entry.fn(data);
+        const result = entry.fn(data as never);
         if (result instanceof Promise) result.catch((err: unknown) => this.failed(entry, event, data, err));
       } catch (err) {
         this.failed(entry, event, data, err);

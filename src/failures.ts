@@ -1,5 +1,6 @@
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
+import type { Publish } from './topics.js';
 
 /**
  * Where a unit of work failed, for `gateway_message_failures_total{stage}`: ingest's own steps, then the bus
@@ -68,5 +69,23 @@ export class Failures {
     } catch {
       // The reporter is the last line of defence: a logger that throws must not take the message path with it.
     }
+  }
+
+  /**
+   * `publish` as every part gets it: a failure (broker stopped, a full queue, a defect, even a synchronous
+   * throw) is counted under stage `publish` and logged rate-limited, then handed to the caller as a rejection.
+   */
+  countedPublish(publish: Publish): Publish {
+    const failed = (err: unknown, topic: string): never => {
+      this.report('publish', err, { topic });
+      throw err;
+    };
+    return (topic, payload, opts) => {
+      try {
+        return publish(topic, payload, opts).catch((err: unknown) => failed(err, topic));
+      } catch (err) {
+        return Promise.reject(err).catch((e: unknown) => failed(e, topic));
+      }
+    };
   }
 }

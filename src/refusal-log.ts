@@ -66,6 +66,11 @@ export class RefusalLog {
     this.overflowSources = new Set();
   }
 
+  readonly name = 'refusal log';
+
+  /** Nothing to acquire: the window's timer starts with the first refusal. */
+  start(): void {}
+
   /** Writes what is pending and releases the timer. Idempotent. */
   stop(): void {
     if (this.timer) clearInterval(this.timer);

@@ -68,6 +68,11 @@ export class Topics {
     return `${this.base}/+/+/+/${suffix}`;
   }
 
+  /** contract §14: `sc/{site}/gateway/definitions`, retained: what the gateway knows about kinds, alarms and work orders. */
+  definitions(site: string): string {
+    return `${this.base}/${site}/gateway/definitions`;
+  }
+
   rejected(site: string): string {
     return `${this.base}/${site}/gateway/rejected`;
   }

@@ -1,6 +1,7 @@
 // Open alarms, critical first, live; acknowledge and clear with a note; each alarm's history.
 import { html, useEffect, useState } from '/vendor/htm-preact.js';
 import { api, get } from '../api.js';
+import { defs } from '../definitions.js';
 import { ago, alarmOrder, dateTime } from '../format.js';
 import { label, t } from '../i18n.js';
 import { changed, sites, store, useStore } from '../store.js';
@@ -19,7 +20,7 @@ export function AlarmsPage() {
         <${SiteFilter} value=${site} onChange=${setSite} />
         <select aria-label=${t('reports.type')} value=${severity} onChange=${(e) => setSeverity(e.target.value)}>
           <option value="">${t('common.all')}</option>
-          ${['critical', 'major', 'minor', 'warning'].map((v) => html`<option value=${v}>${t(`severity.${v}`)}</option>`)}
+          ${defs().alarms.severities.map((v) => html`<option value=${v}>${label('severity', v)}</option>`)}
         </select>
       </div>
       ${open.length === 0
@@ -43,7 +44,7 @@ function AlarmCard({ alarm: a }) {
   const [showHistory, setShowHistory] = useState(false);
   return html`<li class=${`alarm sev-${a.severity} ${a.state}`} data-alarm=${a.id} data-type=${a.type} data-state=${a.state}>
     <div class="alarm-head">
-      <span class=${`badge sev-${a.severity}`}>${t(`severity.${a.severity}`)}</span>
+      <span class=${`badge sev-${a.severity}`}>${label('severity', a.severity)}</span>
       <strong class="alarm-type">${label('type', a.type)}</strong>
       <span class=${`state ${a.state}`}>${t(`state.${a.state}`)}</span>
       ${a.count > 1 && html`<span class="muted">×${a.count}</span>`}
@@ -109,7 +110,7 @@ function AlarmHistory({ id, version }) {
       <time title=${r.at}>${dateTime(r.at)}</time>
       <strong>${label('transition', r.transition)}</strong>
       <span>${r.by}</span>
-      ${r.transition !== 'raised' && r.alarm.severity && html`<span class=${`badge sev-${r.alarm.severity}`}>${t(`severity.${r.alarm.severity}`)}</span>`}
+      ${r.transition !== 'raised' && r.alarm.severity && html`<span class=${`badge sev-${r.alarm.severity}`}>${label('severity', r.alarm.severity)}</span>`}
       ${r.note && html`<q>${r.note}</q>`}
     </li>`)}
   </ol>`;
@@ -128,7 +129,7 @@ function RecentlyCleared({ site, openCount }) {
     <table>
       <tbody>
         ${rows.map((a) => html`<tr>
-          <td><span class=${`badge sev-${a.severity}`}>${t(`severity.${a.severity}`)}</span></td>
+          <td><span class=${`badge sev-${a.severity}`}>${label('severity', a.severity)}</span></td>
           <td>${label('type', a.type)}</td>
           <td>${a.source}</td>
           <td>${dateTime(a.clearedAt)}</td>

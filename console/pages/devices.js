@@ -2,12 +2,11 @@
 import { html, useEffect, useRef, useState } from '/vendor/htm-preact.js';
 import uPlot from '/vendor/uplot.js';
 import { api, get } from '../api.js';
+import { defs } from '../definitions.js';
 import { ago, alarmOrder, building, dateTime } from '../format.js';
 import { label, t } from '../i18n.js';
 import { useStore } from '../store.js';
 import { SiteFilter } from './alarms.js';
-
-const KINDS = ['access', 'lighting', 'parking', 'energy', 'fire', 'camera'];
 
 /** The commands each kind obeys (docs/integrators.md), as the buttons of a device page. */
 const COMMANDS = {
@@ -53,7 +52,7 @@ export function DevicesPage() {
       <${SiteFilter} value=${site} onChange=${setSite} />
       <select aria-label=${t('common.kind')} value=${kind} onChange=${(e) => setKind(e.target.value)}>
         <option value="">${t('common.all')}</option>
-        ${KINDS.map((k) => html`<option value=${k}>${t(`kind.${k}`)}</option>`)}
+        ${Object.keys(defs().kinds).map((k) => html`<option value=${k}>${label('kind', k)}</option>`)}
       </select>
       <select aria-label=${t('devices.online')} value=${state} onChange=${(e) => setState(e.target.value)}>
         <option value="">${t('common.all')}</option>
@@ -72,7 +71,7 @@ export function DevicesPage() {
             <a href=${`#/devices/${encodeURIComponent(d.id)}`}>
               <span class=${d.online ? 'dot on' : 'dot off'} title=${d.online ? t('devices.online') : t('devices.offline')}></span>
               <span class="id">${d.name ?? d.id}</span>
-              <span class="muted">${t(`kind.${d.kind}`)}</span>
+              <span class="muted">${label('kind', d.kind)}</span>
               <span class="muted" title=${dateTime(d.lastSeen)}>${ago(d.lastSeen)}</span>
               ${alarmsByDevice.get(d.id) && html`<span class="badge sev-major">${alarmsByDevice.get(d.id)}</span>`}
             </a>
@@ -107,11 +106,11 @@ export function DevicePage({ id }) {
     <p><a href="#/devices">← ${t('device.back')}</a></p>
     <div class="bar">
       <h2><span class=${device.online ? 'dot on' : 'dot off'}></span> ${device.name ?? device.id}</h2>
-      <span class="muted">${device.id} · ${t(`kind.${device.kind}`)} · ${device.site} · ${device.zone}</span>
+      <span class="muted">${device.id} · ${label('kind', device.kind)} · ${device.site} · ${device.zone}</span>
       <span class="muted">${t('devices.lastSeen')}: ${dateTime(device.lastSeen)}</span>
     </div>
     ${alarms.length > 0 && html`<ul class="inline-alarms">${alarms.map((a) => html`<li>
-      <a href="#/alarms"><span class=${`badge sev-${a.severity}`}>${t(`severity.${a.severity}`)}</span> ${label('type', a.type)}</a></li>`)}</ul>`}
+      <a href="#/alarms"><span class=${`badge sev-${a.severity}`}>${label('severity', a.severity)}</span> ${label('type', a.type)}</a></li>`)}</ul>`}
     <${Commands} device=${device} />
     <div class="bar">
       <h3>${t('device.telemetry')}</h3>
@@ -129,7 +128,7 @@ function Commands({ device }) {
   const [result, setResult] = useState();
   const [pct, setPct] = useState(50);
   const [busy, setBusy] = useState(false);
-  const commands = COMMANDS[device.kind];
+  const commands = COMMANDS[device.kind] ?? [];
   if (commands.length === 0) return null;
   const send = async (action, params) => {
     setBusy(true);

@@ -78,7 +78,7 @@ function Report({ r }) {
       <${Kpi} name=${t('reports.mttc')} value=${minutes(r.alarms.meanTimeToClearMinutes)} />
     </div>
     <div class="two">
-      <table><tbody>${r.alarms.bySeverity.map((s) => html`<tr><td><span class=${`badge sev-${s.severity}`}>${t(`severity.${s.severity}`)}</span></td><td class="n">${s.count}</td></tr>`)}</tbody></table>
+      <table><tbody>${r.alarms.bySeverity.map((s) => html`<tr><td><span class=${`badge sev-${s.severity}`}>${label('severity', s.severity)}</span></td><td class="n">${s.count}</td></tr>`)}</tbody></table>
       <table><tbody>${r.alarms.byType.map((s) => html`<tr><td>${label('type', s.type)}</td><td class="n">${s.count}</td></tr>`)}</tbody></table>
     </div>
 
@@ -111,7 +111,7 @@ function Report({ r }) {
 
     <h3>${t('reports.availability')} <span class="muted">${pct(r.availability.pct)}</span></h3>
     <div class="two">
-      <table><tbody>${r.availability.byKind.map((k) => html`<tr><td>${t(`kind.${k.kind}`)}</td><td class="n">${k.devices}</td><td class="n">${pct(k.pct)}</td></tr>`)}</tbody></table>
+      <table><tbody>${r.availability.byKind.map((k) => html`<tr><td>${label('kind', k.kind)}</td><td class="n">${k.devices}</td><td class="n">${pct(k.pct)}</td></tr>`)}</tbody></table>
       <table>
         <caption>${t('reports.worst')}</caption>
         <tbody>${r.availability.devices.slice(0, 10).map((d) => html`<tr><td><a href=${`#/devices/${encodeURIComponent(d.device)}`}>${d.device}</a></td><td>${d.zone}</td><td class="n">${pct(d.pct)}</td></tr>`)}</tbody>

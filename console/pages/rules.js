@@ -28,8 +28,8 @@ export function RulesPage() {
             <td><strong>${r.id}</strong><br /><small class="muted">${r.description ?? ''}</small><br /><small class="muted">${r.file}</small></td>
             <td><code>${whenText(d.when)}</code></td>
             <td>
-              ${d.alarm && html`<span class=${`badge sev-${d.alarm.severity}`}>${t(`severity.${d.alarm.severity}`)}</span> ${label('type', d.alarm.type)}<br />`}
-              ${d.workOrder && html`<span>${t('alarms.workOrder')}: ${label('category', d.workOrder.category)} · ${t(`priority.${d.workOrder.priority ?? 'normal'}`)}</span><br />`}
+              ${d.alarm && html`<span class=${`badge sev-${d.alarm.severity}`}>${label('severity', d.alarm.severity)}</span> ${label('type', d.alarm.type)}<br />`}
+              ${d.workOrder && html`<span>${t('alarms.workOrder')}: ${label('category', d.workOrder.category)} · ${label('priority', d.workOrder.priority ?? 'normal')}</span><br />`}
               ${(d.commands ?? []).map((c) => html`<span class="muted">${c.action} → ${JSON.stringify(c.match)}</span><br />`)}
             </td>
             <td><button onClick=${() => setTesting(r.id)} data-action="test-rule">${t('rules.test')}</button></td>

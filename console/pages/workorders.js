@@ -1,29 +1,22 @@
 // Work orders as a board by status: create one, assign it, move it along, see what is overdue.
 import { html, useState } from '/vendor/htm-preact.js';
 import { api } from '../api.js';
-import { PRIORITY_RANK, ago, dateTime } from '../format.js';
+import { defs } from '../definitions.js';
+import { ago, dateTime, priorityRank } from '../format.js';
 import { label, t } from '../i18n.js';
 import { changed, sites, store, useStore } from '../store.js';
 import { SiteFilter } from './alarms.js';
 
-/** The gateway's transition table (src/workorders/model.ts): which status may follow which. */
-const TRANSITIONS = {
-  open: ['assigned', 'in_progress', 'cancelled'],
-  assigned: ['open', 'in_progress', 'cancelled'],
-  in_progress: ['assigned', 'resolved', 'cancelled'],
-  resolved: ['closed', 'in_progress'],
-  closed: [],
-  cancelled: [],
-};
-const COLUMNS = ['open', 'assigned', 'in_progress', 'resolved'];
-const SETTLED = ['resolved', 'closed', 'cancelled'];
+/** The board's columns: every status but the final ones, which are listed below it. */
+const columns = () => defs().workOrders.statuses.filter((s) => !defs().workOrders.final.includes(s));
 
 /** A move's button: reopening a resolved order reads differently from starting work on it. */
 const moveLabel = (from, to) => t(from === 'resolved' && to === 'in_progress' ? 'move.reopen' : `move.${to}`);
-const CATEGORIES = ['repair', 'electrical', 'lighting', 'access', 'parking', 'fire', 'camera', 'cleaning', 'inspection'];
+/** Suggested categories: the usual trades, and one per kind of equipment. */
+const categories = () => ['repair', 'electrical', ...Object.keys(defs().kinds), 'cleaning', 'inspection'];
 
 /** Urgent first, then the one due soonest. */
-const order = (a, b) => PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority] || a.dueAt.localeCompare(b.dueAt);
+const order = (a, b) => priorityRank(a.priority) - priorityRank(b.priority) || a.dueAt.localeCompare(b.dueAt);
 
 function remember(wo) {
   store.workOrders.set(wo.id, wo);
@@ -36,7 +29,7 @@ export function WorkOrdersPage() {
   const [overdueOnly, setOverdueOnly] = useState(false);
   const [creating, setCreating] = useState(false);
   const all = [...s.workOrders.values()].filter((w) => (!site || w.site === site) && (!overdueOnly || w.overdue));
-  const finished = all.filter((w) => w.status === 'closed' || w.status === 'cancelled').sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  const finished = all.filter((w) => defs().workOrders.final.includes(w.status)).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   return html`<section>
     <div class="bar">
       <h2>${t('wo.title')}</h2>
@@ -46,10 +39,10 @@ export function WorkOrdersPage() {
     </div>
     ${creating && html`<${CreateForm} onDone=${() => setCreating(false)} />`}
     <div class="board">
-      ${COLUMNS.map((status) => {
+      ${columns().map((status) => {
         const cards = all.filter((w) => w.status === status).sort(order);
         return html`<div class="column" data-status=${status}>
-          <h3>${t(`status.${status}`)} <span class="count">${cards.length}</span></h3>
+          <h3>${label('status', status)} <span class="count">${cards.length}</span></h3>
           ${cards.length === 0 ? html`<p class="empty">${t('wo.empty')}</p>` : cards.map((w) => html`<${Card} key=${w.id} wo=${w} />`)}
         </div>`;
       })}
@@ -66,7 +59,7 @@ function Card({ wo }) {
   const [showHistory, setShowHistory] = useState(false);
   return html`<article class=${`wo prio-${wo.priority}${wo.overdue ? ' overdue' : ''}`} data-workorder=${wo.id} data-status=${wo.status}>
     <div class="wo-head">
-      <span class=${`badge prio-${wo.priority}`}>${t(`priority.${wo.priority}`)}</span>
+      <span class=${`badge prio-${wo.priority}`}>${label('priority', wo.priority)}</span>
       <span class="muted">${label('category', wo.category)}</span>
       ${wo.overdue && html`<span class="badge overdue">${t('wo.overdue')}</span>`}
     </div>
@@ -75,18 +68,18 @@ function Card({ wo }) {
       <div><dt>${t('common.site')}</dt><dd>${wo.site}</dd></div>
       ${wo.zone && html`<div><dt>${t('common.zone')}</dt><dd>${wo.zone}</dd></div>`}
       ${wo.device && html`<div><dt>${t('common.device')}</dt><dd><a href=${`#/devices/${encodeURIComponent(wo.device)}`}>${wo.device}</a></dd></div>`}
-      ${!SETTLED.includes(wo.status) && html`<div><dt>${t('wo.due')}</dt><dd title=${dateTime(wo.dueAt)}>${ago(wo.dueAt)}</dd></div>`}
+      ${!defs().workOrders.settled.includes(wo.status) && html`<div><dt>${t('wo.due')}</dt><dd title=${dateTime(wo.dueAt)}>${ago(wo.dueAt)}</dd></div>`}
       <div><dt>${t('wo.assignee')}</dt><dd>${wo.assignee ?? '—'}</dd></div>
     </dl>
     <div class="actions">
-      ${TRANSITIONS[wo.status].map((to) => html`<button data-move=${to} class=${to === 'cancelled' ? 'link' : ''} onClick=${() => setMove(to)}>${moveLabel(wo.status, to)}</button>`)}
+      ${(defs().workOrders.transitions[wo.status] ?? []).map((to) => html`<button data-move=${to} class=${to === 'cancelled' ? 'link' : ''} onClick=${() => setMove(to)}>${moveLabel(wo.status, to)}</button>`)}
       <button class="link" onClick=${() => setShowHistory(!showHistory)}>${t('wo.history')}</button>
     </div>
     ${move && html`<${MoveForm} wo=${wo} to=${move} onDone=${() => setMove(undefined)} />`}
     ${showHistory && html`<ol class="history">
       ${wo.history.map((h) => html`<li>
         <time>${dateTime(h.at)}</time> <span>${h.by}</span>
-        ${h.status && html`<strong>${t(`status.${h.status}`)}</strong>`}
+        ${h.status && html`<strong>${label('status', h.status)}</strong>`}
         ${h.assignee && html`<span>→ ${h.assignee}</span>`}
         ${h.note && html`<q>${h.note}</q>`}
       </li>`)}
@@ -144,9 +137,9 @@ function CreateForm({ onDone }) {
       <label>${t('common.site')}<select name="site" value=${f.site} onChange=${set('site')}>${mine.map((x) => html`<option value=${x}>${x}</option>`)}</select></label>
       <label>${t('wo.fieldTitle')}<input name="title" required maxlength="200" value=${f.title} onInput=${set('title')} /></label>
       <label>${t('wo.category')}<input name="category" required list="categories" pattern="[A-Za-z0-9][A-Za-z0-9_\\-]{0,63}" value=${f.category} onInput=${set('category')} /></label>
-      <datalist id="categories">${CATEGORIES.map((c) => html`<option value=${c}>${label('category', c)}</option>`)}</datalist>
+      <datalist id="categories">${categories().map((c) => html`<option value=${c}>${label('category', c)}</option>`)}</datalist>
       <label>${t('wo.priority')}<select name="priority" value=${f.priority} onChange=${set('priority')}>
-        ${Object.keys(PRIORITY_RANK).map((p) => html`<option value=${p}>${t(`priority.${p}`)}</option>`)}</select></label>
+        ${defs().workOrders.priorities.map((p) => html`<option value=${p}>${label('priority', p)}</option>`)}</select></label>
       <label>${t('common.zone')}<input name="zone" maxlength="64" value=${f.zone} onInput=${set('zone')} /></label>
       <label>${t('wo.assignee')}<input name="assignee" maxlength="128" value=${f.assignee} onInput=${set('assignee')} /></label>
     </div>

@@ -1,5 +1,4 @@
 /** Alarms as contract §4 describes them (ThingsBoard's model: one open alarm per originator and type). */
-import { randomBytes } from 'node:crypto';
 
 /** Most severe first: the order a console sorts by and `escalate` climbs. */
 export const SEVERITIES = ['critical', 'major', 'minor', 'warning'] as const;
@@ -88,24 +87,4 @@ export function isOpen(state: AlarmState): boolean {
 /** True when `a` is strictly more severe than `b`. */
 export function moreSevere(a: Severity, b: Severity): boolean {
   return SEVERITIES.indexOf(a) < SEVERITIES.indexOf(b);
-}
-
-let lastIdMs = 0;
-let idSeq = 0;
-
-/**
- * A unique id that sorts by creation time: `prefix-` + epoch ms (base 36, 9 digits), a sequence within the
- * millisecond, and 32 random bits (so ids of two gateways, or of a restarted one, never collide).
- */
-export function sortableId(prefix: string, now = Date.now()): string {
-  idSeq = now === lastIdMs ? idSeq + 1 : 0;
-  lastIdMs = now;
-  return `${prefix}-${now.toString(36).padStart(9, '0')}${idSeq.toString(36).padStart(2, '0')}${randomBytes(4).toString('hex')}`;
-}
-
-/** The object without its undefined properties: the JSON we publish and answer omits absent fields. */
-export function compact<T extends object>(value: T): T {
-  const out = {} as T;
-  for (const key of Object.keys(value) as Array<keyof T>) if (value[key] !== undefined) out[key] = value[key];
-  return out;
 }

@@ -5,19 +5,11 @@ import { alarmLine } from '../storage/influx/points.js';
 import type { StateStore } from '../storage/state/store.js';
 import { SITE_RE, type Publish, type Topics } from '../topics.js';
 import { AlarmStore, type AlarmFilter, type StoredAlarm, type TransitionRecord } from './alarm-store.js';
-import {
-  canOperate,
-  compact,
-  isOpen,
-  moreSevere,
-  sortableId,
-  SEVERITIES,
-  type Alarm,
-  type AlarmKey,
-  type AlarmRaise,
-} from './model.js';
-import { SerialPublisher } from './publisher.js';
-import { DueTimers } from './timers.js';
+import { compact } from '../shared/compact.js';
+import { DueTimers } from '../shared/due-timers.js';
+import { sortableId } from '../shared/ids.js';
+import { SerialPublisher } from '../shared/serial-publisher.js';
+import { canOperate, isOpen, moreSevere, SEVERITIES, type Alarm, type AlarmKey, type AlarmRaise } from './model.js';
 
 export type { AlarmFilter } from './alarm-store.js';
 
@@ -43,6 +35,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * is the truth; each change is then written to InfluxDB, published on the operator topics and told to the bus.
  */
 export class AlarmService {
+  readonly name = 'alarms';
   private readonly alarms: AlarmStore;
   private readonly out: SerialPublisher;
   private readonly timers = new DueTimers();

@@ -10,6 +10,7 @@ import { registerErrorHandling } from './plugins/errors.js';
 import { refuseNonFiniteBodies } from './plugins/finite.js';
 import { alarmRoutes, type AlarmRouteDeps } from './routes/alarms.js';
 import { consoleRoutes } from './routes/console.js';
+import { definitionRoutes, type DefinitionRouteDeps } from './routes/definitions.js';
 import { deviceRoutes, type DeviceRouteDeps } from './routes/devices.js';
 import { eventRoutes, type EventRouteDeps } from './routes/events.js';
 import { operatorRoutes, type OperatorRouteDeps } from './routes/operators.js';
@@ -19,18 +20,33 @@ import { systemRoutes, type Readiness } from './routes/system.js';
 import { workOrderRoutes, type WorkOrderRouteDeps } from './routes/workorders.js';
 
 export interface ApiDeps
-  extends DeviceRouteDeps, OperatorRouteDeps, AlarmRouteDeps, EventRouteDeps, WorkOrderRouteDeps, RuleRouteDeps, ReportRouteDeps {
+  extends AppDeps,
+    DeviceRouteDeps,
+    OperatorRouteDeps,
+    AlarmRouteDeps,
+    EventRouteDeps,
+    WorkOrderRouteDeps,
+    RuleRouteDeps,
+    ReportRouteDeps,
+    DefinitionRouteDeps {
+  /** Started: its admin token is resolved. */
+  operators: OperatorRegistry;
+}
+
+/** What every role's HTTP server has: health, readiness and metrics, limits, error answers. */
+export interface AppDeps {
   log: Logger;
   metrics: Metrics;
-  operators: OperatorRegistry;
-  adminTokenHash: string;
   readiness(): Readiness;
   /** Where refused connections and 4xx answers are logged, summarised per address. */
   refusals: RefusalLog;
 }
 
-/** Builds the HTTP API (fastify/demo `app.ts`) with its timeouts and per-address bound; the gateway listens on it elsewhere. */
-export async function buildApi(deps: ApiDeps, limits: HttpLimits): Promise<FastifyInstance> {
+/**
+ * The HTTP server every role has (an ingest worker has only this): its timeouts and per-address bound, the
+ * OpenAPI document, error answers that name the field, and /health, /ready and /metrics.
+ */
+export async function createApp(deps: AppDeps, limits: HttpLimits): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
     // Each request is not worth a line at info; errors are logged by the error handler (fastify style).
@@ -56,6 +72,7 @@ export async function buildApi(deps: ApiDeps, limits: HttpLimits): Promise<Fasti
         { name: 'workorders', description: 'Work orders and their transitions; an illegal transition is 409' },
         { name: 'reports', description: 'Service reports per site and local day, week or month, as JSON or CSV' },
         { name: 'events', description: 'Live changes of alarms, work orders and devices (server-sent events)' },
+        { name: 'definitions', description: 'What the gateway knows: kinds and their fields, severities, work-order statuses, alarm types' },
       ],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
@@ -63,8 +80,14 @@ export async function buildApi(deps: ApiDeps, limits: HttpLimits): Promise<Fasti
   });
   registerErrorHandling(app, deps.refusals);
   refuseNonFiniteBodies(app);
-  registerAuth(app, { adminTokenHash: deps.adminTokenHash, operatorByToken: (t) => deps.operators.byToken(t) });
   systemRoutes(app, deps);
+  return app;
+}
+
+/** Builds the gateway's HTTP API (fastify/demo `app.ts`); `ApiServer` listens on it. */
+export async function buildApi(deps: ApiDeps, limits: HttpLimits): Promise<FastifyInstance> {
+  const app = await createApp(deps, limits);
+  registerAuth(app, { adminTokenHash: deps.operators.adminTokenHash, operatorByToken: (t) => deps.operators.byToken(t) });
   deviceRoutes(app, deps);
   operatorRoutes(app, deps);
   alarmRoutes(app, deps);
@@ -72,10 +95,45 @@ export async function buildApi(deps: ApiDeps, limits: HttpLimits): Promise<Fasti
   ruleRoutes(app, deps);
   reportRoutes(app, deps);
   eventRoutes(app, deps);
+  definitionRoutes(app, deps);
   consoleRoutes(app);
   app.get('/docs', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
   app.get('/docs/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
   return app;
+}
+
+/** The HTTP API as a part: built and listening at start (after the parts it serves), closed at stop. */
+export class ApiServer {
+  readonly name = 'api';
+  private app?: FastifyInstance;
+
+  constructor(
+    private readonly build: () => Promise<FastifyInstance>,
+    private readonly listen: { host: string; port: number },
+  ) {}
+
+  async start(): Promise<void> {
+    const app = await this.build();
+    try {
+      await app.listen(this.listen);
+    } catch (err) {
+      await app.close();
+      throw err;
+    }
+    this.app = app;
+  }
+
+  async stop(): Promise<void> {
+    const app = this.app;
+    this.app = undefined;
+    await closeApi(app);
+  }
+
+  /** The port bound (HTTP_PORT=0 means any free one). */
+  get port(): number {
+    const address = this.app?.server.address();
+    return typeof address === 'object' && address ? address.port : this.listen.port;
+  }
 }
 
 /** How long running HTTP requests may finish when the gateway stops. */

@@ -8,6 +8,8 @@ import type { Failures } from '../failures.js';
 import type { IngestResult } from '../ingest/pipeline.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { FailedHandoffs } from '../ingest/redelivery.js';
+import { SafeGroups } from '../shared/safe-groups.js';
 import type { Publish } from '../topics.js';
 import { principalOf, type Auth } from './auth.js';
 import type { GatewayBroker } from './gateway-broker.js';
@@ -18,7 +20,7 @@ export interface BrokerDeps {
   log: Logger;
   metrics: Metrics;
   /** Ingest for a device's message under its own prefix; `suffix` is what follows the prefix. */
-  ingest(o: Origin, topic: string, suffix: string, payload: Buffer, qos: number): IngestResult;
+  ingest(o: Origin, topic: string, suffix: string, payload: Buffer, qos: number, resend: boolean): IngestResult;
   /** For anonymous mode: the registered device a topic belongs to, with its prefix. */
   resolveTopic(topic: string): { origin: Origin; prefix: string } | undefined;
   /** Anonymous mode: a message under no registered device's prefix. */
@@ -29,8 +31,18 @@ export interface BrokerDeps {
   failures: Failures;
 }
 
+/** A PUBACK waiting for its message to be safe, with what identifies the message if the hand-off fails. */
+interface Waiting {
+  done: (err?: Error | null) => void;
+  device: string;
+  messageId: number;
+  payload: Buffer;
+}
+
 /** The embedded aedes broker on TCP and WebSocket, with the gateway's security and ingest as its hooks. */
 export class Broker implements GatewayBroker {
+  readonly name = 'broker';
+  ports = { port: 0, wsPort: 0 };
   private aedes?: Aedes;
   private tcp?: Server;
   private http?: HttpServer;
@@ -38,7 +50,20 @@ export class Broker implements GatewayBroker {
   /** Every live connection of each device: a device may hold more than one (several client ids). */
   private readonly deviceClients = new Map<string, Set<Client>>();
   private readonly origins = new WeakMap<Client, { origin: Origin; prefix: string }>();
-  private readonly waiting = new Map<Promise<void>, Array<(err?: Error | null) => void>>();
+  /** QoS 1 messages whose hand-off failed: their resend is stored but reaches the rules only once. */
+  private readonly failedHandoffs = new FailedHandoffs();
+  /** aedes' PUBACK callbacks, grouped under the batch promise they wait on (`whenSafe`). */
+  private readonly pubacks = new SafeGroups<Waiting>({
+    settled: (messages, err) => {
+      if (err) this.deps.log.error({ err, messages }, 'messages could not be stored; their connections close unacknowledged');
+    },
+    each: (w, err) => {
+      if (err) this.failedHandoffs.remember(w.device, w.messageId, w.payload);
+      w.done(err ?? null);
+    },
+    // One connection's failure to write its PUBACK must not keep the others' from being written.
+    failed: (failure) => this.deps.failures.report('broker', failure, { step: 'puback' }),
+  });
 
   constructor(private readonly deps: BrokerDeps) {}
 
@@ -65,7 +90,8 @@ export class Broker implements GatewayBroker {
     this.wss.on('connection', (socket, req) => aedes.handle(createWebSocketStream(socket), req));
     const wsPort = await listen(this.http, this.deps.config.wsPort, this.deps.config.host);
     log.info({ port, wsPort, host: this.deps.config.host }, 'mqtt broker listening');
-    return { port, wsPort };
+    this.ports = { port, wsPort };
+    return this.ports;
   }
 
   /** Publishes as the gateway itself (commands, alarms, rejections); not subject to client ACLs. */
@@ -132,44 +158,16 @@ export class Broker implements GatewayBroker {
       return done(null);
     }
     const suffix = packet.topic.slice(target.prefix.length);
-    const result = this.deps.ingest(target.origin, packet.topic, suffix, payload, packet.qos);
+    const { device } = target.origin;
+    const messageId = packet.messageId ?? 0;
+    const resend = packet.qos > 0 && this.failedHandoffs.isResend(device, messageId, payload);
+    const result = this.deps.ingest(target.origin, packet.topic, suffix, payload, packet.qos, resend);
     // Only a valid status is kept as the retained state; any other retained flag would hold memory for nobody.
     if (!(result.accepted && suffix === 'status')) packet.retain = false;
     if (!result.safe) return done(null);
-    // aedes writes the QoS 1 PUBACK as soon as this calls back: wait until the point is safe.
-    this.whenSafe(result.safe, done);
-  }
-
-  /**
-   * Calls `done` once `safe` settles. Thousands of messages share one batch promise, so the callbacks are
-   * grouped under it: one promise reaction per batch instead of one per message.
-   */
-  private whenSafe(safe: Promise<void>, done: (err?: Error | null) => void): void {
-    let waiting = this.waiting.get(safe);
-    if (waiting) {
-      waiting.push(done);
-      return;
-    }
-    waiting = [done];
-    this.waiting.set(safe, waiting);
-    const settle = (err: Error | null) => {
-      this.waiting.delete(safe);
-      for (const callback of waiting) {
-        // One connection's failure to write its PUBACK must not keep the others' from being written.
-        try {
-          callback(err);
-        } catch (failure) {
-          this.deps.failures.report('broker', failure, { step: 'puback' });
-        }
-      }
-    };
-    safe.then(
-      () => settle(null),
-      (err: unknown) => {
-        this.deps.log.error({ err, messages: waiting.length }, 'messages could not be stored; their connections close unacknowledged');
-        settle(err instanceof Error ? err : new Error(String(err)));
-      },
-    );
+    // aedes writes the QoS 1 PUBACK as soon as this calls back: wait until the point is safe. Thousands of
+    // messages share one batch promise, so the callbacks are grouped under it (one reaction per batch).
+    this.pubacks.add(result.safe, { done, device, messageId, payload });
   }
 
   private targetOf(client: Client, topic: string): { origin: Origin; prefix: string } | undefined {

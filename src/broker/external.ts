@@ -1,34 +1,14 @@
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Origin } from '../bus.js';
+import type { Target } from '../devices/targets.js';
 import type { ExternalBrokerConfig } from '../config/env.js';
 import type { Failures } from '../failures.js';
 import type { IngestResult } from '../ingest/pipeline.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { SafeGroups } from '../shared/safe-groups.js';
 import type { DeviceSuffix, Publish, Topics } from '../topics.js';
 import type { GatewayBroker } from './gateway-broker.js';
-
-/** The registered device a topic belongs to, with its topic prefix. */
-export interface Target {
-  origin: Origin;
-  prefix: string;
-}
-
-/**
- * One target per device record (registry record or worker directory entry), so the sink's per-origin series
- * cache holds; a record replaced by a new one (zone changed) gets a new target.
- */
-export function targetCache(topics: Topics): (d: { id: string; site: string; kind: Origin['kind']; zone: string }) => Target {
-  const targets = new WeakMap<object, Target>();
-  return (d) => {
-    let target = targets.get(d);
-    if (!target) {
-      target = { origin: { site: d.site, kind: d.kind, device: d.id, zone: d.zone }, prefix: topics.devicePrefix(d.site, d.kind, d.id) };
-      targets.set(d, target);
-    }
-    return target;
-  };
-}
 
 export interface ExternalBrokerDeps {
   config: ExternalBrokerConfig;
@@ -84,11 +64,22 @@ type PacketSender = { _sendPacket(packet: object, cb?: () => void, cbStorePut?: 
  * the point is safe, as the embedded broker's PUBACK to the device does.
  */
 export class ExternalBroker implements GatewayBroker {
+  readonly name = 'broker';
+  /** The gateway listens on no MQTT port of its own in this mode. */
+  readonly ports = { port: 0, wsPort: 0 };
   private client?: MqttClient;
   /** Bumped at each connection: a PUBACK goes only on the connection its PUBLISH came on. */
   private generation = 0;
   /** PUBACKs waiting, grouped by the promise they wait on: one reaction per InfluxDB batch, not per message. */
-  private readonly waiting = new Map<Promise<void>, Array<[messageId: number, generation: number]>>();
+  private readonly waiting = new SafeGroups<[messageId: number, generation: number]>({
+    settled: (messages, err) => {
+      if (!err) return;
+      this.deps.log.error({ err, messages }, 'messages could not be stored; left unacknowledged for the broker to send again');
+      this.relink();
+    },
+    each: ([messageId, generation], err) => this.settle(messageId, generation, err),
+    failed: (failure, [messageId]) => this.deps.failures.report('broker', failure, { step: 'puback', messageId }),
+  });
   /** PUBACKs still to send on the current connection (those of an earlier one will never be sent). */
   private pendingAcks = 0;
   private ready?: { resolve(): void; reject(err: Error): void };
@@ -278,34 +269,17 @@ export class ExternalBroker implements GatewayBroker {
 
   private ackLater(safe: Promise<void>, messageId: number): void {
     this.pendingAcks++;
-    const entry: [number, number] = [messageId, this.generation];
-    const list = this.waiting.get(safe);
-    if (list) {
-      list.push(entry);
-      return;
-    }
-    this.waiting.set(safe, [entry]);
-    safe.then(
-      () => this.settle(safe),
-      (err: unknown) => this.settle(safe, err),
-    );
+    this.waiting.add(safe, [messageId, this.generation]);
   }
 
-  private settle(safe: Promise<void>, err?: unknown): void {
-    const list = this.waiting.get(safe) ?? [];
-    this.waiting.delete(safe);
-    for (const [, generation] of list) if (generation === this.generation) this.pendingAcks--;
-    if (err !== undefined) {
-      this.deps.log.error({ err, messages: list.length }, 'messages could not be stored; left unacknowledged for the broker to send again');
-      this.relink();
-      return;
-    }
+  /** The message is safe (or failed: left for the broker to send again); its PUBACK goes if its connection is still up. */
+  private settle(messageId: number, generation: number, err: Error | undefined): void {
+    // A PUBLISH of an earlier connection is sent again by the broker on the new one [MQTT-4.4.0-1].
+    if (generation !== this.generation) return;
+    this.pendingAcks--;
     const client = this.client;
-    for (const [messageId, generation] of list) {
-      // A PUBLISH of an earlier connection is sent again by the broker on the new one [MQTT-4.4.0-1].
-      if (!client?.connected || generation !== this.generation) continue;
-      (client as unknown as PacketSender)._sendPacket({ cmd: 'puback', messageId, reasonCode: 0 }, undefined, undefined, true);
-    }
+    if (err || !client?.connected) return;
+    (client as unknown as PacketSender)._sendPacket({ cmd: 'puback', messageId, reasonCode: 0 }, undefined, undefined, true);
   }
 
   /** Drops the link (mqtt.js reconnects at once) so the broker sends the unacknowledged messages again. */

@@ -5,8 +5,11 @@ import type { Publish } from '../topics.js';
  * an external Mosquitto the gateway is a client of (`external.ts`).
  */
 export interface GatewayBroker {
+  readonly name: string;
   /** Starts; resolves with the ports bound, 0 for an external broker (the gateway listens on none of its own). */
   start(): Promise<{ port: number; wsPort: number }>;
+  /** The ports bound by start(), 0 before it and for an external broker. */
+  readonly ports: { port: number; wsPort: number };
   /** Stops taking messages; idempotent. */
   stop(): Promise<void>;
   /** Publishes as the gateway itself (commands, alarms, work orders, rejections). */

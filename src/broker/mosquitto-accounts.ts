@@ -99,6 +99,7 @@ export interface AccountsDeps {
  * when they are deleted, and reconciled each time the gateway connects.
  */
 export class MosquittoAccounts {
+  readonly name = 'broker accounts';
   /** Registered devices and operators found without a client at the last sync, until they get new credentials. */
   private readonly missing = { device: new Set<string>(), operator: new Set<string>() };
   private readonly pendingRemovals = new Set<string>();

@@ -28,6 +28,7 @@ const UNKNOWN_TTL_MS = 10_000;
  * (`GET /api/devices/{id}`), so a device registered a moment ago is stored from its first message.
  */
 export class RemoteDeviceDirectory {
+  readonly name = 'device directory';
   private devices = new Map<string, DirectoryDevice>();
   private readonly unknown = new Map<string, number>();
   private readonly lookups = new Map<string, Promise<DirectoryDevice | undefined>>();

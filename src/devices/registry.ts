@@ -124,7 +124,14 @@ export class DeviceRegistry {
     this.devices.set(device.id, device);
     this.secretHashes.set(device.id, hash);
     this.log.info({ device: device.id, site: device.site, kind: device.kind }, 'device registered');
+    this.bus.emit('deviceRegistered', { site: device.site, kind: device.kind, device: device.id, zone: device.zone });
     return { device: { ...device }, password };
+  }
+
+  /** The device `id` when it is registered with this site and kind (a topic names all three), else undefined. */
+  find(id: string, site: string, kind: string): DeviceRecord | undefined {
+    const d = this.devices.get(id);
+    return d && d.site === site && d.kind === kind ? d : undefined;
   }
 
   get(id: string): DeviceRecord | undefined {

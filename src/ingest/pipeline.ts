@@ -35,7 +35,7 @@ const CommandResultSchema = z.looseObject({
 const REJECTED: IngestResult = { accepted: false };
 const ACCEPTED: IngestResult = { accepted: true };
 
-type Handler = (o: Origin, topic: string, payload: Buffer, qos: number) => IngestResult;
+type Handler = (o: Origin, topic: string, payload: Buffer, qos: number, resend: boolean) => IngestResult;
 
 /**
  * Validated ingest (contract §2): one handler per topic suffix, each turning a device's message into
@@ -57,8 +57,8 @@ export class Ingest {
     private readonly now: () => number = Date.now,
   ) {
     this.handlers = {
-      telemetry: (o, t, p, q) => this.telemetry(o, t, p, q),
-      event: (o, t, p, q) => this.event(o, t, p, q),
+      telemetry: (o, t, p, q, r) => this.telemetry(o, t, p, q, r),
+      event: (o, t, p, q, r) => this.event(o, t, p, q, r),
       status: (o, t, p) => this.status(o, t, p),
       'cmd/result': (o, t, p) => this.commandResult(o, t, p),
     };
@@ -68,21 +68,23 @@ export class Ingest {
    * Handles one message from a device; `suffix` is what follows its own topic prefix. This is the message's
    * failure boundary (docs/architecture.md): whatever its handling raises is counted, logged and answered as
    * a refusal with reason `internal_error`; it never reaches the broker, the process or another message.
+   * `resend`: the device sends again a message whose hand-off failed; it is stored, and the rules, which saw it
+   * the first time, do not see it again.
    */
-  handle(o: Origin, topic: string, suffix: string, payload: Buffer, qos: number): IngestResult {
+  handle(o: Origin, topic: string, suffix: string, payload: Buffer, qos: number, resend = false): IngestResult {
     this.stage = 'validation';
     try {
       const handler = Object.hasOwn(this.handlers, suffix) ? this.handlers[suffix] : undefined;
       if (!handler) return this.reject(o, topic, `topic: unknown suffix ${JSON.stringify(suffix)} (telemetry, event, status, cmd/result)`);
       if (payload.length > MAX_PAYLOAD_BYTES) return this.reject(o, topic, `payload: larger than ${MAX_PAYLOAD_BYTES} bytes`);
-      return handler(o, topic, payload, qos);
+      return handler(o, topic, payload, qos, resend);
     } catch (err) {
       this.failures.report(this.stage, err, { site: o.site, kind: o.kind, device: o.device, topic });
       return this.rejectSafely(o, topic, payload);
     }
   }
 
-  private telemetry(o: Origin, topic: string, payload: Buffer, qos: number): IngestResult {
+  private telemetry(o: Origin, topic: string, payload: Buffer, qos: number, resend: boolean): IngestResult {
     const body = parseJson(payload);
     if (body === undefined) return this.reject(o, topic, 'payload: not valid JSON', payload);
     const checked = checkTelemetry(o.kind, body);
@@ -94,12 +96,13 @@ export class Ingest {
     this.stage = 'storage';
     const safe = this.sink.telemetry(o, fields, time.ms, qos);
     this.count(o, 'telemetry');
+    if (resend) return safe ? { accepted: true, safe } : ACCEPTED;
     // Named, not spread: V8 spreads an object into a literal ~50× slower, and this runs per message.
     this.bus.emit('telemetryAccepted', { site: o.site, kind: o.kind, device: o.device, zone: o.zone, ts: time.ms, fields });
     return safe ? { accepted: true, safe } : ACCEPTED;
   }
 
-  private event(o: Origin, topic: string, payload: Buffer, qos: number): IngestResult {
+  private event(o: Origin, topic: string, payload: Buffer, qos: number, resend: boolean): IngestResult {
     const body = parseJson(payload);
     if (body === undefined) return this.reject(o, topic, 'payload: not valid JSON', payload);
     const checked = checkEvent(o.kind, body);
@@ -110,6 +113,7 @@ export class Ingest {
     this.stage = 'storage';
     const safe = this.sink.event(o, type, details, time.ms, qos);
     this.count(o, 'event');
+    if (resend) return safe ? { accepted: true, safe } : ACCEPTED;
     this.bus.emit('eventAccepted', { site: o.site, kind: o.kind, device: o.device, zone: o.zone, ts: time.ms, type, details });
     return safe ? { accepted: true, safe } : ACCEPTED;
   }

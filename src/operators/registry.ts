@@ -22,10 +22,45 @@ interface OperatorRow {
 
 /** Operator accounts in the state store. The MQTT username is the operator id. */
 export class OperatorRegistry {
+  readonly name = 'operators';
+  private admin?: { hash: string; generated?: string };
+
   constructor(
     private readonly store: StateStore,
     private readonly log: Logger,
+    /** ADMIN_TOKEN, when set; otherwise one is generated at the first start and kept hashed. */
+    private readonly configuredAdminToken?: string,
   ) {}
+
+  /** Resolves the admin token: from ADMIN_TOKEN, else the stored hash, else a new one (shown once). */
+  start(): void {
+    if (this.configuredAdminToken) {
+      this.admin = { hash: hashSecret(this.configuredAdminToken) };
+      return;
+    }
+    const stored = this.store.getSetting('admin_token_hash');
+    if (stored) {
+      this.admin = { hash: stored };
+      return;
+    }
+    const token = newSecret();
+    this.store.setSetting('admin_token_hash', hashSecret(token));
+    this.log.warn('admin token generated; it is printed once on standard output');
+    this.admin = { hash: hashSecret(token), generated: token };
+  }
+
+  stop(): void {}
+
+  /** The admin token's hash, once started. */
+  get adminTokenHash(): string {
+    if (!this.admin) throw new Error('operators are not started');
+    return this.admin.hash;
+  }
+
+  /** The token generated at this start, to be shown once; undefined when there was one already. */
+  get generatedAdminToken(): string | undefined {
+    return this.admin?.generated;
+  }
 
   /** Creates an operator; the password and token are returned once and stored hashed. */
   create(input: { name: string; sites: string[] }): { operator: OperatorRecord; password: string; token: string } {

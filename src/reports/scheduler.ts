@@ -4,10 +4,11 @@
  * that just ended, and at start for last month where a file is missing (the box may have been off on the
  * 1st). A report that cannot be made (InfluxDB down) is logged and tried again at the next start or run.
  */
-import { access, mkdir, open, rename } from 'node:fs/promises';
+import { access, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from '../log.js';
+import { writeSynced } from '../shared/durable-file.js';
 import { serviceReportCsv } from './csv.js';
 import type { ServiceReport } from './model.js';
 import { previousMonthStart, type Period } from './period.js';
@@ -34,6 +35,7 @@ interface Job {
 }
 
 export class ReportScheduler {
+  readonly name = 'report scheduler';
   private task?: ScheduledTask;
   private running: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -142,13 +144,5 @@ const key = (job: Job) => `${job.site} ${job.month}`;
 /** Writes `text` to a temporary file, syncs it and renames it over `path`: a reader sees the old file or the new one. */
 async function writeAtomic(path: string, text: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp`;
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
+  await writeSynced(path, text);
 }

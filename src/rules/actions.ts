@@ -1,4 +1,6 @@
 import type { AlarmKey, AlarmRaise } from '../alarms/model.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
 import type { WorkOrderCreate } from '../workorders/model.js';
 
 /** A device as the rules see it: enough to match, template and send commands. */
@@ -33,4 +35,47 @@ export interface RuleActions {
    * bus carries no tags), so it must be a map lookup, not a query.
    */
   device(id: string): RuleDevice | undefined;
+}
+
+/**
+ * The services the rule actions are made of, as the rules need them (structural: the rules import no
+ * service, house style §2). `D` is the registry's device record.
+ */
+export interface RuleServices<D extends RuleDevice> {
+  alarms: { raise(req: AlarmRaise): { alarm: { id: string }; raised: boolean }; clearByKey(key: AlarmKey, by: string): unknown };
+  workOrders: { create(req: WorkOrderCreate): { id: string } };
+  commands: { send(device: D, action: string, params?: Record<string, unknown>): Promise<{ ok?: unknown; error?: unknown }> };
+  registry: { get(id: string): D | undefined; list(): D[] };
+  metrics: Metrics;
+  log: Logger;
+}
+
+/** What the rules may do, made of the alarm and work order services, commands and the registry. */
+export function createRuleActions<D extends RuleDevice>(s: RuleServices<D>): RuleActions {
+  const commandsSent = s.metrics.counter('gateway_rule_commands_total', 'Commands sent by rules, by outcome');
+  return {
+    raiseAlarm: (req) => {
+      const { alarm, raised } = s.alarms.raise(req);
+      return { id: alarm.id, raised };
+    },
+    clearAlarm: (key, rule) => void s.alarms.clearByKey(key, `rule:${rule}`),
+    openWorkOrder: (req) => s.workOrders.create(req).id,
+    sendCommand: (device, action, params, rule) => {
+      const record = s.registry.get(device.id);
+      if (!record) return;
+      s.commands.send(record, action, params).then(
+        (result) => {
+          commandsSent({ outcome: result.ok ? 'ok' : 'failed' });
+          s.log.info({ rule, device: device.id, action, ok: result.ok, error: result.error }, 'rule command answered');
+        },
+        (err: unknown) => {
+          commandsSent({ outcome: 'unanswered' });
+          s.log.warn({ err, rule, device: device.id, action }, 'rule command not answered');
+        },
+      );
+    },
+    // A device record is a RuleDevice as it is: no copy per message for rules matching on tags.
+    devices: () => s.registry.list(),
+    device: (id) => s.registry.get(id),
+  };
 }

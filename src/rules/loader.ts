@@ -7,6 +7,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { extname, isAbsolute, join, relative } from 'node:path';
 import { parseDocument } from 'yaml';
+import type { Bus } from '../bus.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { parseRule, type Rule } from './schema.js';
@@ -119,11 +120,14 @@ export interface RuleLoaderOptions {
   /** Where a validated set goes (the RuleEngine). */
   engine: { setRules(rules: readonly Rule[]): void };
   log: Logger;
+  /** Told `rulesLoaded` whenever a set is put in force (the definitions list the rules' alarm types). */
+  bus?: Bus;
   /** Quiet time after the last change in the folder before reloading; default 200 ms. */
   debounceMs?: number;
 }
 
 export class RuleLoader {
+  readonly name = 'rule loader';
   private loaded: LoadedRule[] = [];
   private watcher?: FSWatcher;
   private debounce?: NodeJS.Timeout;
@@ -144,6 +148,7 @@ export class RuleLoader {
       if (read.missing) log.warn({ dir }, 'rules folder missing; no rules');
       engine.setRules(read.rules.map((r) => r.rule));
       this.loaded = read.rules;
+      this.opts.bus?.emit('rulesLoaded', { rules: read.rules.length });
       if (read.errors.length > 0) log.error({ dir, errors: read.errors, rules: read.rules.length }, 'rule files refused at start; the valid ones are in force');
       else log.info({ dir, rules: read.rules.length }, 'rules loaded');
       result = read.errors.length > 0 ? { ok: false, errors: read.errors } : { ok: true, rules: read.rules.length };
@@ -188,6 +193,7 @@ export class RuleLoader {
     engine.setRules(read.rules.map((r) => r.rule));
     this.loaded = read.rules;
     log.info({ dir, rules: read.rules.length }, 'rules loaded');
+    this.opts.bus?.emit('rulesLoaded', { rules: read.rules.length });
     return { ok: true, rules: read.rules.length };
   }
 

@@ -2,20 +2,12 @@
  * `POST /api/rules/test`: what a rule would have done over a stretch of stored history, with no side effect.
  * The history is read by an injected function (gateway.ts reads InfluxDB); the replay is simulateRule.
  */
-import { KIND_NAMES, KINDS, type KindName } from '../devices/kinds/index.js';
+import { KIND_NAMES, KINDS } from '../devices/kinds/index.js';
+import type { DeviceMessage, HistoryNeed } from '../devices/kinds/messages.js';
 import type { RuleDevice } from './actions.js';
 import { referencedNames, type Rule } from './schema.js';
-import { simulateRule, type SimMessage, type SimOutcome } from './simulate.js';
+import { simulateRule, type SimOutcome } from './simulate.js';
 
-/** The kinds, fields and event types a rule reads, and the sites and devices it is limited to. */
-export interface HistoryNeed {
-  kinds: KindName[];
-  fields: string[];
-  events: string[];
-  everything: boolean;
-  sites?: string[];
-  devices?: string[];
-}
 
 export interface RuleTestResult {
   rule: string;
@@ -29,7 +21,7 @@ export interface RuleTestResult {
 }
 
 export interface RuleTestDeps {
-  history(need: HistoryNeed, from: number, to: number): Promise<{ messages: SimMessage[]; truncated: boolean }>;
+  history(need: HistoryNeed, from: number, to: number): Promise<{ messages: DeviceMessage[]; truncated: boolean }>;
   devices(): RuleDevice[];
   timeZone: string;
 }

@@ -7,6 +7,7 @@ import { Bus } from '../bus.js';
 import type { KindName } from '../devices/kinds/index.js';
 import { createLogger, type Logger } from '../log.js';
 import type { AlarmKey, AlarmRaise } from '../alarms/model.js';
+import type { DeviceMessage } from '../devices/kinds/messages.js';
 import type { WorkOrderCreate } from '../workorders/model.js';
 import type { RuleActions, RuleDevice } from './actions.js';
 import { VirtualClock } from './clock.js';
@@ -14,16 +15,7 @@ import { RuleEngine } from './engine.js';
 import type { Rule, Scalar } from './schema.js';
 
 /** One message as a device would send it (already accepted: simulate trusts it). */
-export interface SimMessage {
-  ts: number;
-  device: string;
-  kind: KindName;
-  site: string;
-  zone: string;
-  telemetry?: Record<string, number | boolean>;
-  event?: { type: string; details?: Record<string, unknown> };
-  status?: 'online' | 'offline';
-}
+export type SimMessage = DeviceMessage;
 
 /** What the rule did, in order. `raised` and `cleared` are alarms; a bump of an open alarm has `repeat`. */
 export type SimOutcome =

@@ -1,7 +1,7 @@
 import type { Logger } from '../log.js';
-import type { Spool, SpoolChunk } from '../storage/influx/spool.js';
+import type { DiskQueue, DiskQueueChunk } from '../shared/disk-queue.js';
 
-/** The classes of upstream messages; each has its own spool, so the bound can drop summaries before alarms. */
+/** The classes of upstream messages; each has its own disk queue, so the bound can drop summaries before alarms. */
 export const MESSAGE_CLASSES = ['event', 'summary'] as const;
 export type MessageClass = (typeof MESSAGE_CLASSES)[number];
 
@@ -23,17 +23,17 @@ interface Record {
 }
 
 interface Current {
-  chunk: SpoolChunk;
+  chunk: DiskQueueChunk;
   entries: QueueEntry[];
   /** Index of the next entry to hand out. */
   next: number;
   unacked: number;
-  /** Lines of the chunk, readable or not: the spool counts them pending until the commit. */
+  /** Lines of the chunk, readable or not: the disk queue counts them pending until the commit. */
   lines: number;
 }
 
 /**
- * One class's spool as the sender sees it: the chunk read last, handed out entry by entry; the spool's
+ * One class's disk queue as the sender sees it: the chunk read last, handed out entry by entry; the queue's
  * cursor moves past a chunk (and it is gone from disk) only once every entry of it was acknowledged.
  */
 export class Lane {
@@ -41,7 +41,7 @@ export class Lane {
 
   constructor(
     readonly cls: MessageClass,
-    readonly spool: Spool,
+    readonly spool: DiskQueue,
     private readonly chunkBytes: number,
     private readonly log: Logger,
     private readonly corrupt: (count: number) => void,
@@ -49,7 +49,7 @@ export class Lane {
 
   /**
    * The next entry to hand out; undefined when nothing more is queued; `blocked` while the whole chunk is out
-   * and not yet acknowledged and more lines wait behind it (the spool reads one chunk at a time).
+   * and not yet acknowledged and more lines wait behind it (the disk queue reads one chunk at a time).
    */
   async head(): Promise<QueueEntry | 'blocked' | undefined> {
     for (;;) {
@@ -57,7 +57,7 @@ export class Lane {
       if (c) {
         while (c.next < c.entries.length && c.entries[c.next].acked) c.next++;
         if (c.next < c.entries.length) return c.entries[c.next];
-        if (c.unacked > 0) return this.spool.pendingPoints > c.lines ? 'blocked' : undefined;
+        if (c.unacked > 0) return this.spool.pendingRecords > c.lines ? 'blocked' : undefined;
         this.current = undefined;
         await c.chunk.commit();
       }
@@ -85,7 +85,7 @@ export class Lane {
     if (this.current) this.current.next = 0;
   }
 
-  private parse(chunk: SpoolChunk): Current {
+  private parse(chunk: DiskQueueChunk): Current {
     const entries: QueueEntry[] = [];
     let bad = 0;
     for (const line of chunk.text.split('\n')) {

@@ -1,16 +1,15 @@
 /**
- * The upstream link's store-and-forward queue (issue 6), on the InfluxDB spool's design and code: bounded,
+ * The upstream link's store-and-forward queue (issue 6), on the shared disk queue (`shared/disk-queue.ts`): bounded,
  * ordered, segmented files under `DATA_DIR/upstream/`, appended in groups that share one fsync. Two spools,
  * one per class (alarms, work orders and command results in `events/`, telemetry summaries in
  * `summaries/`), read back merged in the order the messages were queued. When the bound is hit, whole oldest
  * segments of summaries go first and events only when no summary segment is left to drop.
  */
-import { open, readFile, rename } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
-import { Metrics } from '../metrics.js';
-import { Spool } from '../storage/influx/spool.js';
-import { syncDir } from '../storage/influx/spool-files.js';
+import { DiskQueue } from '../shared/disk-queue.js';
+import { syncDir, writeSynced } from '../shared/durable-file.js';
 import { Lane, MESSAGE_CLASSES, type MessageClass, type QueueEntry } from './lane.js';
 
 export { MESSAGE_CLASSES, type MessageClass, type QueueEntry } from './lane.js';
@@ -18,6 +17,9 @@ export { MESSAGE_CLASSES, type MessageClass, type QueueEntry } from './lane.js';
 /** Bytes read from a spool at a time: also what a restart may send twice per class (at-least-once). */
 const CHUNK_BYTES = 32 * 1024;
 const COUNTERS_FILE = 'counters.json';
+/** JSON lines; before issue 13 the segments were named `.lp` like the InfluxDB spool's, and are still read. */
+const SEGMENT_SUFFIX = '.jsonl';
+const OLDER_SUFFIXES = ['.lp'];
 
 export interface UpstreamQueueOptions {
   /** `DATA_DIR/upstream`. */
@@ -76,14 +78,17 @@ export class UpstreamQueue {
     const lane = (cls: MessageClass, sub: string) =>
       new Lane(
         cls,
-        new Spool({
+        new DiskQueue({
           dir: join(dir, sub),
+          suffix: SEGMENT_SUFFIX,
+          olderSuffixes: OLDER_SUFFIXES,
           // The bound is this queue's to keep, over both spools (summaries first): a spool's own is only a backstop.
           maxBytes: 2 * maxBytes,
           segmentBytes,
           log: log.child({ queue: sub }),
-          // The spools' gateway_spool_* metrics belong to the InfluxDB spool; this queue reports its own.
-          metrics: new Metrics(),
+          name: 'upstream spool',
+          unit: 'messages',
+          // No metrics of its own: this queue counts what it drops (`dropped`) and reports its own gauges.
         }),
         CHUNK_BYTES,
         log,
@@ -94,7 +99,7 @@ export class UpstreamQueue {
 
   /** Messages queued and not yet acknowledged by the central broker. */
   get pendingMessages(): number {
-    return MESSAGE_CLASSES.reduce((sum, c) => sum + this.lanes[c].spool.pendingPoints, 0);
+    return MESSAGE_CLASSES.reduce((sum, c) => sum + this.lanes[c].spool.pendingRecords, 0);
   }
 
   get pendingBytes(): number {
@@ -199,7 +204,7 @@ export class UpstreamQueue {
         // A spool never drops its newest segment: undefined means this class has nothing more to give.
         const d = await this.lanes[c].spool.dropOldest();
         if (d) {
-          dropped[c] += d.points;
+          dropped[c] += d.records;
           continue drop;
         }
       }
@@ -239,15 +244,7 @@ export class UpstreamQueue {
 
   /** Write, fsync, rename, fsync the directory: the counters survive a crash once this resolves. */
   private async writeCounters(text: string): Promise<void> {
-    const file = join(this.options.dir, COUNTERS_FILE);
-    const fh = await open(`${file}.tmp`, 'w');
-    try {
-      await fh.writeFile(text);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(`${file}.tmp`, file);
+    await writeSynced(join(this.options.dir, COUNTERS_FILE), text);
     await syncDir(this.options.dir);
   }
 }

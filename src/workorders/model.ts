@@ -1,6 +1,6 @@
 /** Work orders as contract §4 describes them, with the transitions maintenance staff may make. */
-import { compact } from '../alarms/model.js';
 import { GatewayError, ValidationError } from '../errors.js';
+import { compact } from '../shared/compact.js';
 
 export const PRIORITIES = ['urgent', 'high', 'normal', 'low'] as const;
 export type Priority = (typeof PRIORITIES)[number];

@@ -1,17 +1,20 @@
-import { compact, sortableId, type AlarmKey } from '../alarms/model.js';
-import { SerialPublisher } from '../alarms/publisher.js';
+import type { AlarmKey, Severity } from '../alarms/model.js';
 import type { AlarmService } from '../alarms/service.js';
-import { DueTimers } from '../alarms/timers.js';
 import type { Bus } from '../bus.js';
 import type { Config } from '../config/env.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { StateStore } from '../storage/state/store.js';
+import { compact } from '../shared/compact.js';
+import { DueTimers } from '../shared/due-timers.js';
+import { sortableId } from '../shared/ids.js';
+import { SerialPublisher } from '../shared/serial-publisher.js';
 import type { Publish, Topics } from '../topics.js';
 import {
   applyChange,
   isFinal,
   isSettled,
+  type Priority,
   type WorkOrder,
   type WorkOrderChange,
   type WorkOrderCreate,
@@ -37,6 +40,18 @@ export interface WorkOrderServiceDeps {
 export const OVERDUE_ALARM = 'workorder_overdue';
 const OVERDUE_BY = `rule:${OVERDUE_ALARM}`;
 
+/** The overdue alarm's severity by the work order's priority. */
+export const OVERDUE_SEVERITY: Readonly<Record<Priority, Severity>> = { urgent: 'critical', high: 'major', normal: 'major', low: 'major' };
+
+/** The overdue alarm's message; the placeholders are the work order's id, title and due time. */
+export const OVERDUE_MESSAGE = 'Work order {workOrder} "{title}" is overdue (due {dueAt})';
+
+/** OVERDUE_MESSAGE for `wo`, in one pass, so a title holding `{dueAt}` or `$&` stays as written. */
+function overdueMessage(wo: WorkOrder): string {
+  const vars: Record<string, string> = { workOrder: wo.id, title: wo.title, dueAt: wo.dueAt };
+  return OVERDUE_MESSAGE.replace(/\{(workOrder|title|dueAt)\}/g, (_, name: string) => vars[name]);
+}
+
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
@@ -44,6 +59,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * alarm) when dueAt passes before they are resolved. Published retained until closed or cancelled.
  */
 export class WorkOrderService {
+  readonly name = 'work orders';
   private readonly orders: WorkOrderStore;
   private readonly out: SerialPublisher;
   private readonly timers = new DueTimers();
@@ -181,9 +197,9 @@ export class WorkOrderService {
     }
     this.deps.alarms.raise({
       ...key,
-      severity: wo.priority === 'urgent' ? 'critical' : 'major',
+      severity: OVERDUE_SEVERITY[wo.priority],
       rule: OVERDUE_ALARM,
-      message: `Work order ${wo.id} "${wo.title}" is overdue (due ${wo.dueAt})`,
+      message: overdueMessage(wo),
       workOrder: wo.id,
     });
   }

@@ -33,6 +33,54 @@ function readStream(url: string, token: string) {
   return { events, close: () => (controller.abort(), done) };
 }
 
+/** Every script of the console, by its path under console/. */
+function consoleScripts(): Map<string, string> {
+  const scripts = new Map<string, string>();
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const path = join(d, e.name);
+      if (e.isDirectory()) walk(path);
+      else if (e.name.endsWith('.js')) scripts.set(relative('console', path), readFileSync(path, 'utf8'));
+    }
+  };
+  walk('console');
+  return scripts;
+}
+
+/** The key paths the console reads from the definitions: `defs().workOrders.transitions[...]` → `workOrders.transitions`. */
+function definitionReads(scripts: Map<string, string>): Set<string> {
+  const reads = new Set<string>();
+  for (const text of scripts.values()) for (const m of text.matchAll(/\bdefs\(\)((?:\.[A-Za-z_$][\w$]*)+)/g)) reads.add(m[1].slice(1));
+  return reads;
+}
+
+/** Where `path` leaves the document's objects (an array's method such as `includes` is not a key); undefined when every key exists. */
+function missingKey(doc: unknown, path: string): string | undefined {
+  let at: unknown = doc;
+  for (const key of path.split('.')) {
+    if (Array.isArray(at)) return undefined;
+    if (typeof at !== 'object' || at === null || !Object.hasOwn(at, key)) return key;
+    at = (at as Record<string, unknown>)[key];
+  }
+  return undefined;
+}
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Literal copies of a served list: two of its names side by side in an array (`['open', 'assigned']`), a rank
+ * table (`{ critical: 0, major: 1 }`), or an either-or test (`s === 'closed' || s === 'cancelled'`).
+ */
+function hardCodedCopies(text: string, names: readonly string[]): string[] {
+  const n = `(?:${names.map(escape).join('|')})`;
+  const patterns = [
+    new RegExp(`(['"])${n}\\1\\s*,\\s*(['"])${n}\\2`, 'g'),
+    new RegExp(`\\b${n}\\s*:\\s*-?\\d+\\s*,\\s*${n}\\s*:`, 'g'),
+    new RegExp(`===\\s*(['"])${n}\\1[^\\n]*?\\|\\|[^\\n]*?===\\s*(['"])${n}\\2`, 'g'),
+  ];
+  return patterns.flatMap((re) => [...text.matchAll(re)].map((m) => m[0]));
+}
+
 describe('the console is served by the gateway', () => {
   let gw: TestGateway;
   let base: string;
@@ -81,6 +129,36 @@ describe('the console is served by the gateway', () => {
     const missing = await fetch(`${base}/console/../package.json`);
     expect(missing.status).toBe(404);
     expect((await fetch(`${base}/console/nothing.js`)).status).toBe(404);
+  });
+
+  it('reads from the definitions only what GET /api/definitions serves', async () => {
+    const res = await gw.api('GET', '/api/definitions', undefined, a.token);
+    expect(res.status).toBe(200);
+    const scripts = consoleScripts();
+    const reads = definitionReads(scripts);
+    // The pages do read the definitions: the scan would otherwise prove nothing.
+    for (const path of ['kinds', 'alarms.severities', 'workOrders.priorities', 'workOrders.statuses', 'workOrders.transitions', 'workOrders.settled', 'workOrders.final']) {
+      expect([path, [...reads].some((r) => r === path || r.startsWith(`${path}.`))]).toStrictEqual([path, true]);
+    }
+    expect([...reads].filter((path) => missingKey(res.body, path) !== undefined)).toStrictEqual([]);
+    // Read in place, never through an alias the scan could not follow.
+    const aliased = [...scripts].filter(([file, text]) => file !== 'definitions.js' && /\bdefs\(\)(?!\.)/.test(text)).map(([file]) => file);
+    expect(aliased).toStrictEqual([]);
+    expect(missingKey(res.body, 'workOrders.nothing')).toBe('nothing');
+  });
+
+  it('keeps no copy of the kinds, severities, priorities or statuses the definitions serve', async () => {
+    const doc = (await gw.api('GET', '/api/definitions')).body;
+    const lists = { kinds: Object.keys(doc.kinds), severities: doc.alarms.severities, priorities: doc.workOrders.priorities, statuses: doc.workOrders.statuses };
+    // The detector catches the copies the console used to keep.
+    expect(hardCodedCopies("const KINDS = ['access', 'lighting', 'parking'];", lists.kinds)).toHaveLength(1);
+    expect(hardCodedCopies('export const SEVERITY_RANK = { critical: 0, major: 1, minor: 2 };', lists.severities)).toHaveLength(1);
+    expect(hardCodedCopies("all.filter((w) => w.status === 'closed' || w.status === 'cancelled')", lists.statuses)).toHaveLength(1);
+    expect(hardCodedCopies("t(from === 'resolved' && to === 'in_progress' ? 'move.reopen' : `move.${to}`)", lists.statuses)).toStrictEqual([]);
+    const copies = [...consoleScripts()].flatMap(([file, text]) =>
+      Object.entries(lists).flatMap(([list, names]) => hardCodedCopies(text, names).map((m) => `${file}: ${list}: ${m}`)),
+    );
+    expect(copies).toStrictEqual([]);
   });
 
   it('says who a token belongs to', async () => {

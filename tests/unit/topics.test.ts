@@ -20,6 +20,12 @@ describe('Topics', () => {
     expect(topics.parseDevice('sc/maple-court/fire/d1')).toBeUndefined();
   });
 
+  it("builds a site's definitions topic under the gateway's own branch, which operators may read", () => {
+    expect(topics.definitions('maple-court')).toBe('sc/maple-court/gateway/definitions');
+    expect(topics.operatorFilters('maple-court').some((f) => topicMatches(f, topics.definitions('maple-court')))).toBe(true);
+    expect(topics.operatorFilters('oak-park').some((f) => topicMatches(f, topics.definitions('maple-court')))).toBe(false);
+  });
+
   it('supports a base topic of several levels', () => {
     const deep = new Topics('acme/edge');
     expect(deep.device('s1', 'camera', 'c1', 'status')).toBe('acme/edge/s1/camera/c1/status');

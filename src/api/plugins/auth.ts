@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { GatewayError } from '../../errors.js';
+import { GatewayError, NotFoundError } from '../../errors.js';
 import type { OperatorRecord } from '../../operators/registry.js';
 import { secretMatches } from '../../secrets.js';
 
@@ -53,4 +53,15 @@ export function registerAuth(app: FastifyInstance, opts: AuthOptions): void {
 /** The sites the caller may see; undefined means all of them (admin). */
 export function visibleSites(request: FastifyRequest): readonly string[] | undefined {
   return request.principal?.role === 'operator' ? request.principal.operator.sites : undefined;
+}
+
+/** Throws a 404 when the caller may not see `site`: another site's records do not exist for an operator. */
+export function assertVisible(request: FastifyRequest, site: string, what: string, id: string): void {
+  const sites = visibleSites(request);
+  if (sites && !sites.includes(site)) throw new NotFoundError(what, id);
+}
+
+/** Who the caller is, as history and `ackedBy`/`clearedBy` record it: the operator's name, or `admin`. */
+export function actor(request: FastifyRequest): string {
+  return request.principal?.role === 'operator' ? request.principal.operator.name : 'admin';
 }

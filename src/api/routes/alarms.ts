@@ -1,10 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ALARM_STATES, SEVERITIES, type Alarm, type AlarmState, type Severity } from '../../alarms/model.js';
 import type { AlarmService } from '../../alarms/service.js';
-import { NotFoundError } from '../../errors.js';
 import { SITE_RE } from '../../topics.js';
-import { visibleSites } from '../plugins/auth.js';
-import { errorResponses } from './schemas.js';
+import { actor, assertVisible } from '../plugins/auth.js';
+import { limitParam, listFilter } from './list.js';
+import { errorResponses, idParams } from './schemas.js';
 
 export interface AlarmRouteDeps {
   alarms: AlarmService;
@@ -39,15 +39,6 @@ export const alarmSchema = {
   },
 } as const;
 
-export const idParams = {
-  type: 'object',
-  properties: { id: { type: 'string' } },
-  required: ['id'],
-} as const;
-
-/** `limit` as a query string (ajv does not coerce here): 1..9999, default 1000. */
-export const limitParam = { type: 'string', pattern: '^[1-9][0-9]{0,3}$', description: 'at most this many, newest first (default 1000)' } as const;
-
 /** The body of ack and clear is optional: no body at all is `{}`, checked by the schema like any other. */
 const optionalBody = async (request: FastifyRequest) => {
   request.body ??= {};
@@ -58,17 +49,6 @@ const noteBody = {
   additionalProperties: false,
   properties: { note: { type: 'string', minLength: 1, maxLength: 2000 } },
 } as const;
-
-/** Who the caller is, as history and `ackedBy`/`clearedBy` record it: the operator's name, or `admin`. */
-export function actor(request: FastifyRequest): string {
-  return request.principal?.role === 'operator' ? request.principal.operator.name : 'admin';
-}
-
-/** Throws a 404 when the caller may not see `site`: another site's records do not exist for an operator. */
-export function assertVisible(request: FastifyRequest, site: string, what: string, id: string): void {
-  const sites = visibleSites(request);
-  if (sites && !sites.includes(site)) throw new NotFoundError(what, id);
-}
 
 /** Alarms (contract §5): list, read, acknowledge, clear; operators only on their sites. */
 export function alarmRoutes(app: FastifyInstance, deps: AlarmRouteDeps): void {
@@ -98,10 +78,7 @@ export function alarmRoutes(app: FastifyInstance, deps: AlarmRouteDeps): void {
         response: { 200: { type: 'array', items: alarmSchema }, ...errorResponses },
       },
     },
-    async (request) => {
-      const { limit, ...filter } = request.query;
-      return deps.alarms.list({ ...filter, sites: visibleSites(request), limit: limit === undefined ? undefined : Number(limit) });
-    },
+    async (request) => deps.alarms.list(listFilter(request)),
   );
 
   app.get<{ Params: { id: string } }>(

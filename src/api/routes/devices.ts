@@ -1,14 +1,14 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { CommandResult } from '../../commands/commands.js';
 import { telemetryHistory } from '../../devices/history.js';
 import { KIND_NAMES, type KindName } from '../../devices/kinds/index.js';
 import { deviceJson, type DeviceRecord, type DeviceRegistry } from '../../devices/registry.js';
-import { GatewayError, NotFoundError } from '../../errors.js';
+import { GatewayError } from '../../errors.js';
 import { newSecret } from '../../secrets.js';
 import type { InfluxQuery } from '../../storage/influx/query.js';
 import { DEVICE_ID_RE, SITE_RE, ZONE_RE } from '../../topics.js';
-import { visibleSites } from '../plugins/auth.js';
-import { deviceSchema, errorResponses } from './schemas.js';
+import { assertVisible, visibleSites } from '../plugins/auth.js';
+import { deviceSchema, errorResponses, idParams } from './schemas.js';
 
 export interface DeviceRouteDeps {
   registry: DeviceRegistry;
@@ -19,12 +19,6 @@ export interface DeviceRouteDeps {
   /** External broker: creates the device's account there; registration answers 201 only once the broker confirmed it. */
   createDeviceAccount?(device: DeviceRecord, password: string): Promise<void>;
 }
-
-const idParams = {
-  type: 'object',
-  properties: { id: { type: 'string' } },
-  required: ['id'],
-} as const;
 
 const registerBody = {
   type: 'object',
@@ -43,10 +37,9 @@ const registerBody = {
 /** The device registry, its telemetry history and its commands (contract §5). */
 export function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps): void {
   /** The device, when the caller may see its site; otherwise as if it did not exist. */
-  const visible = (request: Parameters<typeof visibleSites>[0], id: string): DeviceRecord => {
+  const visible = (request: FastifyRequest, id: string): DeviceRecord => {
     const device = deps.registry.require(id);
-    const sites = visibleSites(request);
-    if (sites && !sites.includes(device.site)) throw new NotFoundError('device', id);
+    assertVisible(request, device.site, 'device', id);
     return device;
   };
 

@@ -1,11 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { SEVERITIES } from '../../alarms/model.js';
-import { NotFoundError } from '../../errors.js';
 import { serviceReportCsv } from '../../reports/csv.js';
 import { PERIODS, type Period } from '../../reports/period.js';
 import type { ServiceReports } from '../../reports/service-report.js';
 import { SITE_RE } from '../../topics.js';
-import { visibleSites } from '../plugins/auth.js';
+import { assertVisible } from '../plugins/auth.js';
 import { errorResponses } from './schemas.js';
 
 export interface ReportRouteDeps {
@@ -108,9 +107,8 @@ export function reportRoutes(app: FastifyInstance, deps: ReportRouteDeps): void 
     },
     async (request, reply) => {
       const { site, period, start, format } = request.query;
-      const sites = visibleSites(request);
       // Another site's figures do not exist for an operator, as its alarms and devices do not.
-      if (sites && !sites.includes(site)) throw new NotFoundError('site', site);
+      assertVisible(request, site, 'site', site);
       const report = await deps.reports.build(site, period, start);
       if (format === 'json') return report;
       return reply

@@ -37,6 +37,13 @@ export function deviceSchema(withCredentials: boolean) {
   } as const;
 }
 
+/** `/:id` of a resource. */
+export const idParams = {
+  type: 'object',
+  properties: { id: { type: 'string' } },
+  required: ['id'],
+} as const;
+
 export const credentialsSchema = {
   type: 'object',
   required: ['username', 'password'],

@@ -33,3 +33,29 @@ export function systemRoutes(app: FastifyInstance, deps: { metrics: Metrics; rea
     reply.type('text/plain; version=0.0.4; charset=utf-8').send(deps.metrics.render()),
   );
 }
+
+/** What `/ready` is read from, the same in every role. */
+export interface ReadinessSources {
+  broker: { readonly listening: boolean };
+  /** The state store; on an ingest worker, its copy of the primary's registry. */
+  store: { usable(): boolean };
+  writer: { status(): { reachable: boolean; mode: 'direct' | 'spooling'; spooledPoints: number; spooledBytes: number; droppedPoints: number } };
+  upstream?: { status(): { connected: boolean; queued: number } };
+}
+
+/** Ready when the broker listens (or its link is up) and the store is usable; InfluxDB and the spool are reported. */
+export function readinessOf(s: ReadinessSources): () => Readiness {
+  return () => {
+    const w = s.writer.status();
+    const listening = s.broker.listening;
+    const usable = s.store.usable();
+    return {
+      ready: listening && usable,
+      broker: { listening },
+      stateStore: { usable },
+      influx: { reachable: w.reachable, mode: w.mode },
+      spool: { points: w.spooledPoints, bytes: w.spooledBytes, droppedPoints: w.droppedPoints },
+      ...(s.upstream && { upstream: s.upstream.status() }),
+    };
+  };
+}

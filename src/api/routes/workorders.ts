@@ -4,9 +4,9 @@ import { GatewayError, ValidationError } from '../../errors.js';
 import { PRIORITIES, WORK_ORDER_STATUSES, type Priority, type WorkOrder, type WorkOrderStatus } from '../../workorders/model.js';
 import type { WorkOrderService } from '../../workorders/service.js';
 import { DEVICE_ID_RE, SITE_RE, ZONE_RE } from '../../topics.js';
-import { visibleSites } from '../plugins/auth.js';
-import { actor, assertVisible, idParams, limitParam } from './alarms.js';
-import { errorResponses } from './schemas.js';
+import { actor, assertVisible, visibleSites } from '../plugins/auth.js';
+import { limitParam, listFilter } from './list.js';
+import { errorResponses, idParams } from './schemas.js';
 
 export interface WorkOrderRouteDeps {
   workOrders: WorkOrderService;
@@ -101,10 +101,7 @@ export function workOrderRoutes(app: FastifyInstance, deps: WorkOrderRouteDeps):
         response: { 200: { type: 'array', items: workOrderSchema }, ...errorResponses },
       },
     },
-    async (request) => {
-      const { limit, ...filter } = request.query;
-      return deps.workOrders.list({ ...filter, sites: visibleSites(request), limit: limit === undefined ? undefined : Number(limit) });
-    },
+    async (request) => deps.workOrders.list(listFilter(request)),
   );
 
   app.get<{ Params: { id: string } }>(

@@ -49,6 +49,19 @@ export const KINDS: Readonly<Record<KindName, KindDefinition>> = Object.freeze({
   camera: define('camera', CameraTelemetrySchema, ['recording', 'fps', 'bitrateKbps', 'storageFreePct'], CAMERA_EVENTS),
 });
 
+/** An event of a kind, named as the contract names it (`fire/fire_alarm`). */
+export interface KindEvent {
+  kind: KindName;
+  type: string;
+}
+
+/**
+ * Life-safety events (contract §9, §11): handled ahead of all other traffic and never hidden. The v1 kinds have
+ * one; a kind that brings more (`sos/call`, `lift/passenger_trapped`) adds them here. A unit test checks that
+ * each is an event type of its kind.
+ */
+export const LIFE_SAFETY_EVENTS: readonly KindEvent[] = Object.freeze([{ kind: 'fire', type: 'fire_alarm' }]);
+
 /** The outcome of validating one payload: the parsed value, or a reason that names the field. */
 export type Checked<T> = { ok: true; value: T } | { ok: false; reason: string };
 

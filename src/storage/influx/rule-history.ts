@@ -1,26 +1,17 @@
 import type { KindName } from '../../devices/kinds/index.js';
+import type { DeviceMessage, HistoryNeed } from '../../devices/kinds/messages.js';
 import { quoteIdent, quoteString, type InfluxQuery } from './query.js';
 
-/** What a rule test needs from history: which kinds, telemetry fields and event types, for which devices. */
-export interface HistoryNeed {
-  kinds: readonly KindName[];
-  fields: readonly string[];
-  events: readonly string[];
-  /** Every message of the devices (an `absent` rule): all telemetry and events. */
-  everything: boolean;
-  sites?: readonly string[];
-  devices?: readonly string[];
-}
+/** Rows per measurement a rule test reads at most. */
+const RULE_TEST_ROW_LIMIT = 200_000;
 
-/** A stored message, shaped as the rule replay takes it (rules/simulate.ts SimMessage). */
-export interface StoredMessage {
-  ts: number;
-  device: string;
-  kind: KindName;
-  site: string;
-  zone: string;
-  telemetry?: Record<string, number | boolean>;
-  event?: { type: string; details?: Record<string, unknown> };
+/**
+ * The history a rule test reads, limited to `sites` when the caller sees only those (an operator): a rule
+ * limited to other sites reads nothing.
+ */
+export function ruleHistory(influx: InfluxQuery, sites?: readonly string[]) {
+  return (need: HistoryNeed, from: number, to: number) =>
+    fetchRuleHistory(influx, { ...need, sites: sites ? (need.sites ?? sites).filter((s) => sites.includes(s)) : need.sites }, from, to, RULE_TEST_ROW_LIMIT);
 }
 
 const TAGS = new Set(['time', 'site', 'device', 'zone', 'kind', 'type', 'count']);
@@ -35,10 +26,10 @@ export async function fetchRuleHistory(
   from: number,
   to: number,
   limit: number,
-): Promise<{ messages: StoredMessage[]; truncated: boolean }> {
+): Promise<{ messages: DeviceMessage[]; truncated: boolean }> {
   const range = `time >= ${from}ms AND time <= ${to}ms`;
   const scope = [range, inList('site', need.sites), inList('device', need.devices)].filter(Boolean).join(' AND ');
-  const messages: StoredMessage[] = [];
+  const messages: DeviceMessage[] = [];
   let truncated = false;
   if (need.everything || need.fields.length > 0) {
     for (const kind of need.kinds) {

@@ -97,6 +97,27 @@ export class StateStore {
     return this.database;
   }
 
+  readonly name = 'state store';
+
+  start(): void {
+    this.open();
+  }
+
+  stop(): void {
+    this.close();
+  }
+
+  /** Whether the store answers a query now (`/ready`). */
+  usable(): boolean {
+    try {
+      this.db.prepare('SELECT 1').get();
+      return true;
+    } catch {
+      // The answer itself says the store is unusable; there is nothing else to do with the error here.
+      return false;
+    }
+  }
+
   open(): void {
     if (this.database) return;
     mkdirSync(this.dataDir, { recursive: true });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ALARM_OPERATIONS, canOperate, compact, isOpen, moreSevere, sortableId, SEVERITIES } from '../../../src/alarms/model.js';
+import { ALARM_OPERATIONS, canOperate, isOpen, moreSevere, SEVERITIES } from '../../../src/alarms/model.js';
 
 describe('alarm transitions (ThingsBoard: ack and clear are separate facts)', () => {
   it('acknowledges only an active alarm and clears only an open one', () => {
@@ -32,24 +32,5 @@ describe('severity order', () => {
   it('is not more severe than itself or a more severe one', () => {
     expect(moreSevere('major', 'major')).toBe(false);
     expect(moreSevere('warning', 'critical')).toBe(false);
-  });
-});
-
-describe('sortableId', () => {
-  it('starts with the prefix and sorts by creation time, also within one millisecond', () => {
-    const ids = [sortableId('alm', 1_000), sortableId('alm', 1_000), sortableId('alm', 1_001), sortableId('alm', 2_000_000_000_000)];
-    expect(ids.every((id) => /^alm-[0-9a-z]{11}[0-9a-f]{8}$/.test(id))).toBe(true);
-    expect([...ids].sort()).toStrictEqual(ids);
-  });
-
-  it('never repeats', () => {
-    const ids = new Set(Array.from({ length: 5000 }, () => sortableId('wo')));
-    expect(ids.size).toBe(5000);
-  });
-});
-
-describe('compact', () => {
-  it('drops undefined properties and keeps falsy values', () => {
-    expect(compact({ a: 1, b: undefined, c: 0, d: '', e: false, f: null })).toStrictEqual({ a: 1, c: 0, d: '', e: false, f: null });
   });
 });

@@ -105,6 +105,17 @@ describe('operator ACL', () => {
     expect(auth.canPublish(client, 'sc/maple-court/alarms/x')).toBe(false);
   });
 
+  it("reads its own sites' retained definitions and no other site's (contract §14)", async () => {
+    const { login, subscribe, forward } = setup();
+    const { client } = await login('op-1', 'opw');
+    const topics = new Topics('sc');
+    expect(await subscribe(client, topics.definitions('maple-court'))).toBe(true);
+    expect(forward(client, topics.definitions('maple-court'), '{}')).toBe(true);
+    expect(await subscribe(client, topics.definitions('other-site'))).toBe(false);
+    expect(await subscribe(client, 'sc/+/gateway/definitions')).toBe(false);
+    expect(forward(client, topics.definitions('other-site'), '{}')).toBe(false);
+  });
+
   it('never receives a message outside its filters, nor a status that is not online/offline', async () => {
     const { login, forward } = setup();
     const { client } = await login('op-1', 'opw');

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -125,6 +125,29 @@ describe('UpstreamQueue', () => {
     const q2 = await openQueue();
     expect(q2.pendingMessages).toBe(0);
     expect(await takeAll(q2)).toStrictEqual([]);
+  });
+
+  it('hands out what an earlier version queued in .lp segments first, then what is queued after the upgrade', async () => {
+    // Before issue 13 the segments were named like the InfluxDB spool's: NNNNNNNNNN.lp, the same JSON lines.
+    const line = (n: number, i: number) => `${JSON.stringify({ n, topic: 't', payload: { seq: T0 + i, i } })}\n`;
+    await mkdir(join(dir, 'events'), { recursive: true });
+    await mkdir(join(dir, 'summaries'), { recursive: true });
+    await writeFile(join(dir, 'events', '0000000001.lp'), line(T0, 0) + line(T0 + 2, 2));
+    await writeFile(join(dir, 'summaries', '0000000001.lp'), line(T0 + 1, 1));
+    await writeFile(join(dir, 'counters.json'), JSON.stringify({ n: T0 + 2, seq: { a: T0 + 2 } }));
+    const q = await openQueue(10_000_000, () => T0 + 10);
+    expect(q.pendingMessages).toBe(3);
+    await q.enqueue('event', 'a', 't', { i: 3 });
+    expect(await readdir(join(dir, 'events'))).toStrictEqual(['0000000001.lp', '0000000002.jsonl']);
+    const out = await takeAll(q);
+    expect(out.map((e) => [e.cls, e.payload])).toStrictEqual([
+      ['event', `{"seq":${T0},"i":0}`],
+      ['summary', `{"seq":${T0 + 1},"i":1}`],
+      ['event', `{"seq":${T0 + 2},"i":2}`],
+      ['event', `{"seq":${T0 + 3},"i":3}`],
+    ]);
+    expect(await q.take()).toBeUndefined(); // commits the chunks read
+    expect((await readdir(join(dir, 'events'))).filter((n) => n.endsWith('.lp'))).toStrictEqual([]);
   });
 
   it('drops the oldest summaries first when the bound is hit, and keeps every alarm', async () => {

@@ -153,6 +153,13 @@ describe('WorkOrderService.update', () => {
 describe('WorkOrderService overdue', () => {
   const overdueKey = (id: string) => ({ site: 'maple-court', type: 'workorder_overdue', source: id });
 
+  it('writes a title into the overdue message as it is, placeholders and `$&` included', async () => {
+    const wo = h.workOrders.create({ ...LIFT, title: 'Fix {dueAt} sign $& {title}' });
+    await vi.advanceTimersByTimeAsync(DUE_MS.normal);
+    expect(h.alarms.openFor(overdueKey(wo.id))?.message).toBe(`Work order ${wo.id} "Fix {dueAt} sign $& {title}" is overdue (due ${wo.dueAt})`);
+    await drain();
+  });
+
   it('becomes overdue when dueAt passes before it is resolved, and raises a major alarm for it', async () => {
     const wo = h.workOrders.create(LIFT);
     await drain();

@@ -1,10 +1,11 @@
 import { open, readFile, readdir, rename, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
-/** The file-level half of the spool: segment names, scanning, reading and the cursor file. */
+/** The file-level half of the disk queue: segment names, scanning, reading and the cursor file. */
 
 const SCAN_BLOCK = 8 * 1024 * 1024;
-const SEGMENT_NAME = /^(\d{10})\.lp$/;
+/** `NNNNNNNNNN` + a suffix such as `.lp` or `.jsonl`. */
+const SEGMENT_NAME = /^(\d{10})(\.[A-Za-z0-9.]+)$/;
 const CURSOR_FILE = 'cursor.json';
 export const NEWLINE = 0x0a;
 
@@ -14,14 +15,31 @@ export interface Cursor {
   offset: number;
 }
 
-export function segmentPath(dir: string, seq: number): string {
-  return join(dir, `${String(seq).padStart(10, '0')}.lp`);
+/** A segment file found on disk: its sequence number and its name. */
+export interface SegmentFile {
+  seq: number;
+  name: string;
 }
 
-/** The sequence numbers of the segment files in `dir`, oldest first. */
-export async function listSegments(dir: string): Promise<number[]> {
-  const names = await readdir(dir);
-  return names.flatMap((n) => SEGMENT_NAME.exec(n)?.[1] ?? []).map(Number).sort((a, b) => a - b);
+/** The file name of segment `seq`: 10 digits, so names sort as numbers do. */
+export function segmentName(seq: number, suffix: string): string {
+  return `${String(seq).padStart(10, '0')}${suffix}`;
+}
+
+/**
+ * The segment files in `dir` with one of `suffixes`, oldest first. Throws when two files share a sequence
+ * number: the cursor names a segment by its number alone, so which one it points into would be a guess.
+ */
+export async function listSegments(dir: string, suffixes: readonly string[]): Promise<SegmentFile[]> {
+  const found: SegmentFile[] = [];
+  for (const name of await readdir(dir)) {
+    const m = SEGMENT_NAME.exec(name);
+    if (m && suffixes.includes(m[2])) found.push({ seq: Number(m[1]), name });
+  }
+  found.sort((a, b) => a.seq - b.seq);
+  const clash = found.find((f, i) => i > 0 && found[i - 1].seq === f.seq);
+  if (clash) throw new Error(`${dir} holds two segments numbered ${clash.seq}; move one of them away`);
+  return found;
 }
 
 /** Newlines in `buf[0, end)`: one per line, since every line ends with one. */
@@ -75,19 +93,9 @@ export async function readBytes(path: string, position: number, length: number):
   }
 }
 
-/** fsync a directory, so a newly created file's entry survives a crash. */
-export async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
 /**
- * Atomic via write-tmp + rename. Not fsynced: a lost cursor only makes replay repeat points, and InfluxDB
- * overwrites a point with the same measurement, tags and timestamp, so a repeat is harmless.
+ * Atomic via write-tmp + rename. Not fsynced: a lost cursor only makes replay repeat lines, which every user
+ * of the queue tolerates (InfluxDB overwrites a repeated point; headquarters drops a repeated seq).
  */
 export async function writeCursor(dir: string, cursor: Cursor): Promise<void> {
   const file = join(dir, CURSOR_FILE);

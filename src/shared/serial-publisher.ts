@@ -2,10 +2,11 @@ import type { Logger } from '../log.js';
 import type { Publish } from '../topics.js';
 
 /**
- * Publishes the operator topics of contract §4 in the order they were asked for. The services change state
- * synchronously and publish afterwards; one chain keeps "final state, then delete" and "delete the old
- * topic, then retain the new one" in order even when changes follow each other within a tick. A failure is
- * logged and never reaches the caller: the state store, not the broker, holds the truth.
+ * Publishes retained state topics (the alarm and work order topics of contract §4, the definitions) in the order
+ * they were asked for. The services change state synchronously and publish afterwards; one chain keeps "final
+ * state, then delete" and "delete the old topic, then retain the new one" in order even when changes follow each
+ * other within a tick. A failure is logged and never reaches the caller: the state store, not the broker, holds
+ * the truth.
  */
 export class SerialPublisher {
   private chain: Promise<void> = Promise.resolve();

@@ -1,0 +1,99 @@
+/**
+ * What every role of the gateway is built on (the embedded gateway and an ingest worker alike): metrics, the
+ * failure boundary and refusal log, the bus, topics, the InfluxDB writer with its spool, and validated ingest
+ * with its rejections. Each role's composition root adds its own parts around it.
+ */
+import { join } from 'node:path';
+import { ExternalBroker, type ExternalBrokerDeps } from './broker/external.js';
+import { Bus } from './bus.js';
+import type { Config } from './config/env.js';
+import { Failures } from './failures.js';
+import { Ingest, type IngestSink } from './ingest/pipeline.js';
+import { Rejections } from './ingest/rejections.js';
+import { part, type Part } from './lifecycle.js';
+import type { Logger } from './log.js';
+import { Metrics } from './metrics.js';
+import { RefusalLog } from './refusal-log.js';
+import { deviceSink, NO_STORE_SINK } from './storage/device-sink.js';
+import { Spool } from './storage/influx/spool.js';
+import { InfluxWriter } from './storage/influx/writer.js';
+import type { Publish } from './topics.js';
+import { Topics } from './topics.js';
+
+export interface Core {
+  metrics: Metrics;
+  failures: Failures;
+  refusals: RefusalLog;
+  bus: Bus;
+  topics: Topics;
+  spool: Spool;
+  writer: InfluxWriter;
+  /** Opens the spool and starts the writer; stopping flushes both. */
+  storage: Part;
+  log: (module: string) => Logger;
+}
+
+/** Builds the core of a role; nothing starts until its parts do. */
+export function createCore(config: Readonly<Config>, log: Logger): Core {
+  const child = (module: string) => log.child({ module });
+  const metrics = new Metrics();
+  metrics.gauge('process_resident_memory_bytes', 'Resident memory of the gateway process', () => process.memoryUsage.rss());
+  metrics.gauge('nodejs_heap_used_bytes', 'V8 heap in use', () => process.memoryUsage().heapUsed);
+  metrics.gauge('nodejs_external_memory_bytes', 'Memory outside the V8 heap (buffers)', () => process.memoryUsage().external);
+  const failures = new Failures(metrics, child('failures'), config.rejectLogIntervalMs);
+  const spool = new Spool({ dir: join(config.dataDir, 'spool'), maxBytes: config.spool.maxBytes, log: child('spool'), metrics });
+  const writer = new InfluxWriter({ ...config.influx, spool, refusedFile: join(config.dataDir, 'refused.lp'), log: child('influx'), metrics });
+  return {
+    metrics,
+    failures,
+    refusals: new RefusalLog(child('refusals'), config.rejectLogIntervalMs),
+    bus: new Bus(child('bus'), failures),
+    topics: new Topics(config.baseTopic),
+    spool,
+    writer,
+    storage: part(
+      'influx writer',
+      async () => {
+        await spool.open();
+        await writer.start();
+      },
+      () => writer.stop(),
+    ),
+    log: child,
+  };
+}
+
+/** Validated ingest on top of the core, and what a message for no registered device becomes. */
+export function createIngest(
+  core: Core,
+  config: Readonly<Config>,
+  publish: Publish,
+): { ingest: Ingest; unknownDevice: (topic: string, payload: Buffer) => void } {
+  const rejections = new Rejections(core.topics, core.bus, core.metrics, core.log('ingest'), publish, config.rejectLogIntervalMs);
+  // With ingest workers storing (STORE_TELEMETRY=false), the primary's validation feeds only the rules.
+  const sink: IngestSink = config.storeTelemetry ? deviceSink(core.writer) : NO_STORE_SINK;
+  const ingest = new Ingest(core.bus, sink, rejections, core.metrics, core.log('ingest'), core.failures);
+  const unknownDevice = (topic: string, payload: Buffer) => {
+    const t = core.topics.parseDevice(topic);
+    rejections.reject({ topic, payload, site: t?.site, kind: t?.kind, device: t?.device, reason: 'device: not registered' });
+  };
+  return { ingest, unknownDevice };
+}
+
+/** The gateway as a client of an external broker (docs/scale-out.md), for the primary and for ingest workers. */
+export function createExternalBroker(
+  core: Core,
+  config: Readonly<Config>,
+  role: Pick<ExternalBrokerDeps, 'suffixes' | 'ingest' | 'resolveTopic' | 'unknownDevice' | 'control' | 'connected' | 'removeDevice'>,
+): ExternalBroker {
+  if (!config.broker) throw new Error('an external broker needs BROKER_URL');
+  return new ExternalBroker({
+    config: config.broker,
+    unusedPorts: { port: config.mqtt.port, wsPort: config.mqtt.wsPort },
+    topics: core.topics,
+    log: core.log('broker'),
+    metrics: core.metrics,
+    failures: core.failures,
+    ...role,
+  });
+}

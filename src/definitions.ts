@@ -1,0 +1,168 @@
+/**
+ * The definitions document (contract §14): the kinds with their fields and events, the life-safety events,
+ * alarm severities and the alarm types the gateway can raise, work-order priorities, statuses and transitions.
+ * Built from the schemas and tables the gateway enforces, never from copies; answered by `GET /api/definitions`
+ * and kept retained on `sc/{site}/gateway/definitions`, so an operator's program and the console read one truth.
+ */
+import { ALARM_STATES, SEVERITIES, type AlarmState, type Severity } from './alarms/model.js';
+import type { Bus } from './bus.js';
+import { describeKinds, type KindDescription } from './devices/kinds/describe.js';
+import { LIFE_SAFETY_EVENTS, type KindEvent, type KindName } from './devices/kinds/index.js';
+import type { Logger } from './log.js';
+import type { Rule } from './rules/schema.js';
+import { SerialPublisher } from './shared/serial-publisher.js';
+import type { Publish, Topics } from './topics.js';
+import {
+  FINAL_STATUSES,
+  PRIORITIES,
+  SETTLED_STATUSES,
+  TRANSITIONS,
+  WORK_ORDER_STATUSES,
+  type Priority,
+  type WorkOrderStatus,
+} from './workorders/model.js';
+import { OVERDUE_ALARM, OVERDUE_MESSAGE, OVERDUE_SEVERITY } from './workorders/service.js';
+
+/** An alarm type the gateway can raise: one entry per rule that raises it, and one per type of its own. */
+export interface AlarmTypeDefinition {
+  type: string;
+  severity: Severity;
+  /** The rule that raises it (the alarm JSON's `rule`). */
+  rule: string;
+  /**
+   * The message template as written, one language (localised messages are another issue). Absent when the rule
+   * gives none: the alarm then says `<type> at <source>`.
+   */
+  message?: string;
+  /** The severity it escalates to when still unacknowledged (the rule's `alarm.escalate.to`). */
+  escalateTo?: Severity;
+  /** The gateway's own types whose severity follows a work order's priority. */
+  severityByPriority?: Record<Priority, Severity>;
+}
+
+/** The document of contract §14; docs/api.md shows an example. */
+export interface Definitions {
+  kinds: Record<KindName, KindDescription>;
+  lifeSafetyEvents: KindEvent[];
+  alarms: { severities: Severity[]; states: AlarmState[]; types: AlarmTypeDefinition[] };
+  workOrders: {
+    priorities: Priority[];
+    statuses: WorkOrderStatus[];
+    transitions: Record<WorkOrderStatus, WorkOrderStatus[]>;
+    /** The work is done or dropped: no due time, no overdue alarm. */
+    settled: WorkOrderStatus[];
+    /** Nothing may change any more; the retained message is gone. */
+    final: WorkOrderStatus[];
+  };
+}
+
+/** Alarm types the gateway raises itself, whatever the rules say. */
+const GATEWAY_ALARM_TYPES: readonly AlarmTypeDefinition[] = [
+  {
+    type: OVERDUE_ALARM,
+    severity: OVERDUE_SEVERITY.normal,
+    rule: OVERDUE_ALARM,
+    message: OVERDUE_MESSAGE,
+    severityByPriority: { ...OVERDUE_SEVERITY },
+  },
+];
+
+/** The parts that depend on no rule (the schemas and tables cannot change while the gateway runs), frozen as they are shared. */
+const FIXED: Omit<Definitions, 'alarms'> & { alarms: Omit<Definitions['alarms'], 'types'> } = deepFreeze({
+  kinds: describeKinds(),
+  lifeSafetyEvents: LIFE_SAFETY_EVENTS.map((e) => ({ ...e })),
+  alarms: { severities: [...SEVERITIES], states: [...ALARM_STATES] },
+  workOrders: {
+    priorities: [...PRIORITIES],
+    statuses: [...WORK_ORDER_STATUSES],
+    transitions: Object.fromEntries(WORK_ORDER_STATUSES.map((s) => [s, [...TRANSITIONS[s]]])) as Record<WorkOrderStatus, WorkOrderStatus[]>,
+    settled: [...SETTLED_STATUSES],
+    final: [...FINAL_STATUSES],
+  },
+});
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) for (const v of Object.values(value)) deepFreeze(v);
+  return Object.freeze(value);
+}
+
+/** The alarm types of `rules` (those with an alarm), in their order, then the gateway's own. */
+export function alarmTypes(rules: readonly Rule[]): AlarmTypeDefinition[] {
+  const fromRules = rules.flatMap((r): AlarmTypeDefinition[] => {
+    if (!r.alarm) return [];
+    const { type, severity, message, escalate } = r.alarm;
+    return [{ type, severity, rule: r.id, ...(message && { message: message.text }), ...(escalate && { escalateTo: escalate.to }) }];
+  });
+  return [...fromRules, ...GATEWAY_ALARM_TYPES.map((t) => ({ ...t }))];
+}
+
+/** The definitions document with the alarm types of the rules in force. */
+export function buildDefinitions(rules: readonly Rule[]): Definitions {
+  return { ...FIXED, alarms: { ...FIXED.alarms, types: alarmTypes(rules) } };
+}
+
+export interface DefinitionsPublisherDeps {
+  bus: Bus;
+  topics: Topics;
+  /** The broker's publish (house style §2: never the broker itself). */
+  publish: Publish;
+  /** The document as it stands now (the rules in force change its alarm types). */
+  document(): Definitions;
+  /** Every site with a registered device. */
+  sites(): Iterable<string>;
+  log: Logger;
+}
+
+/**
+ * Keeps `sc/{site}/gateway/definitions` retained at QoS 1 (contract §14) for every site with a device: at start
+ * (after the broker is up and the rules are loaded), after a rules load that changed the document, and for the
+ * site of a newly registered device.
+ */
+export class DefinitionsPublisher {
+  /** The stage its failures are counted under. */
+  readonly name = 'definitions';
+  private readonly out: SerialPublisher;
+  private readonly sites = new Set<string>();
+  private document?: Definitions;
+  private payload = '';
+
+  constructor(private readonly deps: DefinitionsPublisherDeps) {
+    this.out = new SerialPublisher(deps.publish, deps.log);
+  }
+
+  start(): void {
+    this.document = this.deps.document();
+    this.payload = JSON.stringify(this.document);
+    for (const site of this.deps.sites()) this.retain(site);
+    this.deps.bus.on('rulesLoaded', this, () => this.rulesLoaded());
+    this.deps.bus.on('deviceRegistered', this, ({ site }) => {
+      if (!this.sites.has(site)) this.retain(site);
+    });
+    this.deps.log.info({ sites: this.sites.size }, 'definitions published');
+  }
+
+  stop(): void {
+    this.deps.bus.removeListeners(this);
+  }
+
+  /** Resolves once every publish asked for so far is done (or failed and was logged). */
+  settled(): Promise<void> {
+    return this.out.settled();
+  }
+
+  private rulesLoaded(): void {
+    const document = this.deps.document();
+    const payload = JSON.stringify(document);
+    // A reload that changed no alarm type (a threshold edited) leaves the retained message as it is.
+    if (payload === this.payload) return;
+    this.document = document;
+    this.payload = payload;
+    for (const site of this.sites) this.retain(site);
+    this.deps.log.info({ sites: this.sites.size }, 'definitions published');
+  }
+
+  private retain(site: string): void {
+    this.sites.add(site);
+    if (this.document) this.out.retain(this.deps.topics.definitions(site), this.document);
+  }
+}
