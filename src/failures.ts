@@ -1,4 +1,4 @@
-import type { Logger } from './log.js';
+import { LogLimiter, type Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import type { Publish } from './topics.js';
 
@@ -28,9 +28,6 @@ export interface FailureContext {
   [key: string]: unknown;
 }
 
-/** Beyond this many keys remembered for the log's rate limit, the memory starts afresh. */
-const MAX_TRACKED = 10_000;
-
 /**
  * The boundary of one unit of work (a device message, a timer, a file event): what it raised is counted by
  * stage and logged with its stack at most once per interval per device, so neither the process nor another
@@ -38,14 +35,15 @@ const MAX_TRACKED = 10_000;
  */
 export class Failures {
   private readonly count: (labels?: Record<string, string>) => void;
-  private readonly lastLogged = new Map<string, { at: number; suppressed: number }>();
+  private readonly limiter: LogLimiter;
 
   constructor(
     metrics: Metrics,
     private readonly log: Logger,
-    private readonly intervalMs = 60_000,
-    private readonly now: () => number = Date.now,
+    intervalMs = 60_000,
+    now: () => number = Date.now,
   ) {
+    this.limiter = new LogLimiter(intervalMs, now);
     this.count = metrics.counter(
       'gateway_message_failures_total',
       'Units of work (device messages, timers, file events) whose handling raised an error, by stage',
@@ -56,16 +54,9 @@ export class Failures {
   report(stage: FailureStage, err: unknown, context: FailureContext = {}): void {
     try {
       this.count({ stage });
-      const key = `${stage}\u0000${context.device ?? ''}`;
-      const now = this.now();
-      const last = this.lastLogged.get(key);
-      if (last && now - last.at < this.intervalMs) {
-        last.suppressed++;
-        return;
-      }
-      if (this.lastLogged.size >= MAX_TRACKED) this.lastLogged.clear();
-      this.lastLogged.set(key, { at: now, suppressed: 0 });
-      this.log.error({ ...context, stage, err, suppressed: last?.suppressed ?? 0 }, 'message handling failed');
+      const suppressed = this.limiter.allow(`${stage}\u0000${context.device ?? ''}`);
+      if (suppressed === undefined) return;
+      this.log.error({ ...context, stage, err, suppressed }, 'message handling failed');
     } catch {
       // The reporter is the last line of defence: a logger that throws must not take the message path with it.
     }

@@ -32,3 +32,29 @@ export function truncatePayload(payload: Buffer | string, max = 200): string {
   const text = typeof payload === 'string' ? payload : payload.toString('utf8', 0, Math.min(payload.length, max * 4));
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
+
+/** Keys remembered by a LogLimiter; beyond, the memory starts afresh (an attacker cannot grow it). */
+const LIMITER_MAX_KEYS = 10_000;
+
+/** Lets one log line per key through per interval, and counts the ones it held back in between. */
+export class LogLimiter {
+  private readonly last = new Map<string, { at: number; suppressed: number }>();
+
+  constructor(
+    private readonly intervalMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** When a line for `key` may be written now: how many were held back since the last one; else undefined. */
+  allow(key: string): number | undefined {
+    const now = this.now();
+    const last = this.last.get(key);
+    if (last && now - last.at < this.intervalMs) {
+      last.suppressed++;
+      return undefined;
+    }
+    if (this.last.size >= LIMITER_MAX_KEYS) this.last.clear();
+    this.last.set(key, { at: now, suppressed: 0 });
+    return last?.suppressed ?? 0;
+  }
+}

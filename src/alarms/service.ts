@@ -3,13 +3,13 @@ import { GatewayError, NotFoundError, ValidationError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { alarmLine } from '../storage/influx/points.js';
 import type { StateStore } from '../storage/state/store.js';
-import { SITE_RE, type Publish, type Topics } from '../topics.js';
+import type { Publish, Topics } from '../topics.js';
 import { AlarmStore, type AlarmFilter, type StoredAlarm, type TransitionRecord } from './alarm-store.js';
 import { compact } from '../shared/compact.js';
 import { DueTimers } from '../shared/due-timers.js';
 import { sortableId } from '../shared/ids.js';
 import { SerialPublisher } from '../shared/serial-publisher.js';
-import { canOperate, isOpen, moreSevere, SEVERITIES, type Alarm, type AlarmKey, type AlarmRaise } from './model.js';
+import { AlarmRaiseSchema, canOperate, isOpen, moreSevere, type Alarm, type AlarmKey, type AlarmRaise } from './model.js';
 
 export type { AlarmFilter } from './alarm-store.js';
 
@@ -24,8 +24,6 @@ export interface AlarmServiceDeps {
   log: Logger;
 }
 
-/** Type and source become topic levels (contract §4): no wildcards, no separators. */
-const TOPIC_LEVEL_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -287,9 +285,8 @@ export class AlarmService {
 
 /** The names of a raise become topic levels; a bad one would publish where nobody looks (or everywhere). */
 function checkRaise(req: AlarmRaise): void {
-  if (!SITE_RE.test(req.site)) throw new ValidationError('site', `${JSON.stringify(req.site)} is not a site name`);
-  if (!TOPIC_LEVEL_RE.test(req.type)) throw new ValidationError('type', 'must be 1-64 letters, digits, _ or -');
-  if (!TOPIC_LEVEL_RE.test(req.source)) throw new ValidationError('source', 'must be 1-64 letters, digits, _ or -');
-  if (!SEVERITIES.includes(req.severity)) throw new ValidationError('severity', `must be one of ${SEVERITIES.join(', ')}`);
-  if (req.escalate && !SEVERITIES.includes(req.escalate.to)) throw new ValidationError('escalate.to', `must be one of ${SEVERITIES.join(', ')}`);
+  const checked = AlarmRaiseSchema.safeParse(req);
+  if (checked.success) return;
+  const issue = checked.error.issues[0];
+  throw new ValidationError(issue.path.map(String).join('.'), issue.message);
 }

@@ -1,5 +1,5 @@
 import type { Bus } from '../bus.js';
-import { truncatePayload, type Logger } from '../log.js';
+import { LogLimiter, truncatePayload, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Publish, Topics } from '../topics.js';
 
@@ -15,15 +15,12 @@ export interface Rejection {
 /** The longest reason logged and published, in characters. */
 const MAX_REASON = 300;
 
-/** Beyond this many devices remembered for log rate-limiting, the memory is reset (anonymous mode can invent ids). */
-const MAX_TRACKED = 10_000;
-
 /**
  * Handles a message that does not fit (contract §2): counted, logged at most once per device per interval,
  * and published with its reason on `{base}/{site}/gateway/rejected`.
  */
 export class Rejections {
-  private readonly lastLogged = new Map<string, { at: number; suppressed: number }>();
+  private readonly limiter: LogLimiter;
   private readonly count: (labels?: Record<string, string>) => void;
 
   constructor(
@@ -32,8 +29,9 @@ export class Rejections {
     metrics: Metrics,
     private readonly log: Logger,
     private readonly publish: Publish,
-    private readonly intervalMs: number,
+    intervalMs: number,
   ) {
+    this.limiter = new LogLimiter(intervalMs);
     this.count = metrics.counter('gateway_messages_rejected_total', 'Device messages refused by validation, by kind');
   }
 
@@ -45,22 +43,14 @@ export class Rejections {
     this.bus.emit('messageRejected', { site: r.site, device: r.device, topic: r.topic, reason: r.reason });
     if (!r.site) return;
     const body = JSON.stringify({ topic: r.topic, device: r.device ?? null, reason: r.reason });
-    this.publish(this.topics.rejected(r.site), body, { qos: 0 }).catch((err: unknown) =>
-      this.log.error({ err, site: r.site }, 'rejection publish failed'),
-    );
+    // A failed publish is counted and logged by the gateway's publish (stage `publish`).
+    this.publish(this.topics.rejected(r.site), body, { qos: 0 }).catch(() => undefined);
   }
 
   private logRateLimited(r: Rejection): void {
     // One key for every unregistered device: ids an anonymous client invents cannot add log lines.
-    const key = r.device ?? 'unregistered';
-    const now = Date.now();
-    const last = this.lastLogged.get(key);
-    if (last && now - last.at < this.intervalMs) {
-      last.suppressed++;
-      return;
-    }
-    if (this.lastLogged.size >= MAX_TRACKED) this.lastLogged.clear();
-    this.lastLogged.set(key, { at: now, suppressed: 0 });
+    const suppressed = this.limiter.allow(r.device ?? 'unregistered');
+    if (suppressed === undefined) return;
     this.log.warn(
       {
         site: r.site,
@@ -68,7 +58,7 @@ export class Rejections {
         device: r.device,
         topic: r.topic,
         reason: r.reason,
-        suppressed: last?.suppressed ?? 0,
+        suppressed,
         payload: r.payload && truncatePayload(r.payload),
       },
       'message rejected',

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ALARM_STATES, SEVERITIES, type Alarm, type AlarmState, type Severity } from '../../alarms/model.js';
+import { ALARM_STATES, alarmJsonSchema, SEVERITIES, type Alarm, type AlarmState, type Severity } from '../../alarms/model.js';
 import type { AlarmService } from '../../alarms/service.js';
 import { SITE_RE } from '../../topics.js';
 import { actor, assertVisible } from '../plugins/auth.js';
@@ -10,34 +10,8 @@ export interface AlarmRouteDeps {
   alarms: AlarmService;
 }
 
-/** The alarm JSON of contract §4, for the OpenAPI document and the serializer (which drops what is not listed). */
-export const alarmSchema = {
-  type: 'object',
-  required: ['id', 'site', 'type', 'severity', 'state', 'source', 'rule', 'message', 'firstSeen', 'lastSeen', 'count'],
-  properties: {
-    id: { type: 'string' },
-    site: { type: 'string' },
-    type: { type: 'string' },
-    severity: { type: 'string', enum: [...SEVERITIES] },
-    state: { type: 'string', enum: [...ALARM_STATES] },
-    source: { type: 'string', description: 'the device id, or the zone for a zone-level alarm' },
-    device: { type: 'string' },
-    kind: { type: 'string' },
-    zone: { type: 'string' },
-    rule: { type: 'string', description: 'the rule that raised it, or `manual`' },
-    message: { type: 'string' },
-    firstSeen: { type: 'string', format: 'date-time' },
-    lastSeen: { type: 'string', format: 'date-time' },
-    count: { type: 'integer', description: 'times raised while open' },
-    value: { type: ['number', 'string', 'boolean'] },
-    ackedBy: { type: 'string' },
-    ackedAt: { type: 'string', format: 'date-time' },
-    clearedBy: { type: 'string' },
-    clearedAt: { type: 'string', format: 'date-time' },
-    note: { type: 'string', description: 'the note given with the last ack or clear' },
-    workOrder: { type: 'string' },
-  },
-} as const;
+/** The alarm JSON of contract §4 (alarms/model.ts), for the OpenAPI document and the serializer (which drops what is not listed). */
+export const alarmSchema = alarmJsonSchema;
 
 /** The body of ack and clear is optional: no body at all is `{}`, checked by the schema like any other. */
 const optionalBody = async (request: FastifyRequest) => {
