@@ -118,7 +118,7 @@ function LanguagePicker() {
 function Banner() {
   const { alert } = useStore();
   if (!alert) return null;
-  return html`<div class="banner critical flash" role="alert">
+  return html`<div class="banner critical flash" role="alert" data-banner-alarm=${alert.id}>
     <a href="#/alarms" onClick=${() => { store.alert = undefined; changed(); }}>
       <strong>${t('alarms.newCritical')}</strong> · ${alert.message}
     </a>
