@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, EnvSchema, loadConfig } from '../../../src/config/env.js';
 import { formatDuration, parseDuration } from '../../../src/config/duration.js';
@@ -54,6 +54,28 @@ describe('loadConfig', () => {
 
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ HTTP_PORT: '' }).http.port).toBe(8080);
+  });
+
+  it('names a bad time zone along with the other bad variables', () => {
+    try {
+      loadConfig({ TZ: 'Mars/Olympus', MQTT_PORT: 'x' });
+      expect.unreachable();
+    } catch (err) {
+      expect((err as ConfigError).problems).toStrictEqual([expect.stringMatching(/^MQTT_PORT="x": /), 'TZ="Mars/Olympus": not a known time zone']);
+    }
+  });
+});
+
+describe('each environment variable', () => {
+  it('is written once in src/config, with its schema and its place in the Config', () => {
+    const dir = new URL('../../../src/config/', import.meta.url);
+    const text = readdirSync(dir)
+      .filter((file) => file.endsWith('.ts'))
+      .map((file) => readFileSync(new URL(file, dir), 'utf8'))
+      .join('\n');
+    const names = Object.keys(EnvSchema.shape);
+    const times = (name: string) => text.match(new RegExp(`\\b${name}\\b`, 'g'))?.length ?? 0;
+    expect(Object.fromEntries(names.map((name) => [name, times(name)]))).toStrictEqual(Object.fromEntries(names.map((name) => [name, 1])));
   });
 });
 
