@@ -13,6 +13,7 @@ import { SafeGroups } from '../shared/safe-groups.js';
 import type { Publish } from '../topics.js';
 import { principalOf, type Auth } from './auth.js';
 import type { GatewayBroker } from './gateway-broker.js';
+import { limitPacketSize, MAX_PACKET_BYTES } from './packet-limit.js';
 
 export interface BrokerDeps {
   config: Config['mqtt'];
@@ -83,11 +84,24 @@ export class Broker implements GatewayBroker {
     aedes.on('connectionError', (client, err) => log.debug({ client: client?.id, err }, 'mqtt connection error'));
     this.deps.metrics.gauge('gateway_mqtt_clients', 'MQTT clients connected', () => aedes.connectedClients);
 
-    this.tcp = createServer(aedes.handle);
+    const tooLarge = this.deps.metrics.counterFor(
+      'gateway_mqtt_refused_total',
+      'MQTT connections, publishes and subscriptions refused, by what and why',
+      { what: 'packet', reason: 'too_large' },
+    );
+    // Every connection's packets are limited before aedes buffers them (broker/packet-limit.ts).
+    const handle = (stream: Parameters<Aedes['handle']>[0], req?: Parameters<Aedes['handle']>[1]) => {
+      const client = aedes.handle(stream, req);
+      if (!limitPacketSize(client, MAX_PACKET_BYTES, tooLarge)) {
+        client.close();
+        throw new Error('this aedes version has no packet parser to limit: see broker/packet-limit.ts');
+      }
+    };
+    this.tcp = createServer((socket) => handle(socket));
     const port = await listen(this.tcp, this.deps.config.port, this.deps.config.host);
     this.http = createHttpServer();
     this.wss = new WebSocketServer({ server: this.http });
-    this.wss.on('connection', (socket, req) => aedes.handle(createWebSocketStream(socket), req));
+    this.wss.on('connection', (socket, req) => handle(createWebSocketStream(socket), req));
     const wsPort = await listen(this.http, this.deps.config.wsPort, this.deps.config.host);
     log.info({ port, wsPort, host: this.deps.config.host }, 'mqtt broker listening');
     this.ports = { port, wsPort };

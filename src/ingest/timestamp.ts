@@ -9,5 +9,6 @@ export function resolveTs(ts: number | string | undefined, now: number): { ok: t
   const ms = typeof ts === 'number' ? Math.round(ts) : parseIsoTs(ts);
   if (!Number.isFinite(ms)) return { ok: false, reason: 'ts: not a valid time' };
   if (ms > now + MAX_FUTURE_MS) return { ok: false, reason: 'ts: more than 5 minutes in the future' };
+  if (ms < 0) return { ok: false, reason: 'ts: before 1970-01-01T00:00:00Z' };
   return { ok: true, ms };
 }

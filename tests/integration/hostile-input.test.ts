@@ -1,4 +1,5 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -133,6 +134,36 @@ describe('no message can stop the gateway (issue 12)', () => {
     const written = logs.lines.slice(before).filter((l) => l.msg === 'mqtt subscription refused');
     expect(written).toHaveLength(1);
     expect(written[0]).toMatchObject({ source: '127.0.0.1', filter: `sc/${SITE}/energy/other-0/cmd` });
+    expect((await gw.api('GET', '/health')).status).toBe(200);
+  });
+});
+
+describe('packets larger than the broker reads (issue 12)', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startGateway();
+  });
+  afterAll(async () => gw?.stop());
+
+  it('closes a connection whose CONNECT declares 200 MB before buffering it, and counts it', async () => {
+    const socket = connect({ port: gw.mqttPort, host: '127.0.0.1' });
+    socket.on('error', () => undefined);
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    // CONNECT (0x10) with a remaining length of 200 MB as a four-byte variable integer, then 1 MB of it.
+    let length = 200 * 1024 * 1024;
+    const varint: number[] = [];
+    do {
+      let byte = length % 128;
+      length = Math.floor(length / 128);
+      if (length > 0) byte |= 0x80;
+      varint.push(byte);
+    } while (length > 0);
+    socket.write(Buffer.from([0x10, ...varint]));
+    socket.write(Buffer.alloc(1024 * 1024, 0x61));
+    await closed;
+    const metrics = (await gw.api('GET', '/metrics')).body as string;
+    expect(metrics).toContain('gateway_mqtt_refused_total{reason="too_large",what="packet"} 1');
     expect((await gw.api('GET', '/health')).status).toBe(200);
   });
 });

@@ -12,7 +12,9 @@ export const TsSchema = z.union([
   z
     .string()
     .regex(ISO_8601, 'expected epoch milliseconds or an ISO-8601 time')
-    .refine((text) => Number.isFinite(parseIsoTs(text)) && isRealDate(text), 'not a real date and time'),
+    .refine((text) => Number.isFinite(parseIsoTs(text)) && isRealDate(text), 'not a real date and time')
+    // Epoch milliseconds cannot be negative either; and InfluxDB cannot store a time before 1677 at all.
+    .refine((text) => !(parseIsoTs(text) < 0), 'before 1970-01-01T00:00:00Z'),
 ]);
 
 /** Epoch ms of an ISO-8601 `ts` accepted by TsSchema (NaN otherwise). */
@@ -31,7 +33,16 @@ export const PctSchema = z.number().min(0).max(100);
 export const NonNegativeSchema = z.number().nonnegative();
 export const CountSchema = z.number().int().nonnegative();
 export const FiniteSchema = z.number().finite();
-export const TextSchema = z.string().min(1).max(256);
+/**
+ * A device's free text (a fault code, a plate, a region). Control characters are refused: none belongs in such a
+ * text, a newline cannot be stored as written in InfluxDB line protocol, and a NUL breaks InfluxDB's error header.
+ */
+export const TextSchema = z
+  .string()
+  .min(1)
+  .max(256)
+  // eslint-disable-next-line no-control-regex -- the control characters are exactly what is refused
+  .regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters');
 
 type Shape = Record<string, z.ZodType>;
 

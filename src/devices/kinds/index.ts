@@ -94,6 +94,7 @@ function friendly(issue: z.core.$ZodIssue): string {
 /** Validates a telemetry object of `kind`. */
 export function checkTelemetry(kind: KindName, body: unknown): Checked<Record<string, unknown>> {
   if (KINDS[kind].quickCheck(body)) return { ok: true, value: body as Record<string, unknown> };
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return { ok: false, reason: 'payload: expected a JSON object' };
   const result = KINDS[kind].telemetry.safeParse(body);
   return result.success ? { ok: true, value: result.data } : { ok: false, reason: refusal(body, result.error) };
 }
