@@ -308,10 +308,10 @@ async function main(): Promise<void> {
     await influx.stop();
     await rm(dir, { recursive: true, force: true });
   }
-  report(steps);
+  await report(steps);
 }
 
-function report(steps: Step[]): void {
+async function report(steps: Step[]): Promise<void> {
   const best = (pipeline: Pipeline, qos: number) =>
     steps.filter((s) => s.pipeline === pipeline && s.qos === qos && s.sustained && s.rate !== DEVICES / 10).sort((a, b) => b.rate - a.rate)[0] as Step | undefined;
   const lines = [`# ingest benchmark: ${DEVICES} devices, ${SECONDS} s per step, ${new Date().toISOString()}`, ''];
@@ -360,9 +360,8 @@ function report(steps: Step[]): void {
   }
   lines.push('', 'Every step:', '```', ...steps.map((s) => JSON.stringify(s)), '```');
   process.stdout.write(`${lines.join('\n')}\n`);
-  void mkdir('bench/results', { recursive: true }).then(() =>
-    writeFile(`bench/results/ingest-${Date.now()}.json`, JSON.stringify({ devices: DEVICES, seconds: SECONDS, summary, steps }, null, 2)),
-  );
+  await mkdir('bench/results', { recursive: true });
+  await writeFile(`bench/results/ingest-${Date.now()}.json`, JSON.stringify({ devices: DEVICES, seconds: SECONDS, summary, steps }, null, 2));
 }
 
 await main();

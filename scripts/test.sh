@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The test command (npm test): type check, then every vitest suite, then one plain summary line.
+# The test command (npm test): type check, lint, then every vitest suite, then one plain summary line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 npx tsc --noEmit -p . || exit 1
+npm run --silent lint || exit 1
 results="$(mktemp)"
 npx vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@"
 status=$?

@@ -2,7 +2,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { Topics } from '../../src/topics.js';
 import { createModel, type DeviceSpec } from '../models/index.js';
 import { applyFault, faultOf, resolveTargets, type ScenarioStep } from '../scenarios.js';
-import { SimClock, type Clock } from '../sim/clock.js';
+import { SimClock } from '../sim/clock.js';
 import { Random } from '../sim/random.js';
 import { expandSite, placeOf, scaleSite, type Site } from '../site.js';
 import { NotAuthorizedError, SimDevice, type Counters } from './device-client.js';

@@ -59,6 +59,8 @@ export class ReportScheduler {
         debug: (message) => log.debug({ message }, 'report schedule'),
       },
     });
+    // An inline task starts synchronously. The run at start is not awaited: run() logs what fails, and
+    // stop() and settled() wait for it.
     void this.task.start();
     void this.enqueue(false);
     log.info({ cron: this.deps.cron, timeZone: this.deps.timeZone, dir: this.deps.dir }, 'report schedule armed');

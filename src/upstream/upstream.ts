@@ -227,6 +227,8 @@ export class Upstream {
       this.logRefused({ site, outcome: v.outcome, reason: v.reason, by: v.by, id: v.id, payload: truncatePayload(payload) });
       return;
     }
+    // Not awaited: the broker's message callback cannot wait. execute() turns a failed or unanswered command
+    // into a result, and enqueue() logs and counts a result it could not queue.
     void this.execute(site, v.command);
   }
 

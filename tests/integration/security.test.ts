@@ -1,4 +1,3 @@
-import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectMqtt, eventually, nextMessage, startGateway, subscribeGranted, type TestGateway } from '../helpers/gateway.js';
 import { mosquittoPub, mosquittoSub } from '../helpers/mosquitto.js';
