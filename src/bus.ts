@@ -1,7 +1,7 @@
 import type { Alarm, AlarmChange, Severity } from './alarms/model.js';
 import type { Failures } from './failures.js';
 import type { Logger } from './log.js';
-import type { KindName } from './devices/kinds/index.js';
+import type { KindName, TelemetryFields } from './devices/kinds/index.js';
 import type { WorkOrder, WorkOrderStatus } from './workorders/model.js';
 
 /** Where an accepted message came from. */
@@ -14,7 +14,8 @@ export interface Origin {
 
 /** Every fact the bus carries, by name (z2m `EventBusMap`). */
 export interface BusEvents {
-  telemetryAccepted: Origin & { ts: number; fields: Record<string, number | boolean> };
+  /** `fields`: numbers, booleans, and an enum field's text (a lift's `direction`, contract §9). */
+  telemetryAccepted: Origin & { ts: number; fields: TelemetryFields };
   eventAccepted: Origin & { ts: number; type: string; details: Record<string, unknown> };
   /** A device published `online` or `offline` on its status topic (or its last will did). */
   statusReceived: Origin & { online: boolean; ts: number };

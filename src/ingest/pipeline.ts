@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Bus, Origin } from '../bus.js';
-import { checkEvent, checkTelemetry, describeIssues } from '../devices/kinds/index.js';
+import { checkEvent, checkTelemetry, describeIssues, type TelemetryFields } from '../devices/kinds/index.js';
 import type { Failures, FailureStage } from '../failures.js';
 import { firstNonFinite, notFinite } from '../finite.js';
 import type { Logger } from '../log.js';
@@ -8,9 +8,12 @@ import type { Metrics } from '../metrics.js';
 import type { Rejections } from './rejections.js';
 import { resolveTs } from './timestamp.js';
 
-/** Where accepted measurements go; the promise settles once the point is safe (QoS 1 waits for it). */
+/**
+ * Where accepted measurements go; the promise settles once the point is safe (QoS 1 waits for it). A field is a
+ * number, a boolean or an enum's text (contract §9: stored as a string field).
+ */
 export interface IngestSink {
-  telemetry(o: Origin, fields: Record<string, number | boolean>, ts: number, qos: number): Promise<void> | undefined;
+  telemetry(o: Origin, fields: TelemetryFields, ts: number, qos: number): Promise<void> | undefined;
   event(o: Origin, type: string, details: Record<string, unknown>, ts: number, qos: number): Promise<void> | undefined;
 }
 
@@ -89,7 +92,7 @@ export class Ingest {
     if (body === undefined) return this.reject(o, topic, 'payload: not valid JSON', payload);
     const checked = checkTelemetry(o.kind, body);
     if (!checked.ok) return this.reject(o, topic, checked.reason, payload);
-    const reading = checked.value as Record<string, number | boolean> & { ts?: number | string };
+    const reading = checked.value as TelemetryFields & { ts?: number | string };
     const time = resolveTs(reading.ts, this.now());
     if (!time.ok) return this.reject(o, topic, time.reason, payload);
     const fields = reading.ts === undefined ? reading : withoutTs(reading);
@@ -174,9 +177,9 @@ export class Ingest {
 }
 
 /** The measurements without `ts` (a plain loop: this runs for every reading). */
-function withoutTs(body: Record<string, number | boolean | string | undefined>): Record<string, number | boolean> {
-  const fields: Record<string, number | boolean> = {};
-  for (const key in body) if (key !== 'ts') fields[key] = body[key] as number | boolean;
+function withoutTs(body: Record<string, number | boolean | string | undefined>): TelemetryFields {
+  const fields: TelemetryFields = {};
+  for (const key in body) if (key !== 'ts') fields[key] = body[key] as number | boolean | string;
   return fields;
 }
 

@@ -5,6 +5,9 @@
 import cron from 'node-cron';
 import { z } from 'zod';
 import { durationSchema, ScalarSchema, WindowSchema, type Scalar, type Window } from './schema-parts.js';
+import { MissingSchema, UsageSchema, type MissingWhen, type UsageWhen } from './schema-when-s9.js';
+
+export * from './schema-when-s9.js';
 
 const FieldSchema = z.string({ error: 'must be a field name' }).min(1, 'must not be empty');
 const NumberSchema = z.number({ error: 'must be a number' });
@@ -195,7 +198,7 @@ export const ScheduleSchema = z
   })
   .transform((w): ScheduleWhen => ({ form: 'schedule', schedule: w.schedule, during: w.during }));
 
-export type When = ThresholdWhen | RateWhen | EventWhen | EventCountWhen | AbsentWhen | AllWhen | ScheduleWhen;
+export type When = ThresholdWhen | RateWhen | EventWhen | EventCountWhen | AbsentWhen | AllWhen | ScheduleWhen | MissingWhen | UsageWhen;
 export type WhenForm = When['form'];
 
 /** Parses `value` with `schema`, re-reporting its issues at the current path, then maps the result. */
@@ -210,6 +213,8 @@ const FORMS: Array<[WhenForm, (o: Record<string, unknown>) => boolean, z.ZodType
   ['all', (o) => 'all' in o, AllSchema],
   ['schedule', (o) => 'schedule' in o, ScheduleSchema],
   ['absent', (o) => 'absent' in o, AbsentSchema],
+  ['usage', (o) => 'usage' in o, UsageSchema],
+  ['missing', (o) => 'event' in o && 'missing' in o, MissingSchema],
   ['event-count', (o) => 'event' in o && 'count' in o, EventCountSchema],
   ['event', (o) => 'event' in o, EventSchema],
   ['rate', (o) => 'telemetry' in o && ('rise' in o || 'fall' in o), RateSchema],
@@ -221,14 +226,14 @@ export const WhenSchema = z.unknown().transform((value, ctx): When => {
   const obj = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
   const form = obj && FORMS.find(([, test]) => test(obj));
   if (!form) {
-    ctx.addIssue({ code: 'custom', message: 'must be one of { telemetry, above|below }, { telemetry, rise|fall }, { event }, { event, count }, { absent }, { all }, { schedule }' });
+    ctx.addIssue({ code: 'custom', message: 'must be one of { telemetry, above|below }, { telemetry, rise|fall }, { event }, { event, count }, { event, missing }, { absent }, { all }, { schedule }, { usage, every }' });
     return z.NEVER;
   }
   return parseInto(form[2], value, ctx, (w) => w);
 });
 
-/** The telemetry fields and event types a `when` reads, with the path to report them at. */
-type NameRef = { what: 'telemetry' | 'event'; name: string; path: PropertyKey[] };
+/** The telemetry fields and event types a `when` reads, with the path to report them at (`numeric`: it must be a number). */
+type NameRef = { what: 'telemetry' | 'event'; name: string; path: PropertyKey[]; numeric?: true };
 
 export function referencedNames(when: When): NameRef[] {
   switch (when.form) {
@@ -238,7 +243,10 @@ export function referencedNames(when: When): NameRef[] {
     case 'event':
       return [{ what: 'event', name: when.event, path: ['event'] }, ...(when.clearOn ? [{ what: 'event' as const, name: when.clearOn.event, path: ['clearOn', 'event'] }] : [])];
     case 'event-count':
+    case 'missing':
       return [{ what: 'event', name: when.event, path: ['event'] }];
+    case 'usage':
+      return [{ what: 'telemetry', name: when.usage, path: ['usage'], numeric: true }];
     case 'all':
       return when.all.flatMap((s, i): NameRef[] =>
         s.form === 'event'

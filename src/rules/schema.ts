@@ -3,6 +3,7 @@
  * loader, the engine and the API's test route all read rules through this one schema.
  */
 import { z } from 'zod';
+import { describeKinds, type KindDescription } from '../devices/kinds/describe.js';
 import { KINDS, KIND_NAMES, type KindName } from '../devices/kinds/index.js';
 import { firstNonFinite, notFinite } from '../finite.js';
 import {
@@ -19,6 +20,7 @@ import {
   type RuleSeverity,
   type Template,
 } from './schema-parts.js';
+import { checkFieldTypes } from './schema-fields.js';
 import { referencedNames, WhenSchema, type When } from './schema-when.js';
 
 export * from './schema-parts.js';
@@ -76,18 +78,33 @@ export const RuleSchema = z
     if (rule.when.form === 'event' && rule.when.clearOn && !rule.autoClear) {
       ctx.addIssue({ code: 'custom', message: 'a rule with autoClear: false is never cleared by an event; remove one of them', path: ['when', 'clearOn'] });
     }
+    if (rule.when.form === 'usage' && rule.alarm && !rule.autoClear) {
+      // contract §9: each firing opens its own work order; an alarm left open would make later firings bumps.
+      ctx.addIssue({ code: 'custom', message: 'a usage rule fires and is done: with autoClear: false its alarm stays open and later firings open no work order; remove it', path: ['autoClear'] });
+    }
     checkNames(rule.when, rule.match.kind, ctx);
+    checkFieldTypes(rule.when, rule.match.kind, ctx);
   });
+
+let described: Record<KindName, KindDescription> | undefined;
+
+/** True when `field` is a number in `kind`'s telemetry schema (not a boolean or a text). */
+function numericField(kind: KindName, field: string): boolean {
+  described ??= describeKinds();
+  return described[kind].telemetry[field]?.type === 'number';
+}
 
 /** Refuses a telemetry field or event type that none of the rule's kinds has (a typo would never fire). */
 function checkNames(when: When, kinds: KindName[] | undefined, ctx: z.core.$RefinementCtx): void {
   const covered = kinds ?? [...KIND_NAMES];
   for (const ref of referencedNames(when)) {
-    const has = (k: KindName) => (ref.what === 'telemetry' ? KINDS[k].fields.includes(ref.name) : ref.name in KINDS[k].events);
+    const field = (k: KindName, f: string) => KINDS[k].fields.includes(f) && (!ref.numeric || numericField(k, f));
+    const has = (k: KindName) => (ref.what === 'telemetry' ? field(k, ref.name) : ref.name in KINDS[k].events);
     if (covered.some(has)) continue;
     const which = kinds ? ` of ${kinds.join(', ')}` : '';
-    const known = [...new Set(covered.flatMap((k) => (ref.what === 'telemetry' ? KINDS[k].fields : Object.keys(KINDS[k].events))))];
-    const noun = ref.what === 'telemetry' ? 'a telemetry field' : 'an event type';
+    const fields = (k: KindName) => KINDS[k].fields.filter((f) => field(k, f));
+    const known = [...new Set(covered.flatMap((k) => (ref.what === 'telemetry' ? fields(k) : Object.keys(KINDS[k].events))))];
+    const noun = ref.what === 'event' ? 'an event type' : ref.numeric ? 'a numeric telemetry field' : 'a telemetry field';
     ctx.addIssue({ code: 'custom', message: `${JSON.stringify(ref.name)} is not ${noun}${which} (${known.join(', ')})`, path: ['when', ...ref.path] });
   }
 }

@@ -4,7 +4,6 @@
  * Time jumps from message to message, running the timers due in between (`for`, windows, absence).
  */
 import { Bus } from '../bus.js';
-import type { KindName } from '../devices/kinds/index.js';
 import { createLogger, type Logger } from '../log.js';
 import type { AlarmKey, AlarmRaise } from '../alarms/model.js';
 import type { DeviceMessage } from '../devices/kinds/messages.js';

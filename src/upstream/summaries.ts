@@ -54,8 +54,8 @@ interface ZoneAcc {
 export class SummaryWindow {
   private readonly zones = new Map<string, ZoneAcc>();
 
-  /** Counts one accepted telemetry message; booleans are not summarised (only numeric fields are). */
-  add(site: string, kind: string, zone: string, device: string, fields: Readonly<Record<string, number | boolean>>): void {
+  /** Counts one accepted telemetry message; booleans and enum texts are not summarised (only numeric fields are). */
+  add(site: string, kind: string, zone: string, device: string, fields: Readonly<Record<string, number | boolean | string>>): void {
     const key = `${site}\u0000${kind}\u0000${zone}`;
     let acc = this.zones.get(key);
     if (!acc) {

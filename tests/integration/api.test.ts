@@ -61,7 +61,7 @@ describe('HTTP API (contract §5)', () => {
   });
 
   it.each([
-    [{ id: 'x1', kind: 'toaster', site: SITE, zone: 'z' }, 'body.kind: must be one of access, lighting, parking, energy, fire, camera'],
+    [{ id: 'x1', kind: 'toaster', site: SITE, zone: 'z' }, 'body.kind: must be one of access, lighting, parking, energy, fire, camera, lift, water, power, patrol, sos, environment, waste'],
     [{ id: 'x1', kind: 'fire', site: 'Maple Court', zone: 'z' }, 'body.site'],
     [{ id: 'x1', kind: 'fire', site: SITE }, 'body.zone: is required'],
     [{ id: '-x', kind: 'fire', site: SITE, zone: 'z' }, 'body.id'],

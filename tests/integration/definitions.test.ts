@@ -66,9 +66,16 @@ describe('the definitions document, over HTTP and retained on MQTT (contract §1
   it('answers any operator with the kinds, severities, work-order table and the alarm types of the rules in force; 401 without a token', async () => {
     const res = await gw.api('GET', '/api/definitions', undefined, desk.token);
     expect(res.status).toBe(200);
-    expect(Object.keys(res.body.kinds)).toStrictEqual(['access', 'lighting', 'parking', 'energy', 'fire', 'camera']);
+    expect(Object.keys(res.body.kinds)).toStrictEqual(['access', 'lighting', 'parking', 'energy', 'fire', 'camera', 'lift', 'water', 'power', 'patrol', 'sos', 'environment', 'waste']);
     expect(res.body.kinds.fire.telemetry.smokeObscurationPct).toStrictEqual({ type: 'number', unit: '%', min: 0, max: 100, integer: false });
-    expect(res.body.lifeSafetyEvents).toStrictEqual([{ kind: 'fire', type: 'fire_alarm' }]);
+    expect(res.body.kinds.lift.telemetry.mode).toStrictEqual({ type: 'string', values: ['normal', 'inspection', 'fire', 'out_of_service'] });
+    expect(res.body.kinds.lift.events.passenger_trapped).toStrictEqual({ details: { floor: { type: 'number', integer: true, required: false } } });
+    expect(res.body.lifeSafetyEvents).toStrictEqual([
+      { kind: 'fire', type: 'fire_alarm' },
+      { kind: 'sos', type: 'call' },
+      { kind: 'lift', type: 'passenger_trapped' },
+      { kind: 'lift', type: 'alarm_button' },
+    ]);
     expect(res.body.alarms.severities).toStrictEqual(['critical', 'major', 'minor', 'warning']);
     expect(res.body.workOrders.transitions.resolved).toStrictEqual(['closed', 'in_progress']);
     expect(res.body.alarms.types.map((t: { type: string; rule: string }) => [t.type, t.rule])).toStrictEqual([

@@ -17,7 +17,7 @@ const ZONE = 'b1-f2';
  * Two readings per device with every telemetry field, the booleans flipping between them; the second device
  * sends them in the other order, so at the end one device's booleans are true and the other's false.
  */
-const TELEMETRY: Record<KindName, Array<Record<string, number | boolean>>> = {
+const TELEMETRY: Record<KindName, Array<Record<string, number | boolean | string>>> = {
   access: [
     { doorOpen: true, locked: false, batteryPct: 81 },
     { doorOpen: false, locked: true, batteryPct: 80 },
@@ -42,6 +42,28 @@ const TELEMETRY: Record<KindName, Array<Record<string, number | boolean>>> = {
     { recording: true, fps: 25, bitrateKbps: 4096, storageFreePct: 63 },
     { recording: false, fps: 0, bitrateKbps: 0, storageFreePct: 62 },
   ],
+  lift: [
+    { floor: 12, moving: true, direction: 'up', doorOpen: false, mode: 'normal', loadPct: 35, speedMps: 1.6, trips: 48213, runHours: 10234.5 },
+    { floor: -1, moving: false, direction: 'idle', doorOpen: true, mode: 'inspection', loadPct: 0, speedMps: 0, trips: 48214, runHours: 10234.7 },
+  ],
+  water: [
+    { levelPct: 72, pressureMpa: 0.42, flowM3h: 18.3, volumeM3: 125034.7, pumpRunning: true, pumpCurrentA: 21.4, frequencyHz: 45.5, runHours: 8812.2, starts: 15230, chlorineMgL: 0.35, turbidityNtu: 0.4, temperatureC: 14.5 },
+    { levelPct: 70, pressureMpa: 0.38, flowM3h: 0, volumeM3: 125036.1, pumpRunning: false, pumpCurrentA: 0, frequencyHz: 0, runHours: 8812.4, starts: 15231, chlorineMgL: 0.33, turbidityNtu: 0.5, temperatureC: 14.8 },
+  ],
+  power: [
+    { voltageV: 10120, currentA: 85.2, powerKw: 612.5, powerFactor: 0.93, transformerTempC: 61.5, roomTempC: 27, humidityPct: 48, breakerClosed: true, onGenerator: false, generatorFuelPct: 88 },
+    { voltageV: 400, currentA: 120, powerKw: 80, powerFactor: 0.88, transformerTempC: 40, roomTempC: 29, humidityPct: 50, breakerClosed: false, onGenerator: true, generatorFuelPct: 86 },
+  ],
+  patrol: [{ batteryPct: 78 }, { batteryPct: 77 }],
+  sos: [{ batteryPct: 91 }, { batteryPct: 90 }],
+  environment: [
+    { temperatureC: 23.5, humidityPct: 56, pm25Ugm3: 35, pm10Ugm3: 61, co2Ppm: 640, noiseDb: 48.5, waterLeak: false, soilMoisturePct: 31, valveOpen: true },
+    { temperatureC: 24, humidityPct: 58, pm25Ugm3: 41, pm10Ugm3: 70, co2Ppm: 720, noiseDb: 52, waterLeak: true, soilMoisturePct: 29, valveOpen: false },
+  ],
+  waste: [
+    { fillPct: 64, temperatureC: 18.5, batteryPct: 70 },
+    { fillPct: 96, temperatureC: 19, batteryPct: 69 },
+  ],
 };
 
 /** One event of every type of every kind, with every detail it may carry. */
@@ -58,6 +80,24 @@ const EVENTS: Record<KindName, Record<string, Record<string, unknown>>> = {
   energy: { phase_loss: { phase: 'L2' }, meter_tamper: {} },
   fire: { fire_alarm: {}, fault: { code: 'E12' }, test: {}, reset: {} },
   camera: { motion: { region: 'gate' }, intrusion: { region: 'fence' }, video_loss: {}, tamper: {}, face_match: { list: 'watch' } },
+  lift: {
+    passenger_trapped: { floor: 7 },
+    released: {},
+    door_fault: {},
+    overspeed: {},
+    stopped_between_floors: { floor: 8 },
+    power_loss: {},
+    alarm_button: {},
+    fault: { code: 'E31' },
+    maintenance_start: {},
+    maintenance_end: {},
+  },
+  water: { pump_fault: { pump: 'P2', code: 'E07' }, pump_start: { pump: 'P1' }, pump_stop: { pump: 'P1' }, dry_run: {}, overflow: {}, leak: { location: 'tank room' } },
+  power: { breaker_trip: { circuit: 'F3' }, mains_loss: {}, mains_restored: {}, generator_start: {}, generator_fault: { code: 'G2' }, flooding: {} },
+  patrol: { checkpoint_scan: { guard: 'g-017', route: 'night-east' }, tamper: {} },
+  sos: { call: { location: 'lift car 2' }, cancel: {}, tamper: {}, fault: { code: 'S1' } },
+  environment: { leak: { location: 'b2 basement' }, valve_fault: {} },
+  waste: { full: {}, emptied: {}, fire: {} },
 };
 
 function lines(now: number): string[] {

@@ -72,6 +72,18 @@ describe('ingest into InfluxDB (contract §2, §7)', () => {
     expect(bad.connected).toBe(true);
   });
 
+  it.each(KIND_NAMES)("sends a command to a %s device on its cmd topic and answers with the device's result", async (kind) => {
+    const client = await gw.connect(creds[kind]);
+    const prefix = `sc/${SITE}/${kind}/${kind}-01/`;
+    expect((await client.subscribeAsync(`${prefix}cmd`, { qos: 1 }))[0].qos).toBe(1);
+    client.on('message', (_topic, payload) => {
+      const cmd = JSON.parse(payload.toString());
+      client.publish(`${prefix}cmd/result`, JSON.stringify({ id: cmd.id, ok: true, action: cmd.action, params: cmd.params }), { qos: 1 });
+    });
+    const res = await gw.api('POST', `/api/devices/${kind}-01/commands`, { action: 'selfTest', params: { durationS: 5 } });
+    expect(res).toStrictEqual({ status: 200, body: { id: expect.any(String), ok: true, action: 'selfTest', params: { durationS: 5 } } });
+  });
+
   it('shows the device online with a last-seen time after it speaks', async () => {
     const res = await eventually(async () => {
       const r = await gw.api('GET', '/api/devices/fire-01');

@@ -54,7 +54,13 @@ describe('buildDefinitions', () => {
       final: [...FINAL_STATUSES],
     });
     expect(Object.keys(d.kinds)).toStrictEqual([...KIND_NAMES]);
-    expect(d.lifeSafetyEvents).toStrictEqual([{ kind: 'fire', type: 'fire_alarm' }]);
+    expect(d.lifeSafetyEvents).toStrictEqual([
+      { kind: 'fire', type: 'fire_alarm' },
+      { kind: 'sos', type: 'call' },
+      { kind: 'lift', type: 'passenger_trapped' },
+      { kind: 'lift', type: 'alarm_button' },
+    ]);
+    expect(d.kinds.lift.telemetry.direction).toStrictEqual({ type: 'string', values: ['up', 'down', 'idle'] });
   });
 
   it('is plain JSON: what is published is what is answered', () => {

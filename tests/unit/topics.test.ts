@@ -13,6 +13,10 @@ describe('Topics', () => {
     });
   });
 
+  it.each(['lift', 'water', 'power', 'patrol', 'sos', 'environment', 'waste'])('parses a device topic of the contract §9 kind %s', (kind) => {
+    expect(topics.parseDevice(`sc/maple-court/${kind}/${kind}-b3-01/event`)).toStrictEqual({ site: 'maple-court', kind, device: `${kind}-b3-01`, suffix: 'event' });
+  });
+
   it('does not parse topics under another base, an unknown kind or a bad site', () => {
     expect(topics.parseDevice('xx/maple-court/fire/d1/telemetry')).toBeUndefined();
     expect(topics.parseDevice('sc/maple-court/toaster/d1/telemetry')).toBeUndefined();

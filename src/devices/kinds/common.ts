@@ -33,6 +33,7 @@ export const PctSchema = z.number().min(0).max(100);
 export const NonNegativeSchema = z.number().nonnegative();
 export const CountSchema = z.number().int().nonnegative();
 export const FiniteSchema = z.number().finite();
+export const PowerFactorSchema = z.number().min(-1).max(1);
 /**
  * A device's free text (a fault code, a plate, a region). Control characters are refused: none belongs in such a
  * text, a newline cannot be stored as written in InfluxDB line protocol, and a NUL breaks InfluxDB's error header.
@@ -43,6 +44,19 @@ export const TextSchema = z
   .max(256)
   // eslint-disable-next-line no-control-regex -- the control characters are exactly what is refused
   .regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters');
+
+/**
+ * A device's name for a thing (a fault code, a pump, a circuit, a guard): text or a whole number, stored as text so
+ * the InfluxDB field keeps one type whatever a device sends (`12` becomes `"12"`).
+ */
+export const LabelSchema = z
+  .union([TextSchema, z.number().int()], { error: 'must be text (1 to 256 characters, no control characters) or a whole number' })
+  .transform(String);
+
+/** A telemetry value as ingest passes it on: a number, a boolean, or an enumerated text (contract §9: stored as a string field). */
+export type TelemetryValue = number | boolean | string;
+/** One accepted reading's measurements, without `ts`. */
+export type TelemetryFields = Record<string, TelemetryValue>;
 
 type Shape = Record<string, z.ZodType>;
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { eventSchemas, FiniteSchema, NonNegativeSchema, telemetrySchema } from './common.js';
+import { eventSchemas, FiniteSchema, NonNegativeSchema, PowerFactorSchema, telemetrySchema } from './common.js';
 
 /** Energy meters; `energyKwh` is the cumulative register. */
 export const EnergyTelemetrySchema = telemetrySchema({
@@ -7,7 +7,7 @@ export const EnergyTelemetrySchema = telemetrySchema({
   powerKw: FiniteSchema,
   voltageV: NonNegativeSchema,
   currentA: NonNegativeSchema,
-  powerFactor: z.number().min(-1).max(1),
+  powerFactor: PowerFactorSchema,
 });
 export type EnergyTelemetry = z.infer<typeof EnergyTelemetrySchema>;
 

@@ -1,13 +1,13 @@
 import { z } from 'zod';
 
-type FieldCheck = { kind: 'boolean' } | { kind: 'number'; min: number; max: number; int: boolean };
+type FieldCheck = { kind: 'boolean' } | { kind: 'number'; min: number; max: number; int: boolean } | { kind: 'enum'; values: ReadonlySet<string> };
 
 /**
  * A check derived from a telemetry schema, for the per-message path: it answers true only for payloads
- * the schema accepts as they are (booleans, finite numbers within inclusive bounds, a numeric `ts`), without
- * copying them. Anything else (an ISO `ts`, an error to explain) goes to the schema itself, so the zod
- * schema stays the one definition of what is valid; tests/unit/devices/fast-check.test.ts holds the two
- * to agreement.
+ * the schema accepts as they are (booleans, finite numbers within inclusive bounds, one of an enum's texts,
+ * a numeric `ts`), without copying them. Anything else (an ISO `ts`, an error to explain) goes to the schema
+ * itself, so the zod schema stays the one definition of what is valid; tests/unit/devices/fast-check.test.ts
+ * holds the two to agreement.
  */
 export function fastTelemetryCheck(schema: z.ZodType): (body: unknown) => boolean {
   const shape = (schema as unknown as { shape?: Record<string, z.ZodType> }).shape;
@@ -19,6 +19,9 @@ export function fastTelemetryCheck(schema: z.ZodType): (body: unknown) => boolea
     if (inner instanceof z.ZodBoolean) checks.set(name, { kind: 'boolean' });
     else if (inner instanceof z.ZodNumber) {
       checks.set(name, { kind: 'number', min: inner.minValue ?? -Infinity, max: inner.maxValue ?? Infinity, int: inner.isInt });
+    } else if (inner instanceof z.ZodEnum) {
+      // contract §9: an enum field (a lift's `direction`) is a text; a valid one must not cost a zod parse each time.
+      checks.set(name, { kind: 'enum', values: new Set(inner.options.map(String)) });
     } else return () => false; // a field type this check does not know: always ask the schema
   }
   return (body) => {
@@ -34,6 +37,8 @@ export function fastTelemetryCheck(schema: z.ZodType): (body: unknown) => boolea
       if (!c) return false;
       if (c.kind === 'boolean') {
         if (typeof value !== 'boolean') return false;
+      } else if (c.kind === 'enum') {
+        if (typeof value !== 'string' || !c.values.has(value)) return false;
       } else if (typeof value !== 'number' || !Number.isFinite(value) || !(value >= c.min && value <= c.max) || (c.int && !Number.isInteger(value))) {
         return false;
       }

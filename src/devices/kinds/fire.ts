@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { eventSchemas, FiniteSchema, NonNegativeSchema, PctSchema, telemetrySchema, TextSchema } from './common.js';
+import { eventSchemas, FiniteSchema, LabelSchema, NonNegativeSchema, PctSchema, telemetrySchema } from './common.js';
 
 /** Smoke, heat and CO detectors. */
 export const FireTelemetrySchema = telemetrySchema({
@@ -13,7 +13,7 @@ export type FireTelemetry = z.infer<typeof FireTelemetrySchema>;
 export const FIRE_EVENTS = eventSchemas({
   fire_alarm: {},
   // A panel's fault code may be numeric or text; it is stored as text so the InfluxDB field keeps one type.
-  fault: { code: z.union([TextSchema, z.number().int()]).transform(String).optional() },
+  fault: { code: LabelSchema.optional() },
   test: {},
   reset: {},
 });

@@ -2,16 +2,27 @@ import type { z } from 'zod';
 import { firstNonFinite, notFinite } from '../../finite.js';
 import { ACCESS_EVENTS, AccessTelemetrySchema } from './access.js';
 import { CAMERA_EVENTS, CameraTelemetrySchema } from './camera.js';
-import { fastTelemetryCheck } from './fast-check.js';
 import { ENERGY_EVENTS, EnergyTelemetrySchema } from './energy.js';
+import { ENVIRONMENT_EVENTS, EnvironmentTelemetrySchema } from './environment.js';
+import { fastTelemetryCheck } from './fast-check.js';
 import { FIRE_EVENTS, FireTelemetrySchema } from './fire.js';
+import { LIFT_EVENTS, LiftTelemetrySchema } from './lift.js';
 import { LIGHTING_EVENTS, LightingTelemetrySchema } from './lighting.js';
 import { PARKING_EVENTS, ParkingTelemetrySchema } from './parking.js';
+import { PATROL_EVENTS, PatrolTelemetrySchema } from './patrol.js';
+import { POWER_EVENTS, PowerTelemetrySchema } from './power.js';
+import { SOS_EVENTS, SosTelemetrySchema } from './sos.js';
+import { WASTE_EVENTS, WasteTelemetrySchema } from './waste.js';
+import { WATER_EVENTS, WaterTelemetrySchema } from './water.js';
 
-export { TsSchema } from './common.js';
+export { TsSchema, type TelemetryFields, type TelemetryValue } from './common.js';
 
-/** The device kinds of contract §1, in the contract's order. */
-export const KIND_NAMES = ['access', 'lighting', 'parking', 'energy', 'fire', 'camera'] as const;
+/** The device kinds of contract §1 and (v2) §9, in the contract's order. */
+export const KIND_NAMES = [
+  'access', 'lighting', 'parking', 'energy', 'fire', 'camera',
+  // v2, contract §9
+  'lift', 'water', 'power', 'patrol', 'sos', 'environment', 'waste',
+] as const;
 export type KindName = (typeof KIND_NAMES)[number];
 
 export interface KindDefinition {
@@ -47,6 +58,34 @@ export const KINDS: Readonly<Record<KindName, KindDefinition>> = Object.freeze({
   ),
   fire: define('fire', FireTelemetrySchema, ['smokeObscurationPct', 'temperatureC', 'coPpm', 'batteryPct'], FIRE_EVENTS),
   camera: define('camera', CameraTelemetrySchema, ['recording', 'fps', 'bitrateKbps', 'storageFreePct'], CAMERA_EVENTS),
+  // contract §9: the kinds of v2.
+  lift: define(
+    'lift',
+    LiftTelemetrySchema,
+    ['floor', 'moving', 'direction', 'doorOpen', 'mode', 'loadPct', 'speedMps', 'trips', 'runHours'],
+    LIFT_EVENTS,
+  ),
+  water: define(
+    'water',
+    WaterTelemetrySchema,
+    ['levelPct', 'pressureMpa', 'flowM3h', 'volumeM3', 'pumpRunning', 'pumpCurrentA', 'frequencyHz', 'runHours', 'starts', 'chlorineMgL', 'turbidityNtu', 'temperatureC'],
+    WATER_EVENTS,
+  ),
+  power: define(
+    'power',
+    PowerTelemetrySchema,
+    ['voltageV', 'currentA', 'powerKw', 'powerFactor', 'transformerTempC', 'roomTempC', 'humidityPct', 'breakerClosed', 'onGenerator', 'generatorFuelPct'],
+    POWER_EVENTS,
+  ),
+  patrol: define('patrol', PatrolTelemetrySchema, ['batteryPct'], PATROL_EVENTS),
+  sos: define('sos', SosTelemetrySchema, ['batteryPct'], SOS_EVENTS),
+  environment: define(
+    'environment',
+    EnvironmentTelemetrySchema,
+    ['temperatureC', 'humidityPct', 'pm25Ugm3', 'pm10Ugm3', 'co2Ppm', 'noiseDb', 'waterLeak', 'soilMoisturePct', 'valveOpen'],
+    ENVIRONMENT_EVENTS,
+  ),
+  waste: define('waste', WasteTelemetrySchema, ['fillPct', 'temperatureC', 'batteryPct'], WASTE_EVENTS),
 });
 
 /** An event of a kind, named as the contract names it (`fire/fire_alarm`). */
@@ -56,11 +95,15 @@ export interface KindEvent {
 }
 
 /**
- * Life-safety events (contract §9, §11): handled ahead of all other traffic and never hidden. The v1 kinds have
- * one; a kind that brings more (`sos/call`, `lift/passenger_trapped`) adds them here. A unit test checks that
- * each is an event type of its kind.
+ * Life-safety events (contract §9, §11): handled ahead of all other traffic and never hidden, in the contract's
+ * order. A unit test checks that each is an event type of its kind.
  */
-export const LIFE_SAFETY_EVENTS: readonly KindEvent[] = Object.freeze([{ kind: 'fire', type: 'fire_alarm' }]);
+export const LIFE_SAFETY_EVENTS: readonly KindEvent[] = Object.freeze([
+  { kind: 'fire', type: 'fire_alarm' },
+  { kind: 'sos', type: 'call' },
+  { kind: 'lift', type: 'passenger_trapped' },
+  { kind: 'lift', type: 'alarm_button' },
+]);
 
 /** The outcome of validating one payload: the parsed value, or a reason that names the field. */
 export type Checked<T> = { ok: true; value: T } | { ok: false; reason: string };

@@ -1,4 +1,4 @@
-import type { KindName } from './index.js';
+import type { KindName, TelemetryFields } from './index.js';
 
 /**
  * One accepted device message as it is stored and replayed: what InfluxDB gives back to a rule test
@@ -11,7 +11,7 @@ export interface DeviceMessage {
   kind: KindName;
   site: string;
   zone: string;
-  telemetry?: Record<string, number | boolean>;
+  telemetry?: TelemetryFields;
   event?: { type: string; details?: Record<string, unknown> };
   /** A simulated connection change; history holds none. */
   status?: 'online' | 'offline';

@@ -4,10 +4,12 @@ import { absent } from './absent.js';
 import { all } from './all.js';
 import { eventCount } from './event-count.js';
 import { event } from './event.js';
+import { missing } from './missing.js';
 import { rate } from './rate.js';
 import { schedule } from './schedule.js';
 import { threshold } from './threshold.js';
 import type { Condition } from './types.js';
+import { usage } from './usage.js';
 
 export const CONDITIONS: { readonly [F in WhenForm]: Condition<Extract<When, { form: F }>> } = {
   threshold,
@@ -17,6 +19,8 @@ export const CONDITIONS: { readonly [F in WhenForm]: Condition<Extract<When, { f
   absent,
   all,
   schedule,
+  missing,
+  usage,
 };
 
 /** The condition of `when`'s form. */

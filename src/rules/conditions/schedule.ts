@@ -43,12 +43,13 @@ export const schedule: Condition<ScheduleWhen> = {
     try {
       arm();
     } catch (err) {
+      // An inline task (no script path) is destroyed synchronously; node-cron's promise is for background tasks.
       void task.destroy();
       throw err;
     }
     return () => {
       cancel?.();
-      void task.destroy();
+      void task.destroy(); // synchronous for an inline task, as above
     };
   },
 };

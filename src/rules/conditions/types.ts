@@ -1,5 +1,6 @@
 /** What a condition sees of the engine (HA trigger style: `attach(ctx, when, onChange)` answers a detach). */
 import type { Origin } from '../../bus.js';
+import type { TelemetryFields } from '../../devices/kinds/index.js';
 import type { RuleDevice } from '../actions.js';
 import type { Clock } from '../clock.js';
 import type { Scalar } from '../schema.js';
@@ -8,7 +9,7 @@ export type { Origin };
 
 export interface TelemetryMessage extends Origin {
   ts: number;
-  fields: Record<string, number | boolean>;
+  fields: TelemetryFields;
 }
 
 export interface EventMessage extends Origin {

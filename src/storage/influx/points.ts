@@ -106,8 +106,11 @@ export function telemetrySeries(kind: string, site: string, device: string, zone
   return measurement(kind) + tag('device', device) + tag('site', site) + tag('zone', zone);
 }
 
-/** A telemetry point of a series from `telemetrySeries`, which callers may keep per device. */
-export function seriesLine(series: string, fields: Record<string, number | boolean>, tsMs: number): string {
+/**
+ * A telemetry point of a series from `telemetrySeries`, which callers may keep per device. An enum field's text
+ * (a lift's `mode`) is a string field (contract §9).
+ */
+export function seriesLine(series: string, fields: Record<string, number | boolean | string>, tsMs: number): string {
   return line(series, formatFields(fields), tsMs);
 }
 
@@ -117,7 +120,7 @@ export function telemetryLine(
   site: string,
   device: string,
   zone: string,
-  fields: Record<string, number | boolean>,
+  fields: Record<string, number | boolean | string>,
   tsMs: number,
 ): string {
   return seriesLine(telemetrySeries(kind, site, device, zone), fields, tsMs);

@@ -1,4 +1,4 @@
-import type { KindName } from '../../devices/kinds/index.js';
+import type { KindName, TelemetryFields } from '../../devices/kinds/index.js';
 import type { DeviceMessage, HistoryNeed } from '../../devices/kinds/messages.js';
 import { quoteIdent, quoteString, type InfluxQuery } from './query.js';
 
@@ -37,7 +37,7 @@ export async function fetchRuleHistory(
       const fields = need.everything ? '*' : `${need.fields.map(quoteIdent).join(', ')}, "site", "device", "zone"`;
       const rows = await influx.query(`SELECT ${fields} FROM ${quoteIdent(kind)} WHERE ${scope} ORDER BY time ASC LIMIT ${limit}`);
       truncated ||= rows.length >= limit;
-      for (const r of rows) messages.push({ ...origin(r, kind), telemetry: values(r) as Record<string, number | boolean> });
+      for (const r of rows) messages.push({ ...origin(r, kind), telemetry: values(r) as TelemetryFields });
     }
   }
   if (need.everything || need.events.length > 0) {

@@ -10,7 +10,8 @@ function random(seed: number) {
   };
 }
 
-const ODD_VALUES: unknown[] = [0, -1, -0.5, 1, 100, 100.5, 101, 2.5, 3, 1e9, -1e9, true, false, 'x', '', null, [], {}, '50'];
+// The lift's enum values (contract §9) and near misses, so the enum check meets both.
+const ODD_VALUES: unknown[] = [0, -1, -0.5, 1, 100, 100.5, 101, 2.5, 3, 1e9, -1e9, true, false, 'x', '', null, [], {}, '50', 'up', 'idle', 'fire', 'out_of_service', 'Up', 'normal '];
 
 describe('the quick telemetry check', () => {
   it.each(KIND_NAMES)('accepts a %s payload only when the schema accepts it as it is', (kind) => {
@@ -43,5 +44,12 @@ describe('the quick telemetry check', () => {
     expect(KINDS.parking.quickCheck({ __proto__: 1 })).toBe(false);
     expect(KINDS.parking.quickCheck(JSON.parse('{"__proto__": 1, "occupied": true}'))).toBe(false);
     expect(KINDS.camera.quickCheck({})).toBe(false);
+  });
+
+  it("takes an enum field's values and nothing else", () => {
+    expect(KINDS.lift.quickCheck({ direction: 'up', mode: 'out_of_service', floor: -2 })).toBe(true);
+    expect(KINDS.lift.quickCheck({ direction: 'UP' })).toBe(false);
+    expect(KINDS.lift.quickCheck({ direction: 1 })).toBe(false);
+    expect(KINDS.lift.quickCheck({ mode: 'toString' })).toBe(false);
   });
 });

@@ -40,8 +40,14 @@ describe('telemetry schemas', () => {
   });
 
   it('lists each kind with its contract fields', () => {
-    expect(KIND_NAMES).toStrictEqual(['access', 'lighting', 'parking', 'energy', 'fire', 'camera']);
+    expect(KIND_NAMES).toStrictEqual(['access', 'lighting', 'parking', 'energy', 'fire', 'camera', 'lift', 'water', 'power', 'patrol', 'sos', 'environment', 'waste']);
     expect(KINDS.energy.fields).toStrictEqual(['energyKwh', 'powerKw', 'voltageV', 'currentA', 'powerFactor']);
+  });
+
+  it.each(KIND_NAMES)("lists exactly the %s schema's fields, in its order", (kind) => {
+    const shape = (KINDS[kind].telemetry as unknown as { shape: Record<string, unknown> }).shape;
+    expect(KINDS[kind].fields).toStrictEqual(Object.keys(shape).filter((k) => k !== 'ts'));
+    expect(KINDS[kind].name).toBe(kind);
   });
 });
 

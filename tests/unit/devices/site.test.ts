@@ -2,17 +2,17 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { KIND_NAMES } from '../../../src/devices/kinds/index.js';
+import { SIMULATED_KINDS } from '../../../devices/models/index.js';
 import { expandSite, loadSite, scaleSite, SiteFileError } from '../../../devices/site.js';
 
 const countBy = (items: Array<{ kind: string }>) => items.reduce<Record<string, number>>((m, d) => ({ ...m, [d.kind]: (m[d.kind] ?? 0) + 1 }), {});
 
 describe('site descriptions', () => {
-  it('describes a demo community of about 300 devices of every kind', async () => {
+  it('describes a demo community of about 300 devices of every simulated kind', async () => {
     const devices = expandSite(await loadSite('devices/sites/demo.yaml'));
     expect(devices.length).toBeGreaterThanOrEqual(280);
     expect(devices.length).toBeLessThanOrEqual(320);
-    expect(Object.keys(countBy(devices)).sort()).toStrictEqual([...KIND_NAMES].sort());
+    expect(Object.keys(countBy(devices)).sort()).toStrictEqual([...SIMULATED_KINDS].sort());
     expect(new Set(devices.map((d) => d.id)).size).toBe(devices.length);
   });
 
@@ -36,10 +36,10 @@ describe('site descriptions', () => {
     expect(devices.some((d) => d.zone === 'b1x2-f1')).toBe(true);
   });
 
-  it('cuts a site to fewer devices and still keeps every kind', async () => {
+  it('cuts a site to fewer devices and still keeps every simulated kind', async () => {
     const devices = scaleSite(await loadSite('devices/sites/demo.yaml'), 60);
     expect(devices).toHaveLength(60);
-    expect(Object.keys(countBy(devices)).sort()).toStrictEqual([...KIND_NAMES].sort());
+    expect(Object.keys(countBy(devices)).sort()).toStrictEqual([...SIMULATED_KINDS].sort());
   });
 
   it('refuses a site file naming the file and the bad field', async () => {

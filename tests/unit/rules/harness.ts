@@ -2,7 +2,7 @@ import { vi } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import type { AlarmKey, AlarmRaise } from '../../../src/alarms/model.js';
 import { Bus } from '../../../src/bus.js';
-import type { KindName } from '../../../src/devices/kinds/index.js';
+import type { KindName, TelemetryFields } from '../../../src/devices/kinds/index.js';
 import { createLogger, type Logger } from '../../../src/log.js';
 import type { RuleActions, RuleDevice } from '../../../src/rules/actions.js';
 import { RuleEngine } from '../../../src/rules/engine.js';
@@ -99,7 +99,7 @@ export interface Harness {
   actions: RecordingActions;
   engine: RuleEngine;
   log: Logger;
-  telemetry(device: string, fields: Record<string, number | boolean>): void;
+  telemetry(device: string, fields: TelemetryFields): void;
   event(device: string, type: string, details?: Record<string, unknown>): void;
   status(device: string, online: boolean): void;
   /** Moves fake time on by `ms`, running the timers due. */

@@ -78,6 +78,56 @@ describe('rule schema', () => {
     ]);
   });
 
+  it('normalises the forms of contract §9: missing and usage', () => {
+    expect(when({ event: 'access_granted', missing: '2h', during: '22:00-06:00' })).toMatchObject({
+      ok: true,
+      rule: { when: { form: 'missing', event: 'access_granted', missingMs: 7_200_000, per: 'device', during: { start: 1320, end: 360 } } },
+    });
+    expect(when({ event: 'access_granted', missing: '90m', per: 'device' })).toMatchObject({ rule: { when: { form: 'missing', missingMs: 5_400_000, per: 'device' } } });
+    expect(when({ usage: 'energyKwh', every: 2000 })).toStrictEqual({
+      ok: true,
+      rule: { id: 'r', enabled: true, match: {}, when: { form: 'usage', usage: 'energyKwh', every: 2000, during: undefined }, alarm: { type: 'x', severity: 'major' }, autoClear: true },
+    });
+  });
+
+  it('refuses a bad missing duration, per or event, naming the field', () => {
+    expect(errors({ id: 'tour', when: { event: 'access_granted', missing: '0s', per: 'zone' }, alarm })).toStrictEqual([
+      'rules/test.yaml: rule "tour": when.missing: "0s" is too short: it must be at least 1ms',
+      'rules/test.yaml: rule "tour": when.per: must be device',
+    ]);
+    expect(errors({ id: 'tour', when: { event: 'access_granted', missing: 'two hours' }, alarm })).toStrictEqual([
+      'rules/test.yaml: rule "tour": when.missing: "two hours" is not a duration such as 500ms, 10s, 5m or 2h',
+    ]);
+    expect(errors({ id: 'tour', match: { kind: 'energy' }, when: { event: 'access_granted', missing: '2h' }, alarm })).toStrictEqual([
+      'rules/test.yaml: rule "tour": when.event: "access_granted" is not an event type of energy (phase_loss, meter_tamper)',
+    ]);
+    expect(errors({ id: 'tour', when: { event: 'access_granted', missing: '2h', count: 3 }, alarm })).toStrictEqual(['rules/test.yaml: rule "tour": when.count: unknown field']);
+  });
+
+  it('refuses a usage step that is not a number above 0, or finite', () => {
+    expect(errors({ id: 'svc', when: { usage: 'energyKwh', every: 0 }, alarm })).toStrictEqual(['rules/test.yaml: rule "svc": when.every: must be above 0']);
+    expect(errors({ id: 'svc', when: { usage: 'energyKwh', every: -100 }, alarm })).toStrictEqual(['rules/test.yaml: rule "svc": when.every: must be above 0']);
+    expect(errors({ id: 'svc', when: { usage: 'energyKwh', every: '2000' }, alarm })).toStrictEqual(['rules/test.yaml: rule "svc": when.every: must be a number']);
+    expect(errors({ id: 'svc', when: { usage: 'energyKwh', every: Infinity }, alarm })).toStrictEqual(['rules/test.yaml: rule "svc": when.every: must be a finite number']);
+    expect(errors({ id: 'svc', when: { usage: 'energyKwh', every: 100, for: '1m' }, alarm })).toStrictEqual(['rules/test.yaml: rule "svc": when.for: unknown field']);
+  });
+
+  it('refuses a usage field that is not a numeric telemetry field of the matched kinds', () => {
+    expect(errors({ id: 'svc', match: { kind: 'access' }, when: { usage: 'doorOpen', every: 1 }, alarm })).toStrictEqual([
+      'rules/test.yaml: rule "svc": when.usage: "doorOpen" is not a numeric telemetry field of access (batteryPct)',
+    ]);
+    expect(errors({ id: 'svc', match: { kind: 'energy' }, when: { usage: 'runHours', every: 2000 }, alarm })).toStrictEqual([
+      'rules/test.yaml: rule "svc": when.usage: "runHours" is not a numeric telemetry field of energy (energyKwh, powerKw, voltageV, currentA, powerFactor)',
+    ]);
+  });
+
+  it('takes a usage rule with only a work order, and refuses one whose alarm would never clear', () => {
+    expect(errors({ id: 'svc', match: { kind: 'energy' }, when: { usage: 'energyKwh', every: 100 }, workOrder: { category: 'energy', priority: 'low' } })).toStrictEqual([]);
+    expect(errors({ id: 'svc', when: { usage: 'energyKwh', every: 100 }, alarm, autoClear: false })).toStrictEqual([
+      'rules/test.yaml: rule "svc": autoClear: a usage rule fires and is done: with autoClear: false its alarm stays open and later firings open no work order; remove it',
+    ]);
+  });
+
   it('compiles templates and renders them', () => {
     const r = parseRule({ id: 'r', when: { absent: '1m' }, alarm: { ...alarm, message: 'At {device} ({zone}, {site}): {value} by {rule} of {kind}' } }, 'f', 0);
     if (!r.ok) throw new Error(r.errors.join());

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { historyNeed } from '../../../src/rules/replay.js';
 import { simulateRule, type SimMessage } from '../../../src/rules/simulate.js';
 import { DEVICES, harness, rules, SITE, T0, useFakeTime } from './harness.js';
 
@@ -31,10 +32,21 @@ const RULES: Record<string, string> = {
   match: { kind: fire }
   when: { telemetry: temperatureC, rise: 5, within: 30s }
   alarm: { type: heat_rise, severity: major, message: "{device} at {value}" }`,
+  'checkpoint-missed': `
+- id: checkpoint-missed
+  match: { kind: access }
+  when: { event: access_denied, missing: 15s }
+  alarm: { type: checkpoint_missed, severity: major, message: "{device} not seen" }`,
+  'meter-service': `
+- id: meter-service
+  match: { kind: energy }
+  when: { usage: energyKwh, every: 100 }
+  alarm: { type: service_due, severity: warning, message: "{device} at {value}" }`,
 };
 
 const at = (s: number) => T0 + s * 1000;
 const fire = (s: number, device: string, fields: Record<string, number>): SimMessage => ({ ts: at(s), device, kind: 'fire', site: SITE, zone: device === 'fire-3' ? 'b2-f1' : 'b1-f1', telemetry: fields });
+const meter = (s: number, energyKwh: number): SimMessage => ({ ts: at(s), device: 'meter-1', kind: 'energy', site: SITE, zone: 'b1', telemetry: { energyKwh } });
 
 const MESSAGES: SimMessage[] = [
   { ts: at(0), device: 'cam-1', kind: 'camera', site: SITE, zone: 'b1-f1', telemetry: { fps: 25 } },
@@ -46,10 +58,13 @@ const MESSAGES: SimMessage[] = [
   { ts: at(20), device: 'door-1', kind: 'access', site: SITE, zone: 'b1-f1', event: { type: 'access_denied', details: { method: 'card' } } },
   { ts: at(30), device: 'door-1', kind: 'access', site: SITE, zone: 'b1-f1', event: { type: 'access_denied', details: { method: 'card' } } },
   fire(40, 'fire-1', { temperatureC: 28 }),
+  meter(50, 1000),
   fire(60, 'fire-1', { smokeObscurationPct: 1, temperatureC: 28 }),
   { ts: at(65), device: 'fire-2', kind: 'fire', site: SITE, zone: 'b1-f1', event: { type: 'fire_alarm' } },
   fire(100, 'fire-3', { smokeObscurationPct: 30 }),
+  meter(150, 1250),
   { ts: at(200), device: 'cam-1', kind: 'camera', site: SITE, zone: 'b1-f1', status: 'offline' },
+  meter(250, 1300),
   { ts: at(300), device: 'cam-1', kind: 'camera', site: SITE, zone: 'b1-f1', status: 'online' },
 ];
 const UNTIL = at(400);
@@ -106,5 +121,31 @@ describe('simulateRule', () => {
       { at: at(65), kind: 'workOrder', site: SITE, source: 'fire-2', title: 'Check b1-f1' },
       { at: at(65), kind: 'command', site: SITE, device: 'door-1', action: 'unlock' },
     ]);
+  });
+
+  it('replays missing and usage, work orders included', () => {
+    const [tour] = rules(RULES['checkpoint-missed']);
+    expect(simulateRule(tour, MESSAGES, DEVICES, { timeZone: 'UTC', from: T0, until: UNTIL })).toStrictEqual([
+      // door-1's denials at 10, 20 and 30 s each start its count again; door-2 has none.
+      { at: at(15), kind: 'raised', site: SITE, source: 'door-2', value: undefined, message: 'door-2 not seen' },
+      { at: at(45), kind: 'raised', site: SITE, source: 'door-1', value: undefined, message: 'door-1 not seen' },
+    ]);
+    const [service] = rules(`
+- id: meter-service
+  match: { kind: energy }
+  when: { usage: energyKwh, every: 100 }
+  workOrder: { category: energy, priority: normal, title: "Service {device} at {value} kWh" }
+`);
+    expect(simulateRule(service, MESSAGES, DEVICES, { timeZone: 'UTC', from: T0, until: UNTIL })).toStrictEqual([
+      { at: at(150), kind: 'workOrder', site: SITE, source: 'meter-1', title: 'Service meter-1 at 1250 kWh' },
+      { at: at(250), kind: 'workOrder', site: SITE, source: 'meter-1', title: 'Service meter-1 at 1300 kWh' },
+    ]);
+  });
+
+  it('reads from history the event a missing rule waits for and the field a usage rule counts', () => {
+    const [tour] = rules(RULES['checkpoint-missed'].replace('match: { kind: access }', 'match: { site: maple-court }'));
+    expect(historyNeed(tour)).toStrictEqual({ kinds: ['access'], fields: [], events: ['access_denied'], everything: false, sites: ['maple-court'], devices: undefined });
+    const [service] = rules(RULES['meter-service']);
+    expect(historyNeed(service)).toStrictEqual({ kinds: ['energy'], fields: ['energyKwh'], events: [], everything: false, sites: undefined, devices: undefined });
   });
 });

@@ -50,6 +50,14 @@ describe('SummaryWindow', () => {
     ]);
   });
 
+  it("leaves an enum field's text out (a lift's mode, contract §9), like a boolean", () => {
+    const w = new SummaryWindow();
+    w.add('maple-court', 'lift', 'b3', 'lift-1', { floor: 3, mode: 'normal', direction: 'up', moving: true });
+    expect(w.drain(T0, T0 + HOUR, 'UTC', false)[0].zones).toStrictEqual([
+      { zone: 'b3', messages: 1, devices: 1, fields: { floor: { count: 1, min: 3, mean: 3, max: 3 } } },
+    ]);
+  });
+
   it('is empty again after a drain, and holds one entry per zone however many messages come', () => {
     const w = new SummaryWindow();
     for (let i = 0; i < 10_000; i++) w.add('s', 'energy', 'z', `m-${i % 3}`, { powerKw: i });

@@ -101,6 +101,12 @@ describe('telemetryLine', () => {
     );
   });
 
+  it("writes an enum field's text as a string field (contract §9)", () => {
+    expect(telemetryLine('lift', 's', 'd', 'z', { floor: 3, direction: 'up', mode: 'out_of_service', moving: true }, 1)).toBe(
+      'lift,device=d,site=s,zone=z floor=3,direction="up",mode="out_of_service",moving=true 1',
+    );
+  });
+
   it('escapes tag values', () => {
     expect(telemetryLine('fire', 's 1', 'd,1', 'z=1', { coPpm: 1 }, 5)).toBe('fire,device=d\\,1,site=s\\ 1,zone=z\\=1 coPpm=1 5');
   });
