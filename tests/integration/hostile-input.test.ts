@@ -2,28 +2,16 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/log.js';
 import { ADMIN_TOKEN, eventually, nextMessage, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startInflux, type InfluxServer } from '../helpers/influx.js';
+import { logLines } from '../helpers/log-lines.js';
 
 const SITE = 'maple-court';
 const DB = 'hostile_test';
 const REJECTED = `sc/${SITE}/gateway/rejected`;
 
-/** A pino destination that keeps every line the gateway logs. */
-function logLines() {
-  const lines: Array<Record<string, any>> = [];
-  const stream = new Writable({
-    write(chunk, _enc, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  return { lines, log: createLogger('info', stream) };
-}
 
 describe('no message can stop the gateway (issue 12)', () => {
   let influx: InfluxServer;

@@ -1,25 +1,14 @@
-import { Writable } from 'node:stream';
+import { logLines } from '../helpers/log-lines.js';
 import { describe, expect, it } from 'vitest';
 import { Bus } from '../../src/bus.js';
 import { Failures } from '../../src/failures.js';
-import { createLogger } from '../../src/log.js';
 import { Metrics } from '../../src/metrics.js';
 
-function capture() {
-  const lines: Array<Record<string, any>> = [];
-  const stream = new Writable({
-    write(chunk, _enc, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  return { lines, log: createLogger('info', stream) };
-}
 const flushed = () => new Promise((r) => setImmediate(r));
 
 describe('Failures', () => {
   it('counts every failure by stage and logs its stack at most once per interval per device', async () => {
-    const { lines, log } = capture();
+    const { lines, log } = logLines();
     const metrics = new Metrics();
     let now = 0;
     const failures = new Failures(metrics, log, 60_000, () => now);
@@ -40,7 +29,7 @@ describe('Failures', () => {
 
 describe('Bus with Failures', () => {
   it('counts a throwing listener under its owner name and still runs the others', async () => {
-    const { log } = capture();
+    const { log } = logLines();
     const metrics = new Metrics();
     const bus = new Bus(log, new Failures(metrics, log));
     const seen: string[] = [];

@@ -1,18 +1,7 @@
-import { Writable } from 'node:stream';
+import { logLines } from '../helpers/log-lines.js';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createLogger } from '../../src/log.js';
 import { RefusalLog } from '../../src/refusal-log.js';
 
-function capture() {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk, _enc, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  return { lines, log: createLogger('info', stream) };
-}
 
 const flushed = () => new Promise((r) => setImmediate(r));
 
@@ -21,7 +10,7 @@ describe('RefusalLog', () => {
   afterEach(() => vi.useRealTimers());
 
   it('logs the first refusal of each kind from a source in full and sums the rest into one line when the window ends', async () => {
-    const { lines, log } = capture();
+    const { lines, log } = logLines();
     const refusals = new RefusalLog(log, 60_000);
     for (let i = 0; i < 1000; i++) refusals.note('10.0.0.7', 'mqtt subscription refused', { client: 'c1', filter: `x/${i}` });
     for (let i = 0; i < 5; i++) refusals.note('10.0.0.7', 'mqtt publish refused', { client: 'c1', topic: 't' });
@@ -40,7 +29,7 @@ describe('RefusalLog', () => {
   });
 
   it('logs each source on its own, and sources beyond the bound in one shared line', async () => {
-    const { lines, log } = capture();
+    const { lines, log } = logLines();
     const refusals = new RefusalLog(log, 60_000, 3);
     for (let s = 0; s < 10; s++) refusals.note(`10.0.0.${s}`, 'mqtt connection refused', { reason: 'bad_credentials' }, 'info');
     await vi.advanceTimersByTimeAsync(60_000);
@@ -51,7 +40,7 @@ describe('RefusalLog', () => {
   });
 
   it('writes what is pending at stop, and logs a source in full again in the next window', async () => {
-    const { lines, log } = capture();
+    const { lines, log } = logLines();
     const refusals = new RefusalLog(log, 1000);
     refusals.note('a', 'refused', {});
     refusals.note('a', 'refused', {});
