@@ -45,7 +45,7 @@ function AlarmCard({ alarm: a }) {
   return html`<li class=${`alarm sev-${a.severity} ${a.state}`} data-alarm=${a.id} data-type=${a.type} data-state=${a.state}>
     <div class="alarm-head">
       <span class=${`badge sev-${a.severity}`}>${label('severity', a.severity)}</span>
-      <strong class="alarm-type">${label('type', a.type)}</strong>
+      <strong class="alarm-type">${label('type', a.type, a.kind)}</strong>
       <span class=${`state ${a.state}`}>${t(`state.${a.state}`)}</span>
       ${a.count > 1 && html`<span class="muted">×${a.count}</span>`}
     </div>
@@ -130,7 +130,7 @@ function RecentlyCleared({ site, openCount }) {
       <tbody>
         ${rows.map((a) => html`<tr>
           <td><span class=${`badge sev-${a.severity}`}>${label('severity', a.severity)}</span></td>
-          <td>${label('type', a.type)}</td>
+          <td>${label('type', a.type, a.kind)}</td>
           <td>${a.source}</td>
           <td>${dateTime(a.clearedAt)}</td>
           <td>${a.clearedBy ?? ''}</td>

@@ -3,8 +3,8 @@ import { html, useEffect, useRef, useState } from '/vendor/htm-preact.js';
 import uPlot from '/vendor/uplot.js';
 import { api, get } from '../api.js';
 import { defs } from '../definitions.js';
-import { ago, alarmOrder, building, dateTime } from '../format.js';
-import { label, t } from '../i18n.js';
+import { ago, alarmOrder, building, dateTime, num } from '../format.js';
+import { fieldLabel, label, t, valueLabel } from '../i18n.js';
 import { useStore } from '../store.js';
 import { SiteFilter } from './alarms.js';
 
@@ -16,6 +16,17 @@ const COMMANDS = {
   energy: [],
   fire: [{ action: 'test' }, { action: 'reset' }],
   camera: [{ action: 'snapshot' }],
+  // The kinds of contract §9 define no commands: their devices get none here.
+};
+
+/**
+ * The fields a glance at a device shows first, each its latest value: where a lift car is and whether it can be
+ * used, how full a water tank is and whether its pump runs. Every text field (an enumeration) is shown there too,
+ * and not charted.
+ */
+const GLANCE = {
+  lift: ['floor', 'direction', 'doorOpen', 'mode'],
+  water: ['levelPct', 'pumpRunning'],
 };
 
 const buildingOf = (d) => d.tags?.building ?? building(d.zone);
@@ -110,8 +121,9 @@ export function DevicePage({ id }) {
       <span class="muted">${t('devices.lastSeen')}: ${dateTime(device.lastSeen)}</span>
     </div>
     ${alarms.length > 0 && html`<ul class="inline-alarms">${alarms.map((a) => html`<li>
-      <a href="#/alarms"><span class=${`badge sev-${a.severity}`}>${label('severity', a.severity)}</span> ${label('type', a.type)}</a></li>`)}</ul>`}
+      <a href="#/alarms"><span class=${`badge sev-${a.severity}`}>${label('severity', a.severity)}</span> ${label('type', a.type, a.kind)}</a></li>`)}</ul>`}
     <${Commands} device=${device} />
+    ${Array.isArray(rows) && html`<${Glance} kind=${device.kind} rows=${rows} />`}
     <div class="bar">
       <h3>${t('device.telemetry')}</h3>
       <span class="segmented" role="group" aria-label=${t('device.range')}>
@@ -120,7 +132,7 @@ export function DevicePage({ id }) {
     </div>
     ${rows === undefined ? html`<p class="muted">${t('common.loading')}</p>`
       : rows instanceof Error ? html`<p class="error">${rows.message}</p>`
-      : html`<${Charts} rows=${rows} />`}
+      : html`<${Charts} kind=${device.kind} rows=${rows} />`}
   </section>`;
 }
 
@@ -168,14 +180,62 @@ function axisWidth(self, values, axisIdx, cycleNum) {
   return Math.ceil(size);
 }
 
-/** One chart per field that has data; booleans drawn as steps between 0 and 1. */
-function Charts({ rows }) {
-  if (rows.length === 0) return html`<p class="empty">${t('device.noData')}</p>`;
-  const fields = [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((f) => f !== 'time');
-  return html`<div class="charts">${fields.map((f) => html`<${Chart} key=${f} field=${f} rows=${rows} />`)}</div>`;
+/** The kind's telemetry fields as the definitions describe them (none for a kind the gateway does not serve). */
+const telemetryOf = (kind) => defs().kinds[kind]?.telemetry ?? {};
+
+/** A field's type: as the definitions say, else as its values are. */
+function typeOf(telemetry, rows, field) {
+  return telemetry[field]?.type ?? typeof rows.find((r) => r[field] !== undefined)?.[field];
 }
 
-function Chart({ field, rows }) {
+/** The latest row's value of `field` in `rows`, with its time; undefined when no row has one. */
+function latest(rows, field) {
+  let found;
+  for (const r of rows) if (r[field] !== undefined && (!found || r.time >= found.time)) found = r;
+  return found && { value: found[field], time: found.time };
+}
+
+/** `Tank level (%)`: the field's word with the unit the definitions give. */
+function caption(kind, field) {
+  const unit = telemetryOf(kind)[field]?.unit;
+  return unit ? `${fieldLabel(kind, field)} (${unit})` : fieldLabel(kind, field);
+}
+
+/** The latest value of the kind's glance fields and of every text field, in words. */
+function Glance({ kind, rows }) {
+  const telemetry = telemetryOf(kind);
+  const fields = [...new Set([
+    ...(GLANCE[kind] ?? []),
+    ...Object.keys(telemetry).filter((f) => telemetry[f].type === 'string'),
+    ...rows.flatMap((r) => Object.keys(r).filter((f) => f !== 'time' && typeof r[f] === 'string' && !telemetry[f])),
+  ])];
+  if (fields.length === 0) return null;
+  return html`<div class="glance" data-testid="glance">
+    <h3>${t('device.latest')}</h3>
+    <dl>${fields.map((f) => {
+      const last = latest(rows, f);
+      const unit = telemetry[f]?.unit;
+      const text = !last ? t('device.noValue')
+        : typeof last.value === 'number' ? `${num(last.value, 2)}${!unit ? '' : unit === '%' ? '%' : ` ${unit}`}`
+        : valueLabel(f, last.value);
+      return html`<div data-field=${f} title=${last ? dateTime(last.time) : ''}><dt>${fieldLabel(kind, f)}</dt><dd>${text}</dd></div>`;
+    })}</dl>
+  </div>`;
+}
+
+/** One chart per number or on/off field that has data, in the kind's order; booleans drawn as steps between 0 and 1. */
+function Charts({ kind, rows }) {
+  if (rows.length === 0) return html`<p class="empty">${t('device.noData')}</p>`;
+  const telemetry = telemetryOf(kind);
+  const order = Object.keys(telemetry);
+  const rank = (f) => (order.includes(f) ? order.indexOf(f) : order.length);
+  const fields = [...new Set(rows.flatMap((r) => Object.keys(r)))]
+    .filter((f) => f !== 'time' && typeOf(telemetry, rows, f) !== 'string')
+    .sort((a, b) => rank(a) - rank(b));
+  return html`<div class="charts">${fields.map((f) => html`<${Chart} key=${f} field=${f} title=${caption(kind, f)} rows=${rows} />`)}</div>`;
+}
+
+function Chart({ field, title, rows }) {
   const ref = useRef();
   useEffect(() => {
     const points = rows.filter((r) => r[field] !== undefined);
@@ -189,7 +249,7 @@ function Chart({ field, rows }) {
         height: 180,
         legend: { show: false },
         scales: bool ? { y: { range: [-0.1, 1.1] } } : {},
-        series: [{}, { label: field, stroke: '#2563eb', width: 1.5, fill: 'rgba(37,99,235,0.08)', paths: bool ? uPlot.paths.stepped({ align: 1 }) : undefined }],
+        series: [{}, { label: title, stroke: '#2563eb', width: 1.5, fill: 'rgba(37,99,235,0.08)', paths: bool ? uPlot.paths.stepped({ align: 1 }) : undefined }],
         axes: [{}, { size: axisWidth }],
       },
       [xs, ys],
@@ -201,6 +261,6 @@ function Chart({ field, rows }) {
       removeEventListener('resize', resize);
       plot.destroy();
     };
-  }, [field, rows]);
-  return html`<figure class="chart" data-field=${field}><figcaption>${field}</figcaption><div ref=${ref}></div></figure>`;
+  }, [field, title, rows]);
+  return html`<figure class="chart" data-field=${field}><figcaption>${title}</figcaption><div ref=${ref}></div></figure>`;
 }

@@ -166,6 +166,55 @@ describe('the operator console in a real browser', () => {
     }
   }, 90_000);
 
+  it('shows a lift and a water pump set at a glance, their text fields as words, their numbers charted', async () => {
+    // Devices of the kinds of contract §9, written to by hand: the simulator has none of them yet.
+    const lift = await gw.connect(await gw.register('lift-b1-01', 'lift', SITE, 'b1-lift'));
+    const pump = await gw.connect(await gw.register('water-b1-01', 'water', SITE, 'b1-basement'));
+    const now = Date.now();
+    for (let i = 5; i >= 0; i--) {
+      const ts = now - i * 60_000;
+      await lift.publishAsync(`sc/${SITE}/lift/lift-b1-01/telemetry`, JSON.stringify({
+        ts, floor: 6 - i, moving: i > 0, direction: i > 0 ? 'up' : 'idle', doorOpen: i === 0, mode: 'normal', loadPct: 20 + i, speedMps: i > 0 ? 1.5 : 0,
+      }), { qos: 1 });
+      await pump.publishAsync(`sc/${SITE}/water/water-b1-01/telemetry`, JSON.stringify({
+        ts, levelPct: 80 - i, pressureMpa: 0.42, pumpRunning: i % 2 === 0, flowM3h: 12.5 + i,
+      }), { qos: 1 });
+    }
+    await eventually(async () => (await gw.api('GET', '/api/devices/lift-b1-01/telemetry?field=floor')).body.length >= 6, 30_000, 500);
+    await eventually(async () => (await gw.api('GET', '/api/devices/water-b1-01/telemetry?field=levelPct')).body.length >= 6, 30_000, 500);
+
+    const a = await openPage(browser, DESK);
+    try {
+      await signIn(a.page, base, desk.token);
+      // The devices filter names the new kinds in Chinese.
+      await a.page.click('a[href="#/devices"]');
+      expect(await a.page.textContent('select[aria-label="类型"]')).toContain('电梯');
+      await a.page.goto(`${base}/#/devices/lift-b1-01`);
+      await a.page.waitForSelector('.chart[data-field="floor"] canvas', { timeout: UI_TIMEOUT });
+      const glance = a.page.locator('[data-testid="glance"]');
+      expect(await glance.locator('[data-field="floor"] dd').textContent()).toBe('6');
+      expect(await glance.locator('[data-field="direction"] dd').textContent()).toBe('停梯');
+      expect(await glance.locator('[data-field="doorOpen"] dd').textContent()).toBe('开');
+      expect(await glance.locator('[data-field="mode"] dd').textContent()).toBe('正常');
+      // Text fields are words at a glance, never a chart.
+      expect(await a.page.locator('.chart[data-field="direction"], .chart[data-field="mode"]').count()).toBe(0);
+      expect(await a.page.textContent('.chart[data-field="speedMps"] figcaption')).toBe('运行速度 (m/s)');
+      await screenshot(a.page, 'desk-device-lift');
+
+      await a.page.goto(`${base}/#/devices/water-b1-01`);
+      await a.page.waitForSelector('.chart[data-field="levelPct"] canvas', { timeout: UI_TIMEOUT });
+      expect(await glance.locator('[data-field="levelPct"] dd').textContent()).toBe('80%');
+      expect(await glance.locator('[data-field="pumpRunning"] dd').textContent()).toBe('运行');
+      expect(await a.page.textContent('.chart[data-field="pressureMpa"] figcaption')).toBe('供水压力 (MPa)');
+      // No commands: the contract defines none for these kinds.
+      expect(await a.page.locator('.commands').count()).toBe(0);
+      await screenshot(a.page, 'desk-device-water');
+      expect(a.errors).toStrictEqual([]);
+    } finally {
+      await a.context.close();
+    }
+  }, 90_000);
+
   it('shows the service report, and the rule test', async () => {
     const a = await openPage(browser, DESK);
     try {

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ADMIN_TOKEN, eventually, startGateway, type TestGateway } from '../helpers/gateway.js';
 
 /** Reads a server-sent event stream into `events` until aborted. */
@@ -63,6 +64,18 @@ function missingKey(doc: unknown, path: string): string | undefined {
     at = (at as Record<string, unknown>)[key];
   }
   return undefined;
+}
+
+/**
+ * The console's words (console/i18n.js) as the browser loads them, with the little of a browser it touches at
+ * load and on a language switch; `done` puts the globals back.
+ */
+async function loadWords() {
+  const stored = new Map<string, string>();
+  vi.stubGlobal('localStorage', { getItem: (k: string) => stored.get(k) ?? null, setItem: (k: string, v: string) => stored.set(k, v) });
+  vi.stubGlobal('document', { documentElement: { lang: '' } });
+  const i18n = await import(pathToFileURL(resolve('console/i18n.js')).href);
+  return { ...i18n, done: () => vi.unstubAllGlobals() };
 }
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -159,6 +172,48 @@ describe('the console is served by the gateway', () => {
       Object.entries(lists).flatMap(([list, names]) => hardCodedCopies(text, names).map((m) => `${file}: ${list}: ${m}`)),
     );
     expect(copies).toStrictEqual([]);
+  });
+
+  it('names every kind, telemetry field, enumerated value and event type the definitions serve, in both languages', async () => {
+    const doc = (await gw.api('GET', '/api/definitions')).body;
+    const kinds = doc.kinds as Record<string, { telemetry: Record<string, { values?: string[] }>; events: Record<string, unknown> }>;
+    // The kinds of contract §9 are served: the check covers them.
+    expect(Object.keys(kinds)).toEqual(expect.arrayContaining(['lift', 'water', 'power', 'patrol', 'sos', 'environment', 'waste']));
+    const words = await loadWords();
+    try {
+      const missing: string[] = [];
+      for (const [lang, dict] of Object.entries(words.LANGUAGES as Record<string, Record<string, string>>)) {
+        // A kind's own word (`field.water.temperatureC`) or the shared one, as fieldLabel() and label() look them up.
+        const has = (...keys: string[]) => keys.some((k) => Object.hasOwn(dict, k) && dict[k].trim() !== '');
+        for (const [kind, d] of Object.entries(kinds)) {
+          if (!has(`kind.${kind}`)) missing.push(`${lang} kind.${kind}`);
+          for (const [field, f] of Object.entries(d.telemetry)) {
+            if (!has(`field.${kind}.${field}`, `field.${field}`)) missing.push(`${lang} field.${field} (${kind})`);
+            for (const value of f.values ?? []) if (!has(`value.${field}.${value}`)) missing.push(`${lang} value.${field}.${value} (${kind})`);
+          }
+          for (const type of Object.keys(d.events)) if (!has(`event.${kind}.${type}`, `event.${type}`)) missing.push(`${lang} event.${type} (${kind})`);
+        }
+      }
+      expect(missing).toStrictEqual([]);
+      // The Chinese kind names are Chinese, not the English ones copied.
+      const zh = words.LANGUAGES['zh-CN'] as Record<string, string>;
+      expect(Object.keys(kinds).filter((k) => !/\p{Script=Han}/u.test(zh[`kind.${k}`]))).toStrictEqual([]);
+
+      // The pages' lookups: a kind's own word first, an alarm type named as an event takes the event's word.
+      expect(words.language()).toBe('zh-CN');
+      expect([words.label('kind', 'lift'), words.fieldLabel('water', 'temperatureC'), words.fieldLabel('environment', 'temperatureC')]).toStrictEqual(['电梯', '水温', '温度']);
+      expect([words.label('type', 'passenger_trapped'), words.label('type', 'fire', 'waste'), words.label('type', 'fire_alarm')]).toStrictEqual(['电梯困人', '垃圾桶起火', '火警']);
+      expect([words.valueLabel('direction', 'up'), words.valueLabel('pumpRunning', true), words.valueLabel('moving', false)]).toStrictEqual(['上行', '运行', '停止']);
+      words.setLanguage('en');
+      expect([words.label('kind', 'water'), words.fieldLabel('lift', 'doorOpen'), words.valueLabel('mode', 'out_of_service'), words.label('type', 'call', 'sos')]).toStrictEqual([
+        'Water supply',
+        'Car door',
+        'Out of service',
+        'Emergency call',
+      ]);
+    } finally {
+      words.done();
+    }
   });
 
   it('says who a token belongs to', async () => {
