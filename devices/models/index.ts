@@ -12,8 +12,10 @@ export * from './model.js';
 type ModelClass = new (spec: DeviceSpec, ctx: ModelContext, now: number) => DeviceModel;
 
 /**
- * One model per kind of contract §1. The kinds of §9 (lift, water, power, patrol, sos, environment, waste) have
- * none yet (issue 14, later work): a site file cannot hold such devices, so the simulator never meets one.
+ * One model per kind the simulator plays. The kinds of §9 have their models (lift.ts, water.ts, power.ts,
+ * patrol.ts, sos.ts, environment.ts, waste.ts, unit-tested on their own) but are not played yet: a site file
+ * cannot hold such devices, and the demo must hold a device of every kind played (tests/unit/devices/site.test.ts).
+ * They join `SIMULATED_KINDS` with the site slots, scenarios and demo devices of issue 14's next step.
  */
 const MODELS: Partial<Record<KindName, ModelClass>> = {
   access: AccessModel,

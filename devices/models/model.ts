@@ -33,7 +33,7 @@ export interface ModelContext {
 }
 
 /** A telemetry reading, exactly the fields of the kind's schema (src/devices/kinds). */
-export type Telemetry = Record<string, number | boolean>;
+export type Telemetry = Record<string, number | boolean | string>;
 
 /** An event as it goes on the wire, without `ts` (the runtime adds it). */
 export interface SimEvent {
@@ -66,7 +66,30 @@ export const MODEL_FAULTS = [
   'intrusion', // camera: intrusion (at any hour: the scenario picks the time)
   'fire-lane', // parking fire-lane sensor: a car parks on the fire lane
   'barrier-fault', // parking lot gate: barrier_fault
+  'checkpoint-skipped', // patrol: the guard walks past this checkpoint, no checkpoint_scan until it ends
+  'patrol-tamper', // patrol: tamper
+  'sos-call', // sos: call with the location; cancel when the fault ends
+  'sos-fault', // sos: fault with a code, no calls can be placed
+  'sos-tamper', // sos: tamper
+  'leak', // environment: leak, waterLeak true until it ends
+  'valve-fault', // environment: valve_fault, the irrigation valve stays shut and the soil dries
+  'pollution', // environment: PM2.5 and PM10 well above the limits
+  'night-noise', // environment: about 68 dB (works or a party: the scenario picks the hour)
+  'bin-overfill', // waste: collections missed, the bin fills to 100 % (full)
+  'bin-fire', // waste: the temperature climbs fast, fire
   'low-battery', // any battery device: the battery falls below 10 %
+  'lift-trapped', // lift: stops between floors with a passenger inside, stopped_between_floors then passenger_trapped
+  'lift-door-fault', // lift: door_fault again and again, the car stays at its floor
+  'lift-out-of-service', // lift: mode out_of_service, the car answers no calls
+  'lift-inspection', // lift: mode inspection (maintenance_start, maintenance_end)
+  'pump-fault', // water: pump_fault, the set loses control and the pressure drops
+  'dry-run', // water: the tank runs dry (level near 0), dry_run, the pumps stop
+  'water-leak', // water: leak, the flow stays up at night
+  'pump-short-cycling', // water: the pumps start and stop every minute or two
+  'mains-loss', // power: mains_loss and generator_start, on the generator, fuel falling; mains_restored at the end
+  'breaker-trip', // power: breaker_trip, the main breaker opens, no load
+  'transformer-overheat', // power: the transformer's cooling fails, its temperature climbs past 130 °C
+  'power-room-flooding', // power: flooding in the distribution room, humidity up
 ] as const;
 export type ModelFault = (typeof MODEL_FAULTS)[number];
 
