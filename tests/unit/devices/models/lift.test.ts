@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { LiftModel } from '../../../../devices/models/lift.js';
-import type { DeviceSpec, ModelFault, SimEvent } from '../../../../devices/models/model.js';
+import type { DeviceSpec, ModelFault } from '../../../../devices/models/model.js';
 import { Random } from '../../../../devices/sim/random.js';
 import { checkEvent, checkTelemetry } from '../../../../src/devices/kinds/index.js';
+import { runSteps, SHANGHAI } from './harness.js';
 
-const place = { timeZone: 'Asia/Shanghai', lat: 31.23, lon: 121.47 };
+const place = SHANGHAI;
 const SEC = 1000;
 const MIN = 60_000;
 const HOUR = 3_600_000;
@@ -28,21 +29,11 @@ function lift(seed = 7, params: Record<string, number> = { floors: 18, basements
 
 type Reading = Record<string, number | boolean | string>;
 
-/** Runs `m` from `from` to `to` in steps of `every`, collecting readings and events. */
-function run(m: LiftModel, from: number, to: number, every: number): { readings: Reading[]; events: SimEvent[] } {
-  const readings: Reading[] = [];
-  const events: SimEvent[] = [];
-  for (let t = from + every; t <= to; t += every) {
-    events.push(...m.step(t).events);
-    readings.push(m.telemetry(t));
-  }
-  return { readings, events };
-}
 
 describe('lift model', () => {
   it('sends only readings the lift schema accepts over a normal day, within believable ranges', () => {
     const m = lift();
-    const { readings, events } = run(m, MONDAY, MONDAY + DAY, 10 * SEC);
+    const { readings, events } = runSteps<Reading>(m, MONDAY, MONDAY + DAY, 10 * SEC);
     expect(events).toStrictEqual([]);
     let moving = 0;
     let open = 0;
@@ -73,7 +64,7 @@ describe('lift model', () => {
 
   it('counts trips and run hours that never go back, more trips in the rush than at night', () => {
     const m = lift(3);
-    const { readings } = run(m, MONDAY, MONDAY + DAY, 10 * SEC);
+    const { readings } = runSteps<Reading>(m, MONDAY, MONDAY + DAY, 10 * SEC);
     for (let i = 1; i < readings.length; i++) {
       expect(readings[i].trips).toBeGreaterThanOrEqual(readings[i - 1].trips as number);
       expect(readings[i].runHours).toBeGreaterThanOrEqual(readings[i - 1].runHours as number);
@@ -90,7 +81,7 @@ describe('lift model', () => {
   it('carries heavier loads in the morning rush than at midday', () => {
     const m = lift(5);
     const mean = (from: number, to: number) => {
-      const loads = run(m, from, to, 2 * SEC)
+      const loads = runSteps<Reading>(m, from, to, 2 * SEC)
         .readings.filter((r) => r.moving)
         .map((r) => r.loadPct as number);
       return loads.reduce((a, b) => a + b, 0) / loads.length;
@@ -110,7 +101,7 @@ describe('lift model', () => {
     expect(reportNow).toBe(true);
     expect(events.map((e) => e.type)).toStrictEqual(['stopped_between_floors', 'passenger_trapped']);
     for (const e of events) expect(checkEvent('lift', e)).toMatchObject({ ok: true });
-    const stuck = run(m, t0 + SEC, t0 + HOUR, 30 * SEC);
+    const stuck = runSteps<Reading>(m, t0 + SEC, t0 + HOUR, 30 * SEC);
     expect(stuck.events).toStrictEqual([]);
     for (const r of stuck.readings) expect(r).toMatchObject({ moving: false, doorOpen: false, speedMps: 0 });
     const trips = stuck.readings[0].trips;
@@ -119,7 +110,7 @@ describe('lift model', () => {
     expect(m.step(t0 + HOUR + SEC).events).toStrictEqual([{ type: 'released' }]);
     expect(m.endFault('lift-trapped', t0 + HOUR)).toBe(false);
     // It goes back into service.
-    const after = run(m, t0 + HOUR, t0 + 2 * HOUR, 10 * SEC);
+    const after = runSteps<Reading>(m, t0 + HOUR, t0 + 2 * HOUR, 10 * SEC);
     expect(after.readings[after.readings.length - 1].trips).toBeGreaterThan(trips as number);
   });
 
@@ -127,13 +118,13 @@ describe('lift model', () => {
     const m = lift(11);
     const t0 = MONDAY + 10 * HOUR;
     expect(m.startFault({ name: 'lift-door-fault' }, t0)).toBe(true);
-    const { events, readings } = run(m, t0, t0 + HOUR, 10 * SEC);
+    const { events, readings } = runSteps<Reading>(m, t0, t0 + HOUR, 10 * SEC);
     expect(events.length).toBeGreaterThan(10);
     expect(events.every((e) => e.type === 'door_fault')).toBe(true);
     for (const e of events) expect(checkEvent('lift', e)).toMatchObject({ ok: true });
     for (const r of readings) expect(r).toMatchObject({ moving: false, doorOpen: true });
     expect(m.endFault('lift-door-fault', t0 + HOUR)).toBe(true);
-    expect(run(m, t0 + HOUR, t0 + 2 * HOUR, 10 * SEC).events).toStrictEqual([]);
+    expect(runSteps<Reading>(m, t0 + HOUR, t0 + 2 * HOUR, 10 * SEC).events).toStrictEqual([]);
   });
 
   it.each([
@@ -144,7 +135,7 @@ describe('lift model', () => {
     const t0 = MONDAY + 18 * HOUR;
     m.step(t0);
     expect(m.startFault({ name: fault as ModelFault }, t0)).toBe(true);
-    const { events, readings } = run(m, t0, t0 + HOUR, 10 * SEC);
+    const { events, readings } = runSteps<Reading>(m, t0, t0 + HOUR, 10 * SEC);
     expect(events.map((e) => e.type)).toStrictEqual(startEvents);
     for (const r of readings) {
       expect(checkTelemetry('lift', r)).toMatchObject({ ok: true });

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { DeviceSpec, SimEvent } from '../../../../devices/models/model.js';
+import type { DeviceSpec } from '../../../../devices/models/model.js';
 import { PowerModel } from '../../../../devices/models/power.js';
 import { Random } from '../../../../devices/sim/random.js';
 import { checkEvent, checkTelemetry } from '../../../../src/devices/kinds/index.js';
+import { runSteps, SHANGHAI } from './harness.js';
 
-const place = { timeZone: 'Asia/Shanghai', lat: 31.23, lon: 121.47 };
+const place = SHANGHAI;
 const MIN = 60_000;
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -28,22 +29,13 @@ function room(seed = 7, params: Record<string, number> = { households: 300 }): P
 /** Read as numbers; the booleans are compared with toBe. */
 type Reading = Record<string, number>;
 
-function run(m: PowerModel, from: number, to: number, every: number): { readings: Reading[]; events: SimEvent[] } {
-  const readings: Reading[] = [];
-  const events: SimEvent[] = [];
-  for (let t = from + every; t <= to; t += every) {
-    events.push(...m.step(t).events);
-    readings.push(m.telemetry(t) as Reading);
-  }
-  return { readings, events };
-}
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 describe('power room model', () => {
   it('sends only readings the power schema accepts over a normal day, within believable ranges', () => {
     const m = room();
-    const { readings, events } = run(m, MONDAY, MONDAY + DAY, MIN);
+    const { readings, events } = runSteps<Reading>(m, MONDAY, MONDAY + DAY, MIN);
     expect(events).toStrictEqual([]);
     for (const t of readings) {
       expect(checkTelemetry('power', t)).toStrictEqual({ ok: true, value: t });
@@ -77,7 +69,7 @@ describe('power room model', () => {
     const first = m.step(t0 + 1000);
     expect(first).toStrictEqual({ events: [{ type: 'mains_loss' }, { type: 'generator_start' }], reportNow: true });
     for (const e of first.events) expect(checkEvent('power', e)).toMatchObject({ ok: true });
-    const { readings, events } = run(m, t0 + 1000, t0 + 2 * HOUR, MIN);
+    const { readings, events } = runSteps<Reading>(m, t0 + 1000, t0 + 2 * HOUR, MIN);
     expect(events).toStrictEqual([]);
     for (let i = 0; i < readings.length; i++) {
       expect(checkTelemetry('power', readings[i])).toMatchObject({ ok: true });
@@ -99,7 +91,7 @@ describe('power room model', () => {
     const { events } = m.step(t0 + 1000);
     expect(events).toStrictEqual([{ type: 'breaker_trip', circuit: 'Q1' }]);
     expect(checkEvent('power', events[0])).toMatchObject({ ok: true });
-    for (const r of run(m, t0 + 1000, t0 + HOUR, MIN).readings) {
+    for (const r of runSteps<Reading>(m, t0 + 1000, t0 + HOUR, MIN).readings) {
       expect(checkTelemetry('power', r)).toMatchObject({ ok: true });
       expect(r).toMatchObject({ breakerClosed: false, powerKw: 0, currentA: 0 });
     }
@@ -114,11 +106,11 @@ describe('power room model', () => {
     const t0 = MONDAY + 14 * HOUR;
     m.step(t0);
     expect(m.startFault({ name: 'transformer-overheat' }, t0)).toBe(true);
-    const { readings } = run(m, t0, t0 + 2 * HOUR, MIN);
+    const { readings } = runSteps<Reading>(m, t0, t0 + 2 * HOUR, MIN);
     for (let i = 1; i < readings.length; i++) expect(readings[i].transformerTempC).toBeGreaterThan(readings[i - 1].transformerTempC as number);
     expect(readings[readings.length - 1].transformerTempC).toBeGreaterThan(130);
     expect(m.endFault('transformer-overheat', t0 + 2 * HOUR)).toBe(true);
-    const after = run(m, t0 + 2 * HOUR, t0 + 5 * HOUR, MIN).readings;
+    const after = runSteps<Reading>(m, t0 + 2 * HOUR, t0 + 5 * HOUR, MIN).readings;
     expect(after[after.length - 1].transformerTempC).toBeLessThan(100);
   });
 
@@ -127,7 +119,7 @@ describe('power room model', () => {
     const t0 = MONDAY + 4 * HOUR;
     m.step(t0);
     expect(m.startFault({ name: 'power-room-flooding' }, t0)).toBe(true);
-    const { events, readings } = run(m, t0, t0 + 2 * HOUR, MIN);
+    const { events, readings } = runSteps<Reading>(m, t0, t0 + 2 * HOUR, MIN);
     expect(events).toStrictEqual([{ type: 'flooding' }]);
     expect(checkEvent('power', events[0])).toMatchObject({ ok: true });
     expect(readings[readings.length - 1].humidityPct).toBeGreaterThan(90);

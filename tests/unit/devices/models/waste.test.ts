@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { DeviceSpec, SimEvent, Telemetry } from '../../../../devices/models/model.js';
+import type { DeviceSpec } from '../../../../devices/models/model.js';
 import { COLLECTION_HOUR, FIRE_REPORT_C, WasteModel } from '../../../../devices/models/waste.js';
 import { ManualClock } from '../../../../devices/sim/clock.js';
 import { localTime } from '../../../../devices/sim/local-time.js';
 import { Random } from '../../../../devices/sim/random.js';
-import { checkEvent, checkTelemetry } from '../../../../src/devices/kinds/index.js';
+import { runChecked, SHANGHAI, type Sample } from './harness.js';
 
-const PLACE = { timeZone: 'Asia/Shanghai', lat: 31.23, lon: 121.47 };
+const PLACE = SHANGHAI;
 const MONDAY = Date.parse('2026-11-16T00:00:00+08:00');
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -29,31 +29,13 @@ function bin(start = MONDAY, seed = 5) {
   return { clock, model: new WasteModel(SPEC, { rng: new Random(seed), place: PLACE }, start) };
 }
 
-interface Sample {
-  at: number;
-  hour: number;
-  reading: Telemetry;
-}
-
-function run(model: WasteModel, clock: ManualClock, durationMs: number, stepMs: number) {
-  const out = { samples: [] as Sample[], events: [] as { at: number; event: SimEvent }[] };
-  for (let t = 0; t < durationMs; t += stepMs) {
-    const now = clock.advance(stepMs);
-    for (const event of model.step(now).events) out.events.push({ at: now, event });
-    const reading = model.telemetry(now);
-    expect(checkTelemetry('waste', reading)).toStrictEqual({ ok: true, value: reading });
-    out.samples.push({ at: now, hour: localTime(now, PLACE.timeZone).hour, reading });
-  }
-  for (const { event } of out.events) expect(checkEvent('waste', event)).toStrictEqual({ ok: true, value: event });
-  return out;
-}
 
 const fill = (s: Sample) => s.reading.fillPct as number;
 
 describe('a bin through the week', () => {
   it('is emptied at 07:00 on weekdays and fills through the day, most in the evening', () => {
     const { clock, model } = bin();
-    const { samples, events } = run(model, clock, 7 * DAY, 10 * MINUTE);
+    const { samples, events } = runChecked('waste', model, clock, 7 * DAY, 10 * MINUTE);
     const emptied = events.filter((e) => e.event.type === 'emptied');
     expect(emptied).toHaveLength(5);
     for (const e of emptied) {
@@ -71,7 +53,7 @@ describe('a bin through the week', () => {
 
   it('fills faster at the weekend', () => {
     const { clock, model } = bin(MONDAY + 4 * DAY + 8 * HOUR, 7); // Friday, after the collection
-    const { samples } = run(model, clock, 3 * DAY - 2 * HOUR, 10 * MINUTE);
+    const { samples } = runChecked('waste', model, clock, 3 * DAY - 2 * HOUR, 10 * MINUTE);
     const at = (h: number) => fill(samples.find((s) => s.at >= MONDAY + 4 * DAY + h * HOUR) as Sample);
     const friday = at(24) - at(8.5);
     const saturday = at(48) - at(24);
@@ -80,7 +62,7 @@ describe('a bin through the week', () => {
 
   it('follows the day with its temperature', () => {
     const { clock, model } = bin();
-    const { samples } = run(model, clock, DAY, 10 * MINUTE);
+    const { samples } = runChecked('waste', model, clock, DAY, 10 * MINUTE);
     const t = (from: number, to: number) => {
       const xs = samples.filter((s) => s.hour >= from && s.hour < to).map((s) => s.reading.temperatureC as number);
       return xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -94,7 +76,7 @@ describe('waste faults', () => {
   it('is not collected while overfilled, sends full once at 100 %, and is emptied when the fault ends', () => {
     const { clock, model } = bin();
     expect(model.startFault({ name: 'bin-overfill' }, clock.now())).toBe(true);
-    const { samples, events } = run(model, clock, 7 * DAY, 30 * MINUTE);
+    const { samples, events } = runChecked('waste', model, clock, 7 * DAY, 30 * MINUTE);
     expect(events.map((e) => e.event.type)).toStrictEqual(['full']);
     expect(fill(samples.at(-1) as Sample)).toBeGreaterThanOrEqual(99);
     expect(model.endFault('bin-overfill', clock.now())).toBe(true);
@@ -105,7 +87,7 @@ describe('waste faults', () => {
   it('heats up fast in a fire and sends fire once, then cools when it is put out', () => {
     const { clock, model } = bin(MONDAY + 2 * HOUR);
     expect(model.startFault({ name: 'bin-fire' }, clock.now())).toBe(true);
-    const { events, samples } = run(model, clock, 30 * MINUTE, MINUTE);
+    const { events, samples } = runChecked('waste', model, clock, 30 * MINUTE, MINUTE);
     expect(events.map((e) => e.event.type)).toStrictEqual(['fire']);
     expect(events[0].at - (MONDAY + 2 * HOUR)).toBeLessThan(15 * MINUTE);
     expect(samples.at(-1)?.reading.temperatureC as number).toBeGreaterThan(FIRE_REPORT_C);

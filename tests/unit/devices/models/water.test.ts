@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { DeviceSpec, SimEvent } from '../../../../devices/models/model.js';
+import type { DeviceSpec } from '../../../../devices/models/model.js';
 import { WaterModel } from '../../../../devices/models/water.js';
 import { Random } from '../../../../devices/sim/random.js';
 import { checkEvent, checkTelemetry } from '../../../../src/devices/kinds/index.js';
+import { runSteps, SHANGHAI } from './harness.js';
 
-const place = { timeZone: 'Asia/Shanghai', lat: 31.23, lon: 121.47 };
+const place = SHANGHAI;
 const MIN = 60_000;
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -28,22 +29,13 @@ function pumpSet(seed = 7, params: Record<string, number> = { households: 300 })
 /** Read as numbers; the booleans are compared with toBe. */
 type Reading = Record<string, number>;
 
-function run(m: WaterModel, from: number, to: number, every: number): { readings: Reading[]; events: SimEvent[] } {
-  const readings: Reading[] = [];
-  const events: SimEvent[] = [];
-  for (let t = from + every; t <= to; t += every) {
-    events.push(...m.step(t).events);
-    readings.push(m.telemetry(t) as Reading);
-  }
-  return { readings, events };
-}
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 describe('water pump set model', () => {
   it('sends only readings and events the water schema accepts over a normal day, within believable ranges', () => {
     const m = pumpSet();
-    const { readings, events } = run(m, MONDAY, MONDAY + DAY, MIN);
+    const { readings, events } = runSteps<Reading>(m, MONDAY, MONDAY + DAY, MIN);
     for (const t of readings) {
       expect(checkTelemetry('water', t)).toStrictEqual({ ok: true, value: t });
       expect(t.chlorineMgL).toBeGreaterThanOrEqual(0.2);
@@ -73,7 +65,7 @@ describe('water pump set model', () => {
 
   it('keeps volume, starts and run hours cumulative, and counts a few starts an hour at most', () => {
     const m = pumpSet(3);
-    const { readings } = run(m, MONDAY, MONDAY + 2 * DAY, 30_000);
+    const { readings } = runSteps<Reading>(m, MONDAY, MONDAY + 2 * DAY, 30_000);
     for (let i = 1; i < readings.length; i++) {
       for (const k of ['volumeM3', 'starts', 'runHours']) expect(readings[i][k]).toBeGreaterThanOrEqual(readings[i - 1][k] as number);
     }
@@ -91,12 +83,12 @@ describe('water pump set model', () => {
     const t0 = MONDAY + 19 * HOUR;
     m.step(t0);
     expect(m.startFault({ name: 'pump-fault' }, t0)).toBe(true);
-    const { events, readings } = run(m, t0, t0 + HOUR, MIN);
+    const { events, readings } = runSteps<Reading>(m, t0, t0 + HOUR, MIN);
     expect(events[0]).toStrictEqual({ type: 'pump_fault', pump: 'P1', code: 'E21' });
     for (const e of events) expect(checkEvent('water', e)).toMatchObject({ ok: true });
     for (const r of readings) expect(r.pressureMpa).toBeLessThan(0.25);
     expect(m.endFault('pump-fault', t0 + HOUR)).toBe(true);
-    const after = run(m, t0 + HOUR, t0 + 2 * HOUR, MIN).readings;
+    const after = runSteps<Reading>(m, t0 + HOUR, t0 + 2 * HOUR, MIN).readings;
     expect(after[after.length - 1].pressureMpa).toBeGreaterThan(0.3);
   });
 
@@ -105,7 +97,7 @@ describe('water pump set model', () => {
     const t0 = MONDAY + 12 * HOUR;
     m.step(t0);
     expect(m.startFault({ name: 'dry-run' }, t0)).toBe(true);
-    const { events, readings } = run(m, t0, t0 + HOUR, MIN);
+    const { events, readings } = runSteps<Reading>(m, t0, t0 + HOUR, MIN);
     expect(events.map((e) => e.type).filter((t) => t !== 'pump_stop')).toStrictEqual(['dry_run']);
     for (const r of readings) {
       expect(r.levelPct).toBeLessThan(3);
@@ -113,7 +105,7 @@ describe('water pump set model', () => {
       expect(checkTelemetry('water', r)).toMatchObject({ ok: true });
     }
     expect(m.endFault('dry-run', t0 + HOUR)).toBe(true);
-    const after = run(m, t0 + HOUR, t0 + 3 * HOUR, MIN).readings;
+    const after = runSteps<Reading>(m, t0 + HOUR, t0 + 3 * HOUR, MIN).readings;
     expect(after[after.length - 1].levelPct).toBeGreaterThan(30);
     expect(after[after.length - 1].pumpRunning).toBe(true);
   });
@@ -125,8 +117,8 @@ describe('water pump set model', () => {
     leaking.step(t0);
     expect(leaking.startFault({ name: 'water-leak' }, t0)).toBe(true);
     healthy.step(t0);
-    const a = run(leaking, t0, t0 + 3 * HOUR, MIN);
-    const b = run(healthy, t0, t0 + 3 * HOUR, MIN);
+    const a = runSteps<Reading>(leaking, t0, t0 + 3 * HOUR, MIN);
+    const b = runSteps<Reading>(healthy, t0, t0 + 3 * HOUR, MIN);
     expect(a.events[0]).toStrictEqual({ type: 'leak', location: 'riser' });
     expect(checkEvent('water', a.events[0])).toMatchObject({ ok: true });
     expect(mean(a.readings.map((r) => r.flowM3h))).toBeGreaterThan(mean(b.readings.map((r) => r.flowM3h)) + 4);
@@ -139,7 +131,7 @@ describe('water pump set model', () => {
     m.step(t0);
     const before = m.telemetry(t0).starts as number;
     expect(m.startFault({ name: 'pump-short-cycling' }, t0)).toBe(true);
-    const { events, readings } = run(m, t0, t0 + HOUR, 5_000);
+    const { events, readings } = runSteps<Reading>(m, t0, t0 + HOUR, 5_000);
     const starts = (readings[readings.length - 1].starts as number) - before;
     expect(starts).toBeGreaterThan(20);
     expect(events.filter((e) => e.type === 'pump_start')).toHaveLength(starts);
