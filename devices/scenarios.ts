@@ -1,4 +1,5 @@
 import { parseDuration } from '../src/config/duration.js';
+import { KIND_NAMES } from '../src/devices/kinds/index.js';
 import type { DeviceModel, DeviceSpec, ModelFault } from './models/model.js';
 
 /**
@@ -15,7 +16,7 @@ interface ScenarioDef {
   fault: ModelFault | 'silence' | 'drop';
   /** Which devices of the target it takes: `one`, `several` (first is the origin), or `all`. */
   spread: 'one' | 'several' | 'all';
-  kinds: DeviceSpec['kind'][];
+  kinds: readonly DeviceSpec['kind'][];
   roles?: string[];
 }
 
@@ -34,9 +35,38 @@ export const SCENARIOS = {
   intrusion: { description: 'a camera sees an intrusion', fault: 'intrusion', spread: 'one', kinds: ['camera'] },
   'fire-lane': { description: 'a car parks on the fire lane', fault: 'fire-lane', spread: 'one', kinds: ['parking'], roles: ['fire-lane'] },
   'barrier-fault': { description: 'a car park barrier faults', fault: 'barrier-fault', spread: 'one', kinds: ['parking'], roles: ['lot'] },
-  'low-battery': { description: 'a battery device runs low', fault: 'low-battery', spread: 'one', kinds: ['access', 'parking', 'fire'], roles: ['door', 'gate', 'space', 'fire-lane', 'detector'] },
-  silence: { description: 'a device drops out silently (connected, sends nothing)', fault: 'silence', spread: 'one', kinds: ['access', 'lighting', 'parking', 'energy', 'fire', 'camera'] },
-  drop: { description: "a device's connection dies: the broker sends its offline last will", fault: 'drop', spread: 'one', kinds: ['access', 'lighting', 'parking', 'energy', 'fire', 'camera'] },
+  'lift-trapped': { description: 'a lift stops between floors with a passenger inside (released when it ends)', fault: 'lift-trapped', spread: 'one', kinds: ['lift'] },
+  'lift-door-fault': { description: "a lift's doors fault again and again, the car stays at its floor", fault: 'lift-door-fault', spread: 'one', kinds: ['lift'] },
+  'lift-out-of-service': { description: 'a lift is taken out of service and answers no calls', fault: 'lift-out-of-service', spread: 'one', kinds: ['lift'] },
+  'lift-inspection': { description: 'a lift is put in inspection mode (maintenance) and left there', fault: 'lift-inspection', spread: 'one', kinds: ['lift'] },
+  'pump-fault': { description: 'a booster pump faults, the outlet pressure drops', fault: 'pump-fault', spread: 'one', kinds: ['water'] },
+  'dry-run': { description: 'the tank runs dry and the pumps run dry', fault: 'dry-run', spread: 'one', kinds: ['water'] },
+  'water-leak': { description: 'a leak in the pump room, the flow stays up at night', fault: 'water-leak', spread: 'one', kinds: ['water'] },
+  'pump-short-cycling': { description: 'the pumps start and stop every minute or two', fault: 'pump-short-cycling', spread: 'one', kinds: ['water'] },
+  'mains-loss': { description: 'the mains fail: the generator starts and carries the essential loads', fault: 'mains-loss', spread: 'one', kinds: ['power'] },
+  'breaker-trip': { description: "a distribution room's main breaker trips", fault: 'breaker-trip', spread: 'one', kinds: ['power'] },
+  'transformer-overheat': { description: "a transformer's cooling fails, its temperature climbs past 130 °C", fault: 'transformer-overheat', spread: 'one', kinds: ['power'] },
+  'power-room-flooding': { description: 'water on the floor of a distribution room', fault: 'power-room-flooding', spread: 'one', kinds: ['power'] },
+  'checkpoint-skipped': { description: 'the guard walks past a checkpoint without scanning it', fault: 'checkpoint-skipped', spread: 'one', kinds: ['patrol'] },
+  'patrol-tamper': { description: 'a checkpoint reader is tampered with', fault: 'patrol-tamper', spread: 'one', kinds: ['patrol'] },
+  'sos-call': { description: 'someone presses an emergency call point (cancelled when it ends)', fault: 'sos-call', spread: 'one', kinds: ['sos'] },
+  'sos-fault': { description: 'an emergency call point faults: no calls can be placed', fault: 'sos-fault', spread: 'one', kinds: ['sos'] },
+  'sos-tamper': { description: 'an emergency call point is tampered with', fault: 'sos-tamper', spread: 'one', kinds: ['sos'] },
+  leak: { description: 'a leak sensor outdoors gets wet', fault: 'leak', spread: 'one', kinds: ['environment'] },
+  'valve-fault': { description: 'an irrigation valve stays shut and the soil dries', fault: 'valve-fault', spread: 'one', kinds: ['environment'] },
+  pollution: { description: 'PM2.5 and PM10 well above the limits (works, a fire nearby)', fault: 'pollution', spread: 'one', kinds: ['environment'] },
+  'night-noise': { description: 'about 68 dB (works or a party): above the limit at night', fault: 'night-noise', spread: 'one', kinds: ['environment'] },
+  'bin-overfill': { description: 'rubbish piled in beyond the schedule: a bin full within minutes, emptied when it ends', fault: 'bin-overfill', spread: 'one', kinds: ['waste'] },
+  'bin-fire': { description: 'a fire in a bin', fault: 'bin-fire', spread: 'one', kinds: ['waste'] },
+  'low-battery': {
+    description: 'a battery device runs low',
+    fault: 'low-battery',
+    spread: 'one',
+    kinds: ['access', 'parking', 'fire', 'patrol', 'sos', 'waste'],
+    roles: ['door', 'gate', 'space', 'fire-lane', 'detector', 'checkpoint', 'call-point', 'lift-car', 'bin'],
+  },
+  silence: { description: 'a device drops out silently (connected, sends nothing)', fault: 'silence', spread: 'one', kinds: KIND_NAMES },
+  drop: { description: "a device's connection dies: the broker sends its offline last will", fault: 'drop', spread: 'one', kinds: KIND_NAMES },
 } as const satisfies Record<string, ScenarioDef>;
 export type ScenarioName = keyof typeof SCENARIOS;
 

@@ -25,19 +25,32 @@ const BuildingSchema = z.strictObject({
   id: Id,
   name: z.string().max(64).optional(),
   floors: z.number().int().min(1).max(99),
+  /** Floors below ground the lifts serve (the car park), numbered -1, -2... */
+  basements: z.number().int().min(0).max(9).default(0),
   /** Devices on every floor (zone `{id}-f{n}`). */
   perFloor: FloorSchema,
   /** Devices in the lobby (zone `{id}-lobby`): the entrance door, its camera and lights. */
   lobby: FloorSchema.default({ fire: 0, access: 0, lighting: 0, camera: 0 }),
   /** Households behind the building's meter (zone `{id}-power`): sizes its load. 0: no meter. */
   households: z.number().int().min(0).max(5000).default(0),
+  /** Lift cars (zone `{id}-lift`), each with the emergency call point its car must have. */
+  lifts: Count.default(0),
+  /** A distribution room feeding the building (zone `{id}-power`), sized by its households. */
+  powerRoom: z.boolean().default(false),
+  /** Guard-tour checkpoints in the lobby, on the site's patrol route. */
+  checkpoints: Count.default(0),
+  /** Bins by the entrance (zone `{id}-yard`). */
+  bins: Count.default(0),
 });
 
 const AreaSchema = z.strictObject({
   id: Id,
   name: z.string().max(64).optional(),
-  /** `carpark`: a lot with a gate counter, space sensors and fire-lane sensors; `street`: lights and cameras. */
-  type: z.enum(['carpark', 'street']),
+  /**
+   * `carpark`: a lot with a gate counter, space sensors and fire-lane sensors; `street`: the estate's roads and
+   * grounds; `plant`: a plant room (the pump room), lit like a corridor.
+   */
+  type: z.enum(['carpark', 'street', 'plant']),
   capacity: z.number().int().min(0).max(10_000).default(0),
   spaceSensors: Count.default(0),
   fireLaneSensors: Count.default(0),
@@ -45,6 +58,22 @@ const AreaSchema = z.strictObject({
   lighting: Count.default(0),
   camera: Count.default(0),
   fire: Count.default(0),
+  /** Emergency call points (a car park's pillars, a street's help points). */
+  sos: Count.default(0),
+  /** Guard-tour checkpoints on the site's patrol route. */
+  checkpoints: Count.default(0),
+  /** Air, noise and soil stations with an irrigation valve. */
+  environment: Count.default(0),
+  bins: Count.default(0),
+  /** Pump sets of the secondary water supply, each with its roof or ground tank, for the whole site's households. */
+  water: Count.default(0),
+});
+
+/** The guard tour: every checkpoint of the site on one route, `minutesBetween` apart, a round every `roundMinutes`. */
+const PatrolSchema = z.strictObject({
+  route: Id.default('night-round'),
+  roundMinutes: z.number().int().min(10).max(24 * 60).default(120),
+  minutesBetween: z.number().min(0.5).max(60).default(3),
 });
 
 export const SiteSchema = z
@@ -58,6 +87,7 @@ export const SiteSchema = z
     siteMeter: z.boolean().default(true),
     buildings: z.array(BuildingSchema).default([]),
     areas: z.array(AreaSchema).default([]),
+    patrol: PatrolSchema.default({ route: 'night-round', roundMinutes: 120, minutesBetween: 3 }),
   })
   .refine((s) => new Set([...s.buildings.map((b) => b.id), ...s.areas.map((a) => a.id)]).size === s.buildings.length + s.areas.length, {
     message: 'building and area ids must be unique',
@@ -87,16 +117,24 @@ export function placeOf(site: Site): SitePlace {
 
 const pad = (n: number) => String(n).padStart(2, '0');
 
+/** The lamps of an area: their role (the lighting model's daily pattern) and rating. */
+const AREA_LIGHTS = {
+  carpark: { role: 'carpark', ratedW: 40 },
+  street: { role: 'street', ratedW: 90 },
+  plant: { role: 'corridor', ratedW: 18 },
+} as const;
+
 /** The site's devices, in a stable order (the same file always gives the same ids). */
 export function expandSite(site: Site): DeviceSpec[] {
   const out: DeviceSpec[] = [];
-  const add = (kind: KindName, zone: string, n: number, role: string, tags: Record<string, string>, params: Record<string, number> = {}, suffix = '') => {
+  const add: Add = (kind, zone, n, role, tags, params = {}, suffix = '') => {
     for (let i = 1; i <= n; i++) {
       const id = `${kind}-${zone}-${suffix}${pad(i)}`;
       if (!DEVICE_ID_RE.test(id) || !ZONE_RE.test(zone)) throw new SiteFileError(`device id ${id} is not a valid id`);
       out.push({ id, kind, site: site.site, zone, name: `${role} ${zone} ${i}`, role, tags: { role, ...tags }, params });
     }
   };
+  const households = Math.max(1, site.buildings.reduce((sum, b) => sum + b.households, 0));
   for (const b of site.buildings) addBuilding(b, add);
   for (const a of site.areas) {
     const tags = { area: a.id };
@@ -105,34 +143,69 @@ export function expandSite(site: Site): DeviceSpec[] {
       add('parking', a.id, a.spaceSensors, 'space', tags, {}, 's');
       add('parking', a.id, a.fireLaneSensors, 'fire-lane', tags, {}, 'fl');
     }
-    add('lighting', a.id, a.lighting, a.type === 'carpark' ? 'carpark' : 'street', tags, { ratedW: a.type === 'carpark' ? 40 : 90 });
+    const light = AREA_LIGHTS[a.type];
+    add('lighting', a.id, a.lighting, light.role, tags, { ratedW: light.ratedW });
     add('camera', a.id, a.camera, 'camera', tags);
     add('fire', a.id, a.fire, 'detector', tags);
+    add('sos', a.id, a.sos, 'call-point', { ...tags, location: `${a.name ?? a.id} call point` });
+    add('patrol', a.id, a.checkpoints, 'checkpoint', tags);
+    add('environment', a.id, a.environment, 'station', tags);
+    add('waste', a.id, a.bins, 'bin', tags);
+    // A pump room serves the whole site: its tank and demand follow the households (about 0.5 m³ each).
+    add('water', a.id, a.water, 'pump-set', tags, { households, tankM3: Math.max(20, Math.round(households * 0.5)), pumps: 3 });
   }
-  if (site.siteMeter) {
-    const households = site.buildings.reduce((sum, b) => sum + b.households, 0);
-    add('energy', 'site-power', 1, 'site', {}, { households: Math.max(households, 1) });
-  }
+  if (site.siteMeter) add('energy', 'site-power', 1, 'site', {}, { households });
+  putOnRoute(out, site.patrol);
   return out;
 }
 
-type Add = (kind: KindName, zone: string, n: number, role: string, tags: Record<string, string>, params?: Record<string, number>) => void;
+type Add = (
+  kind: KindName,
+  zone: string,
+  n: number,
+  role: string,
+  tags: Record<string, string>,
+  params?: Record<string, number>,
+  suffix?: string,
+) => void;
 
 function addBuilding(b: Building, add: Add): void {
   const lobby = `${b.id}-lobby`;
-  add('access', lobby, b.lobby.access, 'door', { building: b.id, floor: '0' });
-  add('camera', lobby, b.lobby.camera, 'camera', { building: b.id, floor: '0' });
-  add('lighting', lobby, b.lobby.lighting, 'corridor', { building: b.id, floor: '0' }, { ratedW: 36 });
-  add('fire', lobby, b.lobby.fire, 'detector', { building: b.id, floor: '0' });
+  const building = { building: b.id };
+  add('access', lobby, b.lobby.access, 'door', { ...building, floor: '0' });
+  add('camera', lobby, b.lobby.camera, 'camera', { ...building, floor: '0' });
+  add('lighting', lobby, b.lobby.lighting, 'corridor', { ...building, floor: '0' }, { ratedW: 36 });
+  add('fire', lobby, b.lobby.fire, 'detector', { ...building, floor: '0' });
+  add('patrol', lobby, b.checkpoints, 'checkpoint', { ...building, floor: '0' });
   for (let f = 1; f <= b.floors; f++) {
     const zone = `${b.id}-f${f}`;
-    const tags = { building: b.id, floor: String(f) };
+    const tags = { ...building, floor: String(f) };
     add('fire', zone, b.perFloor.fire, 'detector', tags);
     add('access', zone, b.perFloor.access, 'door', tags);
     add('lighting', zone, b.perFloor.lighting, 'corridor', tags, { ratedW: 18 });
     add('camera', zone, b.perFloor.camera, 'camera', tags);
   }
-  if (b.households > 0) add('energy', `${b.id}-power`, 1, 'building', { building: b.id }, { households: b.households });
+  // Each car and the emergency call point in it share the zone `{id}-lift` and their number.
+  const lifts = `${b.id}-lift`;
+  add('lift', lifts, b.lifts, 'car', building, { floors: b.floors, basements: b.basements });
+  add('sos', lifts, b.lifts, 'lift-car', { ...building, location: `${b.name ?? b.id} lift car` });
+  if (b.households > 0) add('energy', `${b.id}-power`, 1, 'building', building, { households: b.households });
+  // A generator for the essential loads: about a quarter of the peak (1.8 kW a household).
+  if (b.powerRoom) add('power', `${b.id}-power`, 1, 'room', building, { households: Math.max(1, b.households), generatorKw: Math.max(30, Math.round(b.households * 0.6)) });
+  add('waste', `${b.id}-yard`, b.bins, 'bin', building);
+}
+
+/**
+ * Every checkpoint of the site on the one patrol route, in the order of the file: the guard reaches the n-th
+ * `minutesBetween × n` minutes into each round (wrapping when the route is longer than a round).
+ */
+function putOnRoute(devices: DeviceSpec[], patrol: Site['patrol']): void {
+  let n = 0;
+  for (const d of devices) {
+    if (d.kind !== 'patrol') continue;
+    d.tags = { ...d.tags, route: patrol.route };
+    d.params = { roundMinutes: patrol.roundMinutes, offsetMinutes: (n++ * patrol.minutesBetween) % patrol.roundMinutes };
+  }
 }
 
 /**
@@ -147,7 +220,22 @@ export function scaleSite(site: Site, count: number): DeviceSpec[] {
     devices = expandSite(grown);
   }
   if (devices.length <= count) return devices;
-  // Keep an even spread: every n-th device, so a cut site still has every kind and zone type.
-  const step = devices.length / count;
-  return Array.from({ length: count }, (_, i) => devices[Math.floor(i * step)]);
+  // Each kind keeps its share (at least one device while there is room), taken evenly across the site so a
+  // cut site still has every kind and zone type; the site's order is kept.
+  const byKind = new Map<KindName, DeviceSpec[]>();
+  for (const d of devices) byKind.set(d.kind, [...(byKind.get(d.kind) ?? []), d]);
+  const shares = [...byKind].map(([kind, list]) => ({ kind, list, n: Math.max(1, Math.floor((list.length * count) / devices.length)) }));
+  let over = shares.reduce((sum, s) => sum + s.n, 0) - count;
+  for (const s of [...shares].sort((a, b) => b.n - a.n)) {
+    const cut = Math.max(0, Math.min(over, s.n - 1));
+    s.n -= cut;
+    over -= cut;
+  }
+  // Rounding down leaves a few places: the largest kinds take them.
+  const largest = [...shares].sort((a, b) => b.list.length - a.list.length);
+  for (let i = 0, under = -over; under > 0; i = (i + 1) % largest.length) {
+    if (largest[i].n < largest[i].list.length) (largest[i].n++, under--);
+  }
+  const kept = new Set(shares.flatMap((s) => Array.from({ length: s.n }, (_, i) => s.list[Math.floor((i * s.list.length) / s.n)])));
+  return devices.filter((d) => kept.has(d)).slice(0, count);
 }

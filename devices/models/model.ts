@@ -75,7 +75,7 @@ export const MODEL_FAULTS = [
   'valve-fault', // environment: valve_fault, the irrigation valve stays shut and the soil dries
   'pollution', // environment: PM2.5 and PM10 well above the limits
   'night-noise', // environment: about 68 dB (works or a party: the scenario picks the hour)
-  'bin-overfill', // waste: collections missed, the bin fills to 100 % (full)
+  'bin-overfill', // waste: rubbish piled in beyond the schedule, full within ten minutes, not collected until it ends
   'bin-fire', // waste: the temperature climbs fast, fire
   'low-battery', // any battery device: the battery falls below 10 %
   'lift-trapped', // lift: stops between floors with a passenger inside, stopped_between_floors then passenger_trapped

@@ -26,6 +26,8 @@ import {
 export const COLLECTION_HOUR = 7;
 /** Fill per day on a weekday; a weekend day fills `WEEKEND_FACTOR` times faster, %. */
 const FILL_PER_DAY = 22;
+/** An overfilled bin: rubbish piled in beyond the schedule (a move-out, bulky waste), % per minute. */
+const OVERFILL_PER_MIN = 12;
 const WEEKEND_FACTOR = 1.6;
 /** A fire is reported when the bin passes this temperature, °C. */
 export const FIRE_REPORT_C = 60;
@@ -95,7 +97,7 @@ export class WasteModel implements DeviceModel {
     return { ok: true };
   }
 
-  /** `bin-overfill` (collections missed until it ends), `bin-fire` (heat, then `fire`), `low-battery`. */
+  /** `bin-overfill` (piled full within minutes, not collected until it ends), `bin-fire` (heat, then `fire`), `low-battery`. */
   startFault(fault: Fault, now: number): boolean {
     if (!FAULTS.includes(fault.name)) return false;
     this.advance(now);
@@ -153,7 +155,8 @@ export class WasteModel implements DeviceModel {
       const before = localTime(t, this.place.timeZone);
       const after = localTime(t + dt, this.place.timeZone);
       const rate = (FILL_PER_DAY * (before.weekend ? WEEKEND_FACTOR : 1) * usage(before.hour)) / USAGE_PER_DAY;
-      this.fill = Math.min(100, this.fill + rate * (dt / 3_600_000) * this.rng.between(0.5, 1.5));
+      const piled = this.overfill ? OVERFILL_PER_MIN * (dt / 60_000) : 0;
+      this.fill = Math.min(100, this.fill + rate * (dt / 3_600_000) * this.rng.between(0.5, 1.5) + piled);
       if (this.fill >= 100 && !this.fullSent) {
         this.fullSent = true;
         this.pending.push({ type: 'full' });

@@ -8,10 +8,10 @@ import { expandSite, loadSite, scaleSite, SiteFileError } from '../../../devices
 const countBy = (items: Array<{ kind: string }>) => items.reduce<Record<string, number>>((m, d) => ({ ...m, [d.kind]: (m[d.kind] ?? 0) + 1 }), {});
 
 describe('site descriptions', () => {
-  it('describes a demo community of about 300 devices of every simulated kind', async () => {
+  it('describes a demo community of about 350 devices of every simulated kind', async () => {
     const devices = expandSite(await loadSite('devices/sites/demo.yaml'));
-    expect(devices.length).toBeGreaterThanOrEqual(280);
-    expect(devices.length).toBeLessThanOrEqual(320);
+    expect(devices.length).toBeGreaterThanOrEqual(330);
+    expect(devices.length).toBeLessThanOrEqual(370);
     expect(Object.keys(countBy(devices)).sort()).toStrictEqual([...SIMULATED_KINDS].sort());
     expect(new Set(devices.map((d) => d.id)).size).toBe(devices.length);
   });

@@ -73,11 +73,12 @@ describe('a bin through the week', () => {
 });
 
 describe('waste faults', () => {
-  it('is not collected while overfilled, sends full once at 100 %, and is emptied when the fault ends', () => {
+  it('fills within minutes when overfilled, is not collected, sends full once, and is emptied when the fault ends', () => {
     const { clock, model } = bin();
     expect(model.startFault({ name: 'bin-overfill' }, clock.now())).toBe(true);
     const { samples, events } = runChecked('waste', model, clock, 7 * DAY, 30 * MINUTE);
     expect(events.map((e) => e.event.type)).toStrictEqual(['full']);
+    expect(events[0].at).toBe(samples[0].at); // full at the first step, 30 minutes in
     expect(fill(samples.at(-1) as Sample)).toBeGreaterThanOrEqual(99);
     expect(model.endFault('bin-overfill', clock.now())).toBe(true);
     expect(model.step(clock.advance(SECOND))).toStrictEqual({ events: [{ type: 'emptied' }], reportNow: true });
