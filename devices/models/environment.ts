@@ -40,9 +40,12 @@ function traffic(hour: number, weekend: boolean): number {
   return 0.1 + scale * (bump(hour, 8, 1.3) + 0.9 * bump(hour, 18, 1.6)) + 0.3 * bump(hour, 13, 3);
 }
 
-/** People about: 0 at night, 1 by day, with smooth edges around 06:30 and 22:30. */
+/**
+ * People about: 0 at night, 1 by day, with smooth edges around 06:30 and 21:30: a residential estate is quiet by
+ * 22:00, when the night limit for noise (45 dB(A)) begins.
+ */
 function activity(hour: number): number {
-  return 1 / (1 + Math.exp(-(hour - 6.5) * 3)) / (1 + Math.exp((hour - 22.5) * 3));
+  return 1 / (1 + Math.exp(-(hour - 6.5) * 3)) / (1 + Math.exp((hour - 21.5) * 4));
 }
 
 /** 1 at 15:00 (warmest), 0 at 03:00 (coldest). */

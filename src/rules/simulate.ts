@@ -16,10 +16,10 @@ import type { Rule, Scalar } from './schema.js';
 /** One message as a device would send it (already accepted: simulate trusts it). */
 export type SimMessage = DeviceMessage;
 
-/** What the rule did, in order. `raised` and `cleared` are alarms; a bump of an open alarm has `repeat`. */
+/** What the rule did, in order. `raised` and `cleared` are alarms (of `type`); a bump of an open alarm has `repeat`. */
 export type SimOutcome =
-  | { at: number; kind: 'raised'; site: string; source: string; value?: Scalar; message: string; repeat?: true }
-  | { at: number; kind: 'cleared'; site: string; source: string; message: string }
+  | { at: number; kind: 'raised'; site: string; type: string; source: string; value?: Scalar; message: string; repeat?: true }
+  | { at: number; kind: 'cleared'; site: string; type: string; source: string; message: string }
   | { at: number; kind: 'workOrder'; site: string; source?: string; title: string }
   | { at: number; kind: 'command'; site: string; device: string; action: string; params?: Record<string, unknown> };
 
@@ -35,6 +35,11 @@ export interface SimOptions {
 
 /** Runs `rule` over `messages` (sorted by ts here) and answers its raises, clears, work orders and commands. */
 export function simulateRule(rule: Rule, messages: readonly SimMessage[], devices: readonly RuleDevice[], opts: SimOptions): SimOutcome[] {
+  return simulateRules([rule], messages, devices, opts);
+}
+
+/** `simulateRule` for a set of rules in force together (a whole rule pack over a simulated day). */
+export function simulateRules(rules: readonly Rule[], messages: readonly SimMessage[], devices: readonly RuleDevice[], opts: SimOptions): SimOutcome[] {
   const sorted = [...messages].sort((a, b) => a.ts - b.ts);
   const from = opts.from ?? sorted[0]?.ts ?? Date.now();
   const until = Math.max(from, opts.until ?? sorted[sorted.length - 1]?.ts ?? from);
@@ -43,7 +48,7 @@ export function simulateRule(rule: Rule, messages: readonly SimMessage[], device
   const bus = new Bus(log);
   const outcomes: SimOutcome[] = [];
   const engine = new RuleEngine({ bus, actions: recorder(clock, devices, sorted, outcomes), log, timeZone: opts.timeZone, clock });
-  engine.setRules([{ ...rule, enabled: true }]);
+  engine.setRules(rules.map((rule) => ({ ...rule, enabled: true })));
   engine.start();
   try {
     for (const m of sorted) {
@@ -79,14 +84,23 @@ function recorder(clock: VirtualClock, given: readonly RuleDevice[], messages: r
       const existing = open.get(keyOf(req));
       const alarm = existing ?? { id: `sim-${++ids}`, message: req.message };
       open.set(keyOf(req), { ...alarm, message: req.message });
-      out.push({ at: clock.now(), kind: 'raised', site: req.site, source: req.source, value: req.value, message: req.message, ...(existing ? { repeat: true as const } : {}) });
+      out.push({
+        at: clock.now(),
+        kind: 'raised',
+        site: req.site,
+        type: req.type,
+        source: req.source,
+        value: req.value,
+        message: req.message,
+        ...(existing ? { repeat: true as const } : {}),
+      });
       return { id: alarm.id, raised: !existing };
     },
     clearAlarm(key: AlarmKey) {
       const alarm = open.get(keyOf(key));
       if (!alarm) return;
       open.delete(keyOf(key));
-      out.push({ at: clock.now(), kind: 'cleared', site: key.site, source: key.source, message: alarm.message });
+      out.push({ at: clock.now(), kind: 'cleared', site: key.site, type: key.type, source: key.source, message: alarm.message });
     },
     openWorkOrder(req: WorkOrderCreate) {
       out.push({ at: clock.now(), kind: 'workOrder', site: req.site, source: req.device ?? req.zone, title: req.title });

@@ -101,9 +101,9 @@ describe('simulateRule', () => {
   it('answers what happened, with messages and values, and touches nothing outside', () => {
     const [smoke] = rules(RULES['smoke-high']);
     expect(simulateRule(smoke, MESSAGES, DEVICES, { timeZone: 'UTC', until: UNTIL })).toStrictEqual([
-      { at: at(30), kind: 'raised', site: SITE, source: 'fire-1', value: 9, message: 'Smoke 9 % at fire-1' },
-      { at: at(110), kind: 'raised', site: SITE, source: 'fire-3', value: 30, message: 'Smoke 30 % at fire-3' },
-      { at: at(120), kind: 'cleared', site: SITE, source: 'fire-1', message: 'Smoke 9 % at fire-1' },
+      { at: at(30), kind: 'raised', site: SITE, type: 'smoke_high', source: 'fire-1', value: 9, message: 'Smoke 9 % at fire-1' },
+      { at: at(110), kind: 'raised', site: SITE, type: 'smoke_high', source: 'fire-3', value: 30, message: 'Smoke 30 % at fire-3' },
+      { at: at(120), kind: 'cleared', site: SITE, type: 'smoke_high', source: 'fire-1', message: 'Smoke 9 % at fire-1' },
     ]);
   });
 
@@ -117,7 +117,7 @@ describe('simulateRule', () => {
   commands: [ { match: { kind: access, zone: "{zone}" }, action: unlock } ]
 `);
     expect(simulateRule(rule, MESSAGES, DEVICES, { timeZone: 'UTC' })).toStrictEqual([
-      { at: at(65), kind: 'raised', site: SITE, source: 'fire-2', value: undefined, message: 'fire at fire-2' },
+      { at: at(65), kind: 'raised', site: SITE, type: 'fire_alarm', source: 'fire-2', value: undefined, message: 'fire at fire-2' },
       { at: at(65), kind: 'workOrder', site: SITE, source: 'fire-2', title: 'Check b1-f1' },
       { at: at(65), kind: 'command', site: SITE, device: 'door-1', action: 'unlock' },
     ]);
@@ -127,8 +127,8 @@ describe('simulateRule', () => {
     const [tour] = rules(RULES['checkpoint-missed']);
     expect(simulateRule(tour, MESSAGES, DEVICES, { timeZone: 'UTC', from: T0, until: UNTIL })).toStrictEqual([
       // door-1's denials at 10, 20 and 30 s each start its count again; door-2 has none.
-      { at: at(15), kind: 'raised', site: SITE, source: 'door-2', value: undefined, message: 'door-2 not seen' },
-      { at: at(45), kind: 'raised', site: SITE, source: 'door-1', value: undefined, message: 'door-1 not seen' },
+      { at: at(15), kind: 'raised', site: SITE, type: 'checkpoint_missed', source: 'door-2', value: undefined, message: 'door-2 not seen' },
+      { at: at(45), kind: 'raised', site: SITE, type: 'checkpoint_missed', source: 'door-1', value: undefined, message: 'door-1 not seen' },
     ]);
     const [service] = rules(`
 - id: meter-service
