@@ -2,7 +2,7 @@
 import { html, render, useEffect, useState } from '/vendor/htm-preact.js';
 import { ApiError, api, forgetToken, follow, get, onUnauthorized, saveToken, token } from './api.js';
 import { loadDefinitions } from './definitions.js';
-import { LANGUAGES, language, setLanguage, t } from './i18n.js';
+import { LANGUAGES, label, language, setLanguage, t } from './i18n.js';
 import { AlarmsPage } from './pages/alarms.js';
 import { DevicePage, DevicesPage } from './pages/devices.js';
 import { ReportsPage } from './pages/reports.js';
@@ -120,7 +120,7 @@ function Banner() {
   if (!alert) return null;
   return html`<div class="banner critical flash" role="alert" data-banner-alarm=${alert.id}>
     <a href="#/alarms" onClick=${() => { store.alert = undefined; changed(); }}>
-      <strong>${t('alarms.newCritical')}</strong> · ${alert.message}
+      <strong>${t('alarms.newCritical')}</strong> · ${[...new Set([label('type', alert.type, alert.kind), alert.zone, alert.device ?? alert.source])].filter(Boolean).join(' · ')}
     </a>
   </div>`;
 }

@@ -44,6 +44,7 @@ const zh = {
   'alarms.workOrder': '工单',
   'alarms.notePlaceholder': '处理说明（可选）',
   'alarms.recent': '最近已清除',
+  'alarms.value': '读数',
   'state.active': '未确认',
   'state.acknowledged': '已确认',
   'state.cleared': '已清除',
@@ -107,6 +108,8 @@ const zh = {
   'device.back': '返回设备列表',
   'device.latest': '当前状态',
   'device.noValue': '—',
+  'device.events': '最近事件',
+  'device.noEvents': '此时间段没有事件',
   // Telemetry fields (contract §2, §9), by name; `field.<kind>.<name>` words one for a kind. The unit comes
   // from the definitions and is not part of the word.
   'field.doorOpen': '门状态',
@@ -154,7 +157,7 @@ const zh = {
   'field.roomTempC': '室内温度',
   'field.humidityPct': '湿度',
   'field.breakerClosed': '总开关',
-  'field.onGenerator': '发电机供电',
+  'field.onGenerator': '供电来源',
   'field.generatorFuelPct': '发电机油位',
   'field.pm25Ugm3': 'PM2.5',
   'field.pm10Ugm3': 'PM10',
@@ -184,6 +187,10 @@ const zh = {
   'value.breakerClosed.false': '分闸',
   'value.valveOpen.true': '开',
   'value.valveOpen.false': '关',
+  'value.onGenerator.true': '发电机',
+  'value.onGenerator.false': '市电',
+  'value.waterLeak.true': '漏水',
+  'value.waterLeak.false': '无漏水',
   'value.locked.true': '已锁',
   'value.locked.false': '未锁',
   'value.on.true': '开',
@@ -241,6 +248,30 @@ const zh = {
   'event.fire': '起火',
   'event.waste.fire': '垃圾桶起火',
   'event.fire.fault': '消防设备故障',
+  // The details events carry (a guard's name, a leak's location), by name: the device page lists them with each event.
+  'detail.guard': '巡更人员',
+  'detail.route': '巡更路线',
+  'detail.location': '位置',
+  'detail.code': '故障代码',
+  'detail.pump': '水泵',
+  'detail.circuit': '回路',
+  'detail.floor': '楼层',
+  'detail.method': '方式',
+  'detail.credential': '凭证',
+  'detail.reason': '原因',
+  'detail.seconds': '持续时间',
+  'detail.plate': '车牌',
+  'detail.phase': '相',
+  'detail.region': '区域',
+  'detail.list': '名单',
+  'value.method.card': '刷卡',
+  'value.method.face': '人脸',
+  'value.method.qr': '二维码',
+  'value.method.pin': '密码',
+  'value.method.remote': '远程开门',
+  'value.phase.L1': 'A 相',
+  'value.phase.L2': 'B 相',
+  'value.phase.L3': 'C 相',
   'cmd.unlock': '开门',
   'cmd.lock': '锁门',
   'cmd.on': '开灯',
@@ -260,7 +291,7 @@ const zh = {
   'kind.water': '二次供水',
   'kind.power': '配电房',
   'kind.patrol': '巡更点',
-  'kind.sos': '紧急呼叫',
+  'kind.sos': '紧急呼叫点',
   'kind.environment': '环境监测',
   'kind.waste': '垃圾桶',
   'rules.title': '生效的规则',
@@ -429,6 +460,7 @@ const en = {
   'alarms.workOrder': 'Work order',
   'alarms.notePlaceholder': 'What was done (optional)',
   'alarms.recent': 'Recently cleared',
+  'alarms.value': 'Reading',
   'state.active': 'Active',
   'state.acknowledged': 'Acknowledged',
   'state.cleared': 'Cleared',
@@ -492,6 +524,8 @@ const en = {
   'device.back': 'Back to devices',
   'device.latest': 'Now',
   'device.noValue': '—',
+  'device.events': 'Recent events',
+  'device.noEvents': 'No events in this range',
   'field.doorOpen': 'Door',
   'field.locked': 'Lock',
   'field.batteryPct': 'Battery',
@@ -537,7 +571,7 @@ const en = {
   'field.roomTempC': 'Room temperature',
   'field.humidityPct': 'Humidity',
   'field.breakerClosed': 'Main breaker',
-  'field.onGenerator': 'On generator',
+  'field.onGenerator': 'Supply',
   'field.generatorFuelPct': 'Generator fuel',
   'field.pm25Ugm3': 'PM2.5',
   'field.pm10Ugm3': 'PM10',
@@ -566,6 +600,10 @@ const en = {
   'value.breakerClosed.false': 'Open',
   'value.valveOpen.true': 'Open',
   'value.valveOpen.false': 'Closed',
+  'value.onGenerator.true': 'Generator',
+  'value.onGenerator.false': 'Mains',
+  'value.waterLeak.true': 'Leak',
+  'value.waterLeak.false': 'Dry',
   'value.locked.true': 'Locked',
   'value.locked.false': 'Unlocked',
   'value.on.true': 'On',
@@ -622,6 +660,29 @@ const en = {
   'event.fire': 'Fire',
   'event.waste.fire': 'Bin fire',
   'event.fire.fault': 'Fire device fault',
+  'detail.guard': 'Guard',
+  'detail.route': 'Route',
+  'detail.location': 'Location',
+  'detail.code': 'Code',
+  'detail.pump': 'Pump',
+  'detail.circuit': 'Circuit',
+  'detail.floor': 'Floor',
+  'detail.method': 'Method',
+  'detail.credential': 'Credential',
+  'detail.reason': 'Reason',
+  'detail.seconds': 'Duration',
+  'detail.plate': 'Plate',
+  'detail.phase': 'Phase',
+  'detail.region': 'Region',
+  'detail.list': 'List',
+  'value.method.card': 'Card',
+  'value.method.face': 'Face',
+  'value.method.qr': 'QR code',
+  'value.method.pin': 'PIN',
+  'value.method.remote': 'Remote',
+  'value.phase.L1': 'L1',
+  'value.phase.L2': 'L2',
+  'value.phase.L3': 'L3',
   'cmd.unlock': 'Unlock',
   'cmd.lock': 'Lock',
   'cmd.on': 'On',
@@ -641,7 +702,7 @@ const en = {
   'kind.water': 'Water supply',
   'kind.power': 'Power room',
   'kind.patrol': 'Patrol checkpoint',
-  'kind.sos': 'Emergency call',
+  'kind.sos': 'Emergency call point',
   'kind.environment': 'Environment',
   'kind.waste': 'Waste bin',
   'rules.title': 'Rules in force',
@@ -765,10 +826,29 @@ export function fieldLabel(kind, field) {
   return word(`field.${kind}.${field}`) ?? word(`field.${field}`) ?? field;
 }
 
+/** A device event of a kind: the kind's own word (`event.waste.fire`), else the event's. */
+export function eventLabel(kind, type) {
+  return word(`event.${kind}.${type}`) ?? word(`event.${type}`) ?? humanize(type);
+}
+
+/** A detail an event carries (`guard`, `location`). */
+export function detailLabel(name) {
+  return word(`detail.${name}`) ?? humanize(name);
+}
+
 /** A field's value as words: an enumerated text or an on/off state (`value.direction.up`, `value.doorOpen.true`). */
 export function valueLabel(field, value) {
   if (typeof value === 'number') return String(value);
   return word(`value.${field}.${value}`) ?? (typeof value === 'boolean' ? word(`value.${value}`) : undefined) ?? humanize(value);
+}
+
+/**
+ * Whether a text someone else wrote (a rule's alarm message) reads in the current language: Chinese has Han
+ * characters, English none. The console shows such a text only then, so a Chinese page shows no English sentence.
+ */
+export function inLanguage(text) {
+  const han = /\p{Script=Han}/u.test(String(text));
+  return current === 'en' ? !han : han;
 }
 
 /** `door_held_open` → `Door held open`. */

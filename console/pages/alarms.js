@@ -2,8 +2,8 @@
 import { html, useEffect, useState } from '/vendor/htm-preact.js';
 import { api, get } from '../api.js';
 import { defs } from '../definitions.js';
-import { ago, alarmOrder, dateTime } from '../format.js';
-import { label, t } from '../i18n.js';
+import { ago, alarmOrder, dateTime, num } from '../format.js';
+import { inLanguage, label, t, valueLabel } from '../i18n.js';
 import { changed, sites, store, useStore } from '../store.js';
 
 export function AlarmsPage() {
@@ -39,21 +39,26 @@ export function SiteFilter({ value, onChange }) {
   </select>`;
 }
 
+/**
+ * One open alarm. The rule's own sentence (`message`) is in the language its author wrote: it shows when the page
+ * is in that language, and otherwise only on hovering the alarm's type, so a Chinese page shows no English sentence.
+ */
 function AlarmCard({ alarm: a }) {
   const [action, setAction] = useState();
   const [showHistory, setShowHistory] = useState(false);
   return html`<li class=${`alarm sev-${a.severity} ${a.state}`} data-alarm=${a.id} data-type=${a.type} data-state=${a.state}>
     <div class="alarm-head">
       <span class=${`badge sev-${a.severity}`}>${label('severity', a.severity)}</span>
-      <strong class="alarm-type">${label('type', a.type, a.kind)}</strong>
+      <strong class="alarm-type" title=${a.message}>${label('type', a.type, a.kind)}</strong>
       <span class=${`state ${a.state}`}>${t(`state.${a.state}`)}</span>
       ${a.count > 1 && html`<span class="muted">×${a.count}</span>`}
     </div>
-    <p class="alarm-message">${a.message}</p>
+    ${inLanguage(a.message) && html`<p class="alarm-message">${a.message}</p>`}
     <dl class="facts">
       <div><dt>${t('common.site')}</dt><dd>${a.site}</dd></div>
       <div><dt>${t('common.zone')}</dt><dd>${a.zone ?? '—'}</dd></div>
       <div><dt>${t('common.device')}</dt><dd>${a.device ? html`<a href=${`#/devices/${encodeURIComponent(a.device)}`}>${a.device}</a>` : a.source}</dd></div>
+      ${a.value !== undefined && html`<div><dt>${t('alarms.value')}</dt><dd>${typeof a.value === 'number' ? num(a.value, 2) : typeof a.value === 'boolean' ? valueLabel('', a.value) : a.value}</dd></div>`}
       <div><dt>${t('alarms.firstSeen')}</dt><dd title=${dateTime(a.firstSeen)}>${ago(a.firstSeen)}</dd></div>
       <div><dt>${t('alarms.lastSeen')}</dt><dd title=${dateTime(a.lastSeen)}>${ago(a.lastSeen)}</dd></div>
       ${a.ackedBy && html`<div><dt>${t('alarms.ackedBy')}</dt><dd>${a.ackedBy} · ${ago(a.ackedAt)}</dd></div>`}

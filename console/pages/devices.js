@@ -4,7 +4,7 @@ import uPlot from '/vendor/uplot.js';
 import { api, get } from '../api.js';
 import { defs } from '../definitions.js';
 import { ago, alarmOrder, building, dateTime, num } from '../format.js';
-import { fieldLabel, label, t, valueLabel } from '../i18n.js';
+import { detailLabel, eventLabel, fieldLabel, label, language, t, valueLabel } from '../i18n.js';
 import { useStore } from '../store.js';
 import { SiteFilter } from './alarms.js';
 
@@ -21,13 +21,22 @@ const COMMANDS = {
 
 /**
  * The fields a glance at a device shows first, each its latest value: where a lift car is and whether it can be
- * used, how full a water tank is and whether its pump runs. Every text field (an enumeration) is shown there too,
- * and not charted.
+ * used, how full a water tank is and whether its pump runs, whether a power room runs on the mains or the
+ * generator, what an air, noise or leak sensor reads, how full a bin is, and the battery of a checkpoint or
+ * an emergency call point. Every text field (an enumeration) is shown there too, and not charted.
  */
 const GLANCE = {
   lift: ['floor', 'direction', 'doorOpen', 'mode'],
-  water: ['levelPct', 'pumpRunning'],
+  water: ['levelPct', 'pumpRunning', 'pressureMpa'],
+  power: ['breakerClosed', 'onGenerator', 'generatorFuelPct', 'transformerTempC'],
+  patrol: ['batteryPct'],
+  sos: ['batteryPct'],
+  environment: ['temperatureC', 'humidityPct', 'pm25Ugm3', 'pm10Ugm3', 'co2Ppm', 'noiseDb', 'waterLeak', 'soilMoisturePct', 'valveOpen'],
+  waste: ['fillPct', 'temperatureC', 'batteryPct'],
 };
+
+/** The events a device page lists at most, newest first. */
+const EVENTS_SHOWN = 10;
 
 const buildingOf = (d) => d.tags?.building ?? building(d.zone);
 
@@ -99,6 +108,7 @@ export function DevicePage({ id }) {
   const s = useStore();
   const [range, setRange] = useState('6h');
   const [rows, setRows] = useState();
+  const [events, setEvents] = useState();
   const [fetched, setFetched] = useState();
   const device = s.devices.get(id) ?? fetched;
   useEffect(() => {
@@ -109,6 +119,9 @@ export function DevicePage({ id }) {
     const to = Date.now();
     const q = new URLSearchParams({ from: new Date(to - RANGES[range]).toISOString(), to: new Date(to).toISOString() });
     get(`/api/devices/${encodeURIComponent(id)}/telemetry?${q}`).then(setRows, (err) => setRows(err));
+    setEvents(undefined);
+    q.set('limit', String(EVENTS_SHOWN));
+    get(`/api/devices/${encodeURIComponent(id)}/events?${q}`).then(setEvents, () => setEvents([]));
   }, [id, range]);
   if (device instanceof Error) return html`<p class="error">${device.message}</p>`;
   if (!device) return html`<p class="muted">${t('common.loading')}</p>`;
@@ -124,6 +137,7 @@ export function DevicePage({ id }) {
       <a href="#/alarms"><span class=${`badge sev-${a.severity}`}>${label('severity', a.severity)}</span> ${label('type', a.type, a.kind)}</a></li>`)}</ul>`}
     <${Commands} device=${device} />
     ${Array.isArray(rows) && html`<${Glance} kind=${device.kind} rows=${rows} />`}
+    ${Array.isArray(events) && html`<${Events} kind=${device.kind} events=${events} />`}
     <div class="bar">
       <h3>${t('device.telemetry')}</h3>
       <span class="segmented" role="group" aria-label=${t('device.range')}>
@@ -208,7 +222,8 @@ function Glance({ kind, rows }) {
     ...(GLANCE[kind] ?? []),
     ...Object.keys(telemetry).filter((f) => telemetry[f].type === 'string'),
     ...rows.flatMap((r) => Object.keys(r).filter((f) => f !== 'time' && typeof r[f] === 'string' && !telemetry[f])),
-  ])];
+  // A field the device never sent in the range is left out (an air sensor has no valve), unless it sent nothing.
+  ])].filter((f) => rows.length === 0 || latest(rows, f));
   if (fields.length === 0) return null;
   return html`<div class="glance" data-testid="glance">
     <h3>${t('device.latest')}</h3>
@@ -223,6 +238,40 @@ function Glance({ kind, rows }) {
   </div>`;
 }
 
+/** The device's latest events, newest first: when, what, and the details the definitions name, in words. */
+function Events({ kind, events }) {
+  if (events.length === 0) return null;
+  const described = defs().kinds[kind]?.events ?? {};
+  return html`<div class="events" data-testid="events">
+    <h3>${t('device.events')}</h3>
+    <table>
+      <tbody>
+        ${events.map((e) => {
+          const details = Object.keys(described[e.type]?.details ?? {}).filter((d) => e[d] !== undefined);
+          return html`<tr data-event=${e.type}>
+            <td class="when" title=${dateTime(e.time)}>${dateTime(e.time)}</td>
+            <td class="what">${eventLabel(kind, e.type)}</td>
+            <td class="details">${details.map((d) => html`<span data-detail=${d}><span class="muted">${detailLabel(d)}</span> ${valueLabel(d, e[d])}</span>`)}</td>
+          </tr>`;
+        })}
+      </tbody>
+    </table>
+  </div>`;
+}
+
+/** Time ticks in the page's language, 24-hour, with the date under the first tick of each day. */
+function timeTicks(_self, splits) {
+  let day;
+  return splits.map((s) => {
+    const d = new Date(s * 1000);
+    const time = d.toLocaleTimeString(language(), { hour: '2-digit', minute: '2-digit', hour12: false });
+    const date = d.toLocaleDateString(language(), { month: 'numeric', day: 'numeric' });
+    const text = date === day ? time : `${time}\n${date}`;
+    day = date;
+    return text;
+  });
+}
+
 /** One chart per number or on/off field that has data, in the kind's order; booleans drawn as steps between 0 and 1. */
 function Charts({ kind, rows }) {
   if (rows.length === 0) return html`<p class="empty">${t('device.noData')}</p>`;
@@ -232,10 +281,21 @@ function Charts({ kind, rows }) {
   const fields = [...new Set(rows.flatMap((r) => Object.keys(r)))]
     .filter((f) => f !== 'time' && typeOf(telemetry, rows, f) !== 'string')
     .sort((a, b) => rank(a) - rank(b));
-  return html`<div class="charts">${fields.map((f) => html`<${Chart} key=${f} field=${f} title=${caption(kind, f)} rows=${rows} />`)}</div>`;
+  return html`<div class="charts">${fields.map((f) => html`<${Chart} key=${f} field=${f} title=${caption(kind, f)} bounds=${telemetry[f]} rows=${rows} />`)}</div>`;
 }
 
-function Chart({ field, title, rows }) {
+/**
+ * The y range uPlot would choose, kept within the bounds the definitions give the field: a battery at a steady 88 %
+ * is drawn on 0 to 100, never up to 150, and a power factor never above 1.
+ */
+function withinBounds(bounds) {
+  return (_self, lo, hi) => {
+    const [from, to] = uPlot.rangeNum(lo, hi, 0.1, true);
+    return [bounds?.min !== undefined ? Math.max(from, bounds.min) : from, bounds?.max !== undefined ? Math.min(to, bounds.max) : to];
+  };
+}
+
+function Chart({ field, title, bounds, rows }) {
   const ref = useRef();
   useEffect(() => {
     const points = rows.filter((r) => r[field] !== undefined);
@@ -248,9 +308,13 @@ function Chart({ field, title, rows }) {
         width: width(),
         height: 180,
         legend: { show: false },
-        scales: bool ? { y: { range: [-0.1, 1.1] } } : {},
+        scales: { y: { range: bool ? [-0.1, 1.1] : withinBounds(bounds) } },
         series: [{}, { label: title, stroke: '#2563eb', width: 1.5, fill: 'rgba(37,99,235,0.08)', paths: bool ? uPlot.paths.stepped({ align: 1 }) : undefined }],
-        axes: [{}, { size: axisWidth }],
+        // An on/off field's axis says its two states in words (停止 / 运行), not 0, 0.5 and 1.
+        axes: [
+          { values: timeTicks },
+          bool ? { size: axisWidth, splits: () => [0, 1], values: (_self, splits) => splits.map((v) => valueLabel(field, v === 1)) } : { size: axisWidth },
+        ],
       },
       [xs, ys],
       ref.current,
@@ -261,6 +325,6 @@ function Chart({ field, title, rows }) {
       removeEventListener('resize', resize);
       plot.destroy();
     };
-  }, [field, title, rows]);
+  }, [field, title, bounds, rows, language()]);
   return html`<figure class="chart" data-field=${field}><figcaption>${title}</figcaption><div ref=${ref}></div></figure>`;
 }

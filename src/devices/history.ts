@@ -38,6 +38,33 @@ export async function telemetryHistory(influx: InfluxQuery, device: DeviceRecord
   });
 }
 
+/** The columns of an `events` row that are not the event's details: tags, and the `count=1i` every point carries. */
+const EVENT_COLUMNS = new Set(['time', 'count', 'device', 'kind', 'site', 'zone', 'type']);
+
+/**
+ * A device's events from InfluxDB (measurement `events`): rows of `{ time, type, ...details }`, newest first,
+ * `limit` of them (default 100), over the last 24 hours unless `from`/`to` say otherwise.
+ */
+export async function eventHistory(influx: InfluxQuery, device: DeviceRecord, range: Omit<HistoryRange, 'field'>) {
+  const to = parseTime('to', range.to, Date.now());
+  const from = parseTime('from', range.from, to - DAY_MS);
+  if (from > to) throw new ValidationError('from', 'must not be after to');
+  const q =
+    `SELECT * FROM "events" WHERE "device" = ${quoteString(device.id)} ` +
+    `AND time >= ${from}ms AND time <= ${to}ms ORDER BY time DESC LIMIT ${range.limit ?? 100}`;
+  let rows: Array<Record<string, unknown>>;
+  try {
+    rows = await influx.query(q);
+  } catch (err) {
+    throw new GatewayError('storage_unavailable', 'event history is unavailable: InfluxDB did not answer', { cause: err });
+  }
+  return rows.map((row) => {
+    const out: Record<string, unknown> = { time: new Date(row.time as number).toISOString(), type: row.type };
+    for (const [k, v] of Object.entries(row)) if (!EVENT_COLUMNS.has(k) && v !== null && v !== undefined) out[k] = v;
+    return out;
+  });
+}
+
 /** A time as epoch milliseconds or ISO-8601. */
 function parseTime(name: string, text: string | undefined, fallback: number): number {
   if (text === undefined || text === '') return fallback;

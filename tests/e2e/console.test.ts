@@ -166,54 +166,294 @@ describe('the operator console in a real browser', () => {
     }
   }, 90_000);
 
-  it('shows a lift and a water pump set at a glance, their text fields as words, their numbers charted', async () => {
-    // Devices of the kinds of contract §9, written to by hand: the simulator has none of them yet.
-    const lift = await gw.connect(await gw.register('lift-b1-01', 'lift', SITE, 'b1-lift'));
-    const pump = await gw.connect(await gw.register('water-b1-01', 'water', SITE, 'b1-basement'));
-    const now = Date.now();
-    for (let i = 5; i >= 0; i--) {
-      const ts = now - i * 60_000;
-      await lift.publishAsync(`sc/${SITE}/lift/lift-b1-01/telemetry`, JSON.stringify({
-        ts, floor: 6 - i, moving: i > 0, direction: i > 0 ? 'up' : 'idle', doorOpen: i === 0, mode: 'normal', loadPct: 20 + i, speedMps: i > 0 ? 1.5 : 0,
-      }), { qos: 1 });
-      await pump.publishAsync(`sc/${SITE}/water/water-b1-01/telemetry`, JSON.stringify({
-        ts, levelPct: 80 - i, pressureMpa: 0.42, pumpRunning: i % 2 === 0, flowM3h: 12.5 + i,
-      }), { qos: 1 });
-    }
-    await eventually(async () => (await gw.api('GET', '/api/devices/lift-b1-01/telemetry?field=floor')).body.length >= 6, 30_000, 500);
-    await eventually(async () => (await gw.api('GET', '/api/devices/water-b1-01/telemetry?field=levelPct')).body.length >= 6, 30_000, 500);
+  describe('the new kinds', () => {
+    /** A site of its own, so the alarms page shows only what these devices raise. */
+    const GARDEN = 'east-garden';
+    const LANGS = ['zh-CN', 'en'] as const;
+    type Lang = (typeof LANGS)[number];
+    type Words = Record<Lang, string>;
+    const MIN = 60_000;
 
-    const a = await openPage(browser, DESK);
-    try {
-      await signIn(a.page, base, desk.token);
-      // The devices filter names the new kinds in Chinese.
-      await a.page.click('a[href="#/devices"]');
-      expect(await a.page.textContent('select[aria-label="类型"]')).toContain('电梯');
-      await a.page.goto(`${base}/#/devices/lift-b1-01`);
-      await a.page.waitForSelector('.chart[data-field="floor"] canvas', { timeout: UI_TIMEOUT });
-      const glance = a.page.locator('[data-testid="glance"]');
-      expect(await glance.locator('[data-field="floor"] dd').textContent()).toBe('6');
-      expect(await glance.locator('[data-field="direction"] dd').textContent()).toBe('停梯');
-      expect(await glance.locator('[data-field="doorOpen"] dd').textContent()).toBe('开');
-      expect(await glance.locator('[data-field="mode"] dd').textContent()).toBe('正常');
-      // Text fields are words at a glance, never a chart.
-      expect(await a.page.locator('.chart[data-field="direction"], .chart[data-field="mode"]').count()).toBe(0);
-      expect(await a.page.textContent('.chart[data-field="speedMps"] figcaption')).toBe('运行速度 (m/s)');
-      await screenshot(a.page, 'desk-device-lift');
-
-      await a.page.goto(`${base}/#/devices/water-b1-01`);
-      await a.page.waitForSelector('.chart[data-field="levelPct"] canvas', { timeout: UI_TIMEOUT });
-      expect(await glance.locator('[data-field="levelPct"] dd').textContent()).toBe('80%');
-      expect(await glance.locator('[data-field="pumpRunning"] dd').textContent()).toBe('运行');
-      expect(await a.page.textContent('.chart[data-field="pressureMpa"] figcaption')).toBe('供水压力 (MPa)');
-      // No commands: the contract defines none for these kinds.
-      expect(await a.page.locator('.commands').count()).toBe(0);
-      await screenshot(a.page, 'desk-device-water');
-      expect(a.errors).toStrictEqual([]);
-    } finally {
-      await a.context.close();
+    /**
+     * One device of each new kind, as a site would have it: what it sends (six readings ten minutes apart, the last
+     * one now, and its events), and what the desk sees on its page in each language: the latest values at a glance
+     * with their words, the charts titled with their units, text fields never charted, its events and its alarms.
+     */
+    interface Case {
+      kind: string;
+      id: string;
+      zone: string;
+      /** The reading `i` steps (of ten minutes) before now. */
+      reading(i: number): Record<string, unknown>;
+      events?: Array<{ minutesAgo: number; type: string; details?: Record<string, unknown> }>;
+      glance: Record<string, { label: Words; value: Words }>;
+      /** Fields left out of the glance: this device never sends them. */
+      notAtGlance?: string[];
+      captions: Record<string, Words>;
+      notCharted?: string[];
+      /** The newest event's word and a detail's word and value, as the events list shows them. */
+      event?: { type: string; word: Words; detail?: { name: string; text: Words } };
+      /** An open alarm the page lists, by its type's word. */
+      alarm?: Words;
     }
-  }, 90_000);
+    const w = (zh: string, en: string): Words => ({ 'zh-CN': zh, en });
+    const CASES: Case[] = [
+      {
+        kind: 'lift',
+        id: 'lift-b2-01',
+        zone: 'b2-lift',
+        reading: (i) => ({ floor: 6 - i, moving: i > 0, direction: i > 0 ? 'up' : 'idle', doorOpen: i === 0, mode: 'normal', loadPct: 20 + i * 3, speedMps: i > 0 ? 1.5 : 0 }),
+        glance: {
+          floor: { label: w('楼层', 'Floor'), value: w('6', '6') },
+          direction: { label: w('运行方向', 'Direction'), value: w('停梯', 'Idle') },
+          doorOpen: { label: w('轿门', 'Car door'), value: w('开', 'Open') },
+          mode: { label: w('运行模式', 'Mode'), value: w('正常', 'Normal') },
+        },
+        captions: { speedMps: w('运行速度 (m/s)', 'Speed (m/s)'), loadPct: w('载重率 (%)', 'Load (%)'), floor: w('楼层', 'Floor') },
+        notCharted: ['direction', 'mode'],
+      },
+      {
+        kind: 'water',
+        id: 'water-b2-01',
+        zone: 'b2-basement',
+        reading: (i) => ({ levelPct: 80 - i, pressureMpa: 0.42, pumpRunning: i % 2 === 0, flowM3h: 12.5 + i, frequencyHz: 42 + i, chlorineMgL: 0.35, turbidityNtu: 0.4, temperatureC: 16.5 }),
+        glance: {
+          levelPct: { label: w('水箱液位', 'Tank level'), value: w('80%', '80%') },
+          pumpRunning: { label: w('水泵状态', 'Pump'), value: w('运行', 'Running') },
+          pressureMpa: { label: w('供水压力', 'Supply pressure'), value: w('0.42 MPa', '0.42 MPa') },
+        },
+        captions: { pressureMpa: w('供水压力 (MPa)', 'Supply pressure (MPa)'), flowM3h: w('瞬时流量 (m³/h)', 'Flow (m³/h)'), temperatureC: w('水温 (°C)', 'Water temperature (°C)') },
+      },
+      {
+        kind: 'power',
+        id: 'power-b2-01',
+        zone: 'b2-power-room',
+        reading: (i) => ({
+          voltageV: 398 + i, currentA: 420 - i * 10, powerKw: 262 - i * 6, powerFactor: 0.93, transformerTempC: 70 - i * 0.5, roomTempC: 27, humidityPct: 55,
+          breakerClosed: true, onGenerator: false, generatorFuelPct: 96,
+        }),
+        glance: {
+          breakerClosed: { label: w('总开关', 'Main breaker'), value: w('合闸', 'Closed') },
+          onGenerator: { label: w('供电来源', 'Supply'), value: w('市电', 'Mains') },
+          generatorFuelPct: { label: w('发电机油位', 'Generator fuel'), value: w('96%', '96%') },
+          transformerTempC: { label: w('变压器温度', 'Transformer temperature'), value: w('70 °C', '70 °C') },
+        },
+        captions: { transformerTempC: w('变压器温度 (°C)', 'Transformer temperature (°C)'), powerKw: w('有功功率 (kW)', 'Active power (kW)'), onGenerator: w('供电来源', 'Supply') },
+      },
+      {
+        kind: 'patrol',
+        id: 'patrol-b2-gate',
+        zone: 'b2-gate',
+        reading: () => ({ batteryPct: 88 }),
+        events: [
+          { minutesAgo: 42, type: 'checkpoint_scan', details: { guard: 'G-0731', route: 'N1' } },
+          { minutesAgo: 2, type: 'checkpoint_scan', details: { guard: 'G-0731', route: 'N1' } },
+        ],
+        glance: { batteryPct: { label: w('电池电量', 'Battery'), value: w('88%', '88%') } },
+        captions: { batteryPct: w('电池电量 (%)', 'Battery (%)') },
+        event: { type: 'checkpoint_scan', word: w('巡更打卡', 'Checkpoint scanned'), detail: { name: 'guard', text: w('巡更人员 G-0731', 'Guard G-0731') } },
+      },
+      {
+        kind: 'sos',
+        id: 'sos-b2-carpark',
+        zone: 'b2-carpark',
+        reading: () => ({ batteryPct: 93 }),
+        // The call comes while the desk watches the alarms page (below).
+        glance: { batteryPct: { label: w('电池电量', 'Battery'), value: w('93%', '93%') } },
+        captions: { batteryPct: w('电池电量 (%)', 'Battery (%)') },
+        event: { type: 'call', word: w('紧急呼叫', 'Emergency call'), detail: { name: 'location', text: w('位置 P1-017', 'Location P1-017') } },
+        alarm: w('紧急呼叫', 'Emergency call'),
+      },
+      {
+        kind: 'environment',
+        id: 'env-b2-garden',
+        zone: 'b2-garden',
+        // An air and noise station: no leak sensor, no valve.
+        reading: (i) => ({ temperatureC: 24.5 - i * 0.4, humidityPct: 58 + i, pm25Ugm3: 35 - i, pm10Ugm3: 61 - i * 2, co2Ppm: 520 + i * 6, noiseDb: 44 }),
+        glance: {
+          temperatureC: { label: w('温度', 'Temperature'), value: w('24.5 °C', '24.5 °C') },
+          humidityPct: { label: w('湿度', 'Humidity'), value: w('58%', '58%') },
+          pm25Ugm3: { label: w('PM2.5', 'PM2.5'), value: w('35 µg/m³', '35 µg/m³') },
+          noiseDb: { label: w('噪声', 'Noise'), value: w('44 dB', '44 dB') },
+        },
+        notAtGlance: ['waterLeak', 'valveOpen', 'soilMoisturePct'],
+        captions: { pm25Ugm3: w('PM2.5 (µg/m³)', 'PM2.5 (µg/m³)'), co2Ppm: w('二氧化碳浓度 (ppm)', 'CO₂ (ppm)'), noiseDb: w('噪声 (dB)', 'Noise (dB)') },
+      },
+      {
+        kind: 'waste',
+        id: 'waste-b2-01',
+        zone: 'b2-bin-store',
+        reading: (i) => ({ fillPct: 96 - i * 9, temperatureC: 18, batteryPct: 76 }),
+        events: [{ minutesAgo: 0, type: 'full' }],
+        glance: {
+          fillPct: { label: w('满溢度', 'Fill level'), value: w('96%', '96%') },
+          temperatureC: { label: w('温度', 'Temperature'), value: w('18 °C', '18 °C') },
+          batteryPct: { label: w('电池电量', 'Battery'), value: w('76%', '76%') },
+        },
+        captions: { fillPct: w('满溢度 (%)', 'Fill level (%)') },
+        event: { type: 'full', word: w('垃圾桶满溢', 'Bin full') },
+        alarm: w('垃圾桶满溢', 'Bin full'),
+      },
+    ];
+
+    let garden: { name: string; token: string };
+    let sos: Awaited<ReturnType<TestGateway['connect']>>;
+    /** Words of Latin letters a Chinese page may show: ids, sites, zones, guards' badges and the units of the definitions. */
+    const asIs = new Set<string>(['PM']);
+
+    const allowAsIs = (...names: string[]) => {
+      for (const name of names) for (const m of name.matchAll(/[A-Za-z]+/g)) asIs.add(m[0]);
+    };
+
+    beforeAll(async () => {
+      garden = (await gw.api('POST', '/api/operators', { name: 'garden desk', sites: [GARDEN] })).body;
+      const now = Date.now();
+      for (const c of CASES) {
+        const client = await gw.connect(await gw.register(c.id, c.kind, GARDEN, c.zone));
+        if (c.kind === 'sos') sos = client;
+        for (let i = 5; i >= 0; i--) {
+          await client.publishAsync(`sc/${GARDEN}/${c.kind}/${c.id}/telemetry`, JSON.stringify({ ts: now - i * 10 * MIN, ...c.reading(i) }), { qos: 1 });
+        }
+        for (const e of c.events ?? []) {
+          await client.publishAsync(`sc/${GARDEN}/${c.kind}/${c.id}/event`, JSON.stringify({ ts: now - e.minutesAgo * MIN, type: e.type, ...e.details }), { qos: 1 });
+        }
+        allowAsIs(c.id, c.zone, GARDEN, 'G-0731', 'N1', 'P1-017');
+      }
+      const doc = (await gw.api('GET', '/api/definitions')).body;
+      for (const kind of Object.values(doc.kinds) as Array<{ telemetry: Record<string, { unit?: string }> }>) {
+        for (const f of Object.values(kind.telemetry)) allowAsIs(f.unit ?? '');
+      }
+      for (const c of CASES) {
+        const field = Object.keys(c.glance)[0];
+        await eventually(async () => (await gw.api('GET', `/api/devices/${c.id}/telemetry?field=${field}`)).body.length >= 6, 30_000, 500);
+        if (c.events) await eventually(async () => (await gw.api('GET', `/api/devices/${c.id}/events`)).body.length >= c.events!.length, 30_000, 500);
+      }
+    }, 90_000);
+
+    /** Opens the console signed in to the garden's desk, in `lang`. */
+    async function desk(lang: Lang) {
+      const a = await openPage(browser, DESK);
+      await signIn(a.page, base, garden.token);
+      if (lang === 'en') await a.page.selectOption('header select.lang', 'en');
+      expect(await a.page.getAttribute('html', 'lang')).toBe(lang);
+      return a;
+    }
+
+    /** What a reader of `lang` would stumble on in the page's main part: English words on a Chinese page, Chinese on an English one. */
+    async function foreignWords(page: Page, lang: Lang): Promise<string[]> {
+      const text = await page.innerText('main');
+      if (lang === 'en') return [...text.matchAll(/\p{Script=Han}+/gu)].map((m) => m[0]);
+      return [...text.matchAll(/[A-Za-z]{2,}/g)].map((m) => m[0]).filter((word) => !asIs.has(word));
+    }
+
+    it('raises an emergency call live on the alarms page, critical and named in Chinese and in English', async () => {
+      const a = await desk('zh-CN');
+      try {
+        // The full bin's alarm is open already; the call comes while the desk watches.
+        const bin = a.page.locator('[data-type="bin_full"][data-state="active"]');
+        await bin.waitFor({ timeout: UI_TIMEOUT });
+        await sos.publishAsync(`sc/${GARDEN}/sos/sos-b2-carpark/event`, JSON.stringify({ ts: Date.now(), type: 'call', location: 'P1-017' }), { qos: 1 });
+        const call = a.page.locator('[data-type="emergency_call"][data-state="active"]');
+        await call.waitFor({ timeout: UI_TIMEOUT });
+        // Critical first, with the flashing banner naming it.
+        expect(await a.page.locator('li.alarm').first().getAttribute('data-type')).toBe('emergency_call');
+        expect(await call.locator('.badge').first().textContent()).toBe('紧急');
+        expect(await call.locator('.alarm-type').textContent()).toBe('紧急呼叫');
+        expect(await bin.locator('.alarm-type').textContent()).toBe('垃圾桶满溢');
+        const banner = a.page.locator('.banner.critical');
+        await banner.waitFor({ timeout: UI_TIMEOUT });
+        expect(await banner.textContent()).toContain('新的紧急告警 · 紧急呼叫 · b2-carpark · sos-b2-carpark');
+        // The rule's English sentence (its message) is not shown on the Chinese page; work-order ids are.
+        allowAsIs(...(await gw.api('GET', `/api/workorders?site=${GARDEN}`)).body.map((wo: { id: string }) => wo.id));
+        expect(await foreignWords(a.page, 'zh-CN')).toStrictEqual([]);
+        expect(await banner.textContent()).not.toMatch(/[A-Za-z]{3,} [A-Za-z]{3,}/);
+        await screenshot(a.page, 'desk-alarms-sos-zh-CN', { docs: true });
+
+        await a.page.selectOption('header select.lang', 'en');
+        expect(await call.locator('.badge').first().textContent()).toBe('Critical');
+        expect(await call.locator('.alarm-type').textContent()).toBe('Emergency call');
+        expect(await banner.textContent()).toContain('New critical alarm · Emergency call · b2-carpark · sos-b2-carpark');
+        // On the English page the rule's own sentence is shown too.
+        expect(await call.locator('.alarm-message').textContent()).toBe('Emergency call from sos-b2-carpark (b2-carpark)');
+        expect(await bin.locator('.alarm-type').textContent()).toBe('Bin full');
+        expect(await foreignWords(a.page, 'en')).toStrictEqual([]);
+        await screenshot(a.page, 'desk-alarms-sos-en', { docs: true });
+
+        // The call opened an urgent work order for the security team.
+        const alarm = (await gw.api('GET', `/api/alarms/${await call.getAttribute('data-alarm')}`)).body;
+        expect(alarm).toMatchObject({ severity: 'critical', kind: 'sos', device: 'sos-b2-carpark', rule: 'sos-call' });
+        expect((await gw.api('GET', `/api/workorders/${alarm.workOrder}`)).body).toMatchObject({ priority: 'urgent', category: 'security' });
+        expect(a.errors).toStrictEqual([]);
+      } finally {
+        await a.context.close();
+      }
+    }, 90_000);
+
+    for (const lang of LANGS) {
+      it(`shows each new kind's device page in ${lang}: its latest values in words, its numbers charted with units, its events and alarms`, async () => {
+        const a = await desk(lang);
+        try {
+          // The devices filter names every new kind.
+          await a.page.click('a[href="#/devices"]');
+          const filter = await a.page.textContent(`select[aria-label="${lang === 'en' ? 'Kind' : '类型'}"]`);
+          const kindWords = lang === 'en'
+            ? ['Lift', 'Water supply', 'Power room', 'Patrol checkpoint', 'Emergency call point', 'Environment', 'Waste bin']
+            : ['电梯', '二次供水', '配电房', '巡更点', '紧急呼叫点', '环境监测', '垃圾桶'];
+          for (const word of kindWords) expect(filter).toContain(word);
+          await a.page.waitForSelector(`[data-device="${CASES[0].id}"]`, { timeout: UI_TIMEOUT });
+          expect(await a.page.locator('[data-device]').count()).toBe(CASES.length);
+
+          for (const c of CASES) {
+            await a.page.goto(`${base}/#/devices/${c.id}`);
+            const first = Object.keys(c.captions)[0];
+            await a.page.waitForSelector(`.chart[data-field="${first}"] canvas`, { timeout: UI_TIMEOUT });
+            const glance = a.page.locator('[data-testid="glance"]');
+            for (const [field, { label, value }] of Object.entries(c.glance)) {
+              expect([c.kind, field, await glance.locator(`[data-field="${field}"] dt`).textContent()]).toStrictEqual([c.kind, field, label[lang]]);
+              expect([c.kind, field, await glance.locator(`[data-field="${field}"] dd`).textContent()]).toStrictEqual([c.kind, field, value[lang]]);
+            }
+            for (const field of c.notAtGlance ?? []) expect([c.kind, field, await glance.locator(`[data-field="${field}"]`).count()]).toStrictEqual([c.kind, field, 0]);
+            for (const [field, caption] of Object.entries(c.captions)) {
+              expect([c.kind, await a.page.textContent(`.chart[data-field="${field}"] figcaption`)]).toStrictEqual([c.kind, caption[lang]]);
+            }
+            // Text fields are words at a glance, never a chart.
+            for (const field of c.notCharted ?? []) expect([c.kind, field, await a.page.locator(`.chart[data-field="${field}"]`).count()]).toStrictEqual([c.kind, field, 0]);
+            if (c.event) {
+              const row = a.page.locator('[data-testid="events"] tr').first();
+              await row.waitFor({ timeout: UI_TIMEOUT });
+              expect([c.kind, await row.getAttribute('data-event'), await row.locator('.what').textContent()]).toStrictEqual([c.kind, c.event.type, c.event.word[lang]]);
+              if (c.event.detail) expect(await row.locator(`[data-detail="${c.event.detail.name}"]`).textContent()).toBe(c.event.detail.text[lang]);
+            } else {
+              expect([c.kind, await a.page.locator('[data-testid="events"]').count()]).toStrictEqual([c.kind, 0]);
+            }
+            if (c.alarm) expect([c.kind, await a.page.textContent('.inline-alarms')]).toStrictEqual([c.kind, expect.stringContaining(c.alarm[lang])]);
+            // None of the new kinds takes a command.
+            expect(await a.page.locator('.commands').count()).toBe(0);
+            expect([c.kind, await foreignWords(a.page, lang)]).toStrictEqual([c.kind, []]);
+            await screenshot(a.page, `desk-device-${c.kind}-${lang}`, { docs: true });
+          }
+          expect(a.errors).toStrictEqual([]);
+        } finally {
+          await a.context.close();
+        }
+      }, 120_000);
+    }
+
+    it('fits a checkpoint\'s page, its scans listed, on a phone', async () => {
+      const p = await openPage(browser, PHONE);
+      try {
+        await signIn(p.page, base, garden.token);
+        await p.page.goto(`${base}/#/devices/patrol-b2-gate`);
+        await p.page.locator('[data-testid="events"] tr[data-event="checkpoint_scan"]').first().waitFor({ timeout: UI_TIMEOUT });
+        await p.page.waitForSelector('.chart canvas', { timeout: UI_TIMEOUT });
+        expect(await p.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+        await screenshot(p.page, 'phone-device-patrol');
+        expect(p.errors).toStrictEqual([]);
+      } finally {
+        await p.context.close();
+      }
+    }, 60_000);
+  });
 
   it('shows the service report, and the rule test', async () => {
     const a = await openPage(browser, DESK);

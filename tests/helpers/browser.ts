@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
@@ -31,9 +31,24 @@ export async function openPage(browser: Browser, size: typeof DESK | typeof PHON
   return { context, page, errors };
 }
 
-export async function screenshot(page: Page, name: string): Promise<string> {
+/**
+ * Where the screenshots docs/console.md shows are kept (committed). `npm run screenshots` refreshes them: it runs
+ * the browser tests with UPDATE_DOCS_SCREENSHOTS=1, and each screenshot taken with `docs: true` is copied there.
+ */
+export const DOCS_SCREENSHOTS = resolve('docs/screenshots');
+const DOCS_SCREENSHOT_MAX_BYTES = 150 * 1024;
+
+/** A full-page screenshot in tests/artifacts/screenshots/, also copied to docs/screenshots/ when asked for (above). */
+export async function screenshot(page: Page, name: string, options: { docs?: boolean } = {}): Promise<string> {
   await mkdir(SCREENSHOTS, { recursive: true });
   const path = join(SCREENSHOTS, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
+  if (options.docs && process.env.UPDATE_DOCS_SCREENSHOTS === '1') {
+    // They are committed: a page grown too tall or too busy for the docs should be noticed, not stored.
+    const { size } = await stat(path);
+    if (size > DOCS_SCREENSHOT_MAX_BYTES) throw new Error(`${name}.png is ${Math.round(size / 1024)} KB, more than the docs take (${DOCS_SCREENSHOT_MAX_BYTES / 1024} KB)`);
+    await mkdir(DOCS_SCREENSHOTS, { recursive: true });
+    await copyFile(path, join(DOCS_SCREENSHOTS, `${name}.png`));
+  }
   return path;
 }

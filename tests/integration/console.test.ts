@@ -176,7 +176,10 @@ describe('the console is served by the gateway', () => {
 
   it('names every kind, telemetry field, enumerated value and event type the definitions serve, in both languages', async () => {
     const doc = (await gw.api('GET', '/api/definitions')).body;
-    const kinds = doc.kinds as Record<string, { telemetry: Record<string, { values?: string[] }>; events: Record<string, unknown> }>;
+    const kinds = doc.kinds as Record<
+      string,
+      { telemetry: Record<string, { values?: string[] }>; events: Record<string, { details: Record<string, { values?: string[] }> }> }
+    >;
     // The kinds of contract §9 are served: the check covers them.
     expect(Object.keys(kinds)).toEqual(expect.arrayContaining(['lift', 'water', 'power', 'patrol', 'sos', 'environment', 'waste']));
     const words = await loadWords();
@@ -191,7 +194,14 @@ describe('the console is served by the gateway', () => {
             if (!has(`field.${kind}.${field}`, `field.${field}`)) missing.push(`${lang} field.${field} (${kind})`);
             for (const value of f.values ?? []) if (!has(`value.${field}.${value}`)) missing.push(`${lang} value.${field}.${value} (${kind})`);
           }
-          for (const type of Object.keys(d.events)) if (!has(`event.${kind}.${type}`, `event.${type}`)) missing.push(`${lang} event.${type} (${kind})`);
+          for (const [type, e] of Object.entries(d.events)) {
+            if (!has(`event.${kind}.${type}`, `event.${type}`)) missing.push(`${lang} event.${type} (${kind})`);
+            // The details a device page lists with each event (a guard's name, a leak's location).
+            for (const [detail, f] of Object.entries(e.details)) {
+              if (!has(`detail.${detail}`)) missing.push(`${lang} detail.${detail} (${kind} ${type})`);
+              for (const value of f.values ?? []) if (!has(`value.${detail}.${value}`)) missing.push(`${lang} value.${detail}.${value} (${kind} ${type})`);
+            }
+          }
         }
       }
       expect(missing).toStrictEqual([]);
@@ -204,6 +214,14 @@ describe('the console is served by the gateway', () => {
       expect([words.label('kind', 'lift'), words.fieldLabel('water', 'temperatureC'), words.fieldLabel('environment', 'temperatureC')]).toStrictEqual(['电梯', '水温', '温度']);
       expect([words.label('type', 'passenger_trapped'), words.label('type', 'fire', 'waste'), words.label('type', 'fire_alarm')]).toStrictEqual(['电梯困人', '垃圾桶起火', '火警']);
       expect([words.valueLabel('direction', 'up'), words.valueLabel('pumpRunning', true), words.valueLabel('moving', false)]).toStrictEqual(['上行', '运行', '停止']);
+      expect([words.eventLabel('patrol', 'checkpoint_scan'), words.eventLabel('waste', 'fire'), words.detailLabel('guard'), words.valueLabel('onGenerator', true)]).toStrictEqual([
+        '巡更打卡',
+        '垃圾桶起火',
+        '巡更人员',
+        '发电机',
+      ]);
+      // A rule's own sentence shows only on a page in its language.
+      expect([words.inLanguage('Emergency call from sos-1 (b1)'), words.inLanguage('紧急呼叫：1 号楼大堂')]).toStrictEqual([false, true]);
       words.setLanguage('en');
       expect([words.label('kind', 'water'), words.fieldLabel('lift', 'doorOpen'), words.valueLabel('mode', 'out_of_service'), words.label('type', 'call', 'sos')]).toStrictEqual([
         'Water supply',
@@ -211,6 +229,7 @@ describe('the console is served by the gateway', () => {
         'Out of service',
         'Emergency call',
       ]);
+      expect(words.inLanguage('Emergency call from sos-1 (b1)')).toBe(true);
     } finally {
       words.done();
     }

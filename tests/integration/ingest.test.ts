@@ -40,6 +40,11 @@ describe('ingest into InfluxDB (contract §2, §7)', () => {
     const { type, ...details } = PAYLOADS[kind].event;
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ time: Date.parse(ts), site: SITE, kind, device: `${kind}-01`, zone: `zone-${kind}`, type, count: 1, ...details });
+    // The API lists it as the device page shows it: its time, type and details, without the tags.
+    const listed = (await gw.api('GET', `/api/devices/${kind}-01/events`)).body;
+    expect(listed).toHaveLength(1);
+    expect(Object.keys(listed[0]).sort()).toStrictEqual(['time', 'type', ...Object.keys(details)].sort());
+    expect(listed[0]).toMatchObject({ time: ts, type });
   });
 
   it('stores a reading sent by mosquitto_pub at the receive time when it has no ts', async () => {

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { CommandResult } from '../../commands/commands.js';
-import { telemetryHistory } from '../../devices/history.js';
+import { eventHistory, telemetryHistory } from '../../devices/history.js';
 import { KIND_NAMES, type KindName } from '../../devices/kinds/index.js';
 import { deviceJson, type DeviceRecord, type DeviceRegistry } from '../../devices/registry.js';
 import { GatewayError } from '../../errors.js';
@@ -144,6 +144,32 @@ export function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps): void 
       const device = visible(request, request.params.id);
       const { field, from, to, limit } = request.query;
       return telemetryHistory(deps.history, device, { field, from, to, limit: limit === undefined ? undefined : Number(limit) });
+    },
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { from?: string; to?: string; limit?: number } }>(
+    '/api/devices/:id/events',
+    {
+      schema: {
+        tags: ['devices'],
+        summary: "The device's events from InfluxDB, newest first (default: the last 24 h, at most 100)",
+        params: idParams,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            from: { type: 'string', description: 'epoch ms or ISO-8601' },
+            to: { type: 'string', description: 'epoch ms or ISO-8601' },
+            limit: { type: 'string', pattern: '^[1-9][0-9]{0,3}$', description: 'at most 9999 events' },
+          },
+        },
+        response: { 200: { type: 'array', items: { type: 'object', additionalProperties: true } }, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const device = visible(request, request.params.id);
+      const { from, to, limit } = request.query;
+      return eventHistory(deps.history, device, { from, to, limit: limit === undefined ? undefined : Number(limit) });
     },
   );
 
