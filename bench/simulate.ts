@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { KIND_NAMES } from '../src/devices/kinds/index.js';
+import { KIND_NAMES, type KindName } from '../src/devices/kinds/index.js';
 import { startInflux } from '../tests/helpers/influx.js';
 import { spawnGateway } from '../tests/helpers/process.js';
 import { sampler } from './proc.js';
@@ -106,18 +106,24 @@ async function main(): Promise<void> {
 /** Telemetry points in InfluxDB: per kind, the counts of fields that every message of a role carries. */
 async function storedPoints(influx: Awaited<ReturnType<typeof startInflux>>): Promise<number> {
   // Parking lots report freeSpaces, space sensors occupied: no field is in every parking message.
-  const fields: Record<string, string[]> = {
+  const fields: Record<KindName, string[]> = {
     access: ['locked'],
     lighting: ['on'],
     parking: ['occupied', 'freeSpaces'],
     energy: ['energyKwh'],
     fire: ['temperatureC'],
     camera: ['fps'],
+    lift: ['floor'],
+    water: ['levelPct'],
+    power: ['voltageV'],
+    patrol: ['batteryPct'],
+    sos: ['batteryPct'],
+    environment: ['temperatureC'],
+    waste: ['fillPct'],
   };
   let total = 0;
   for (const kind of KIND_NAMES) {
-    // The kinds of contract §9 have no simulator model yet: nothing of theirs to count.
-    for (const field of fields[kind] ?? []) {
+    for (const field of fields[kind]) {
       const rows = await influx.query(`SELECT count("${field}") FROM "${kind}"`, DB).catch(() => []);
       total += Number(rows[0]?.count ?? 0);
     }

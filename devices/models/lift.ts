@@ -22,7 +22,23 @@ import {
  * the runs and `runHours` the motor's running time: both only rise.
  */
 
-const FAULTS: readonly ModelFault[] = ['lift-trapped', 'lift-door-fault', 'lift-out-of-service', 'lift-inspection'];
+const FAULTS: readonly ModelFault[] = [
+  'lift-trapped',
+  'lift-door-fault',
+  'lift-out-of-service',
+  'lift-inspection',
+  'lift-alarm-button',
+  'lift-power-loss',
+  'lift-overspeed',
+  'lift-fault',
+];
+/** Faults that hold the car where it is, answering no calls, until they end. */
+const HALTING: readonly ModelFault[] = ['lift-power-loss', 'lift-overspeed', 'lift-fault'];
+/** Faults the controller reports as mode out_of_service: it takes the car out of service itself. */
+const OUT_OF_SERVICE: readonly ModelFault[] = ['lift-out-of-service', 'lift-overspeed', 'lift-fault'];
+/** The controller's codes: the safety gear set after an overspeed, and a drive fault. */
+const SAFETY_GEAR_CODE = 'E17';
+const CONTROLLER_CODE = 'E30';
 /** Rated speed (m/s), storey height (m), and the time to accelerate and level (s) added to a run. */
 const RATED_MPS = 1.75;
 const STOREY_M = 3;
@@ -34,6 +50,7 @@ const DOOR_MAX_S = 10;
 const DOOR_FAULT_EVERY_MS: [number, number] = [60_000, 180_000];
 
 type Phase = 'idle' | 'doors' | 'moving' | 'stopped';
+type LiftMode = 'normal' | 'inspection' | 'out_of_service';
 
 /** Hall calls per hour at local `hour`: few at night, rushes at about 07:45 and 18:30. */
 export function callsPerHour(hour: number, weekend: boolean): number {
@@ -59,7 +76,7 @@ export class LiftModel implements DeviceModel {
   private load = 0;
   private trips: number;
   private runMs: number;
-  private mode: 'normal' | 'inspection' | 'out_of_service' = 'normal';
+  private mode: LiftMode = 'normal';
   private trapped = false;
   private doorFault = false;
   private nextDoorFault = 0;
@@ -118,22 +135,35 @@ export class LiftModel implements DeviceModel {
     if (this.active.has(fault.name)) return true;
     this.active.add(fault.name);
     this.reportDue = true;
+    this.mode = this.modeNow();
     switch (fault.name) {
-      case 'lift-trapped': {
+      case 'lift-trapped':
         // The car stops where it is, or just after leaving its floor, with someone inside.
-        if (this.phase === 'moving') this.runMs += Math.max(0, now - this.moveStart);
-        else {
-          this.from = this.floor;
-          this.to = this.floor < this.top ? this.next(this.floor, 1) : this.next(this.floor, -1);
-        }
-        this.floor = this.currentFloor();
-        this.phase = 'stopped';
+        this.stopBetweenFloors(now);
         this.trapped = true;
         this.load = Math.max(this.load, this.rng.between(8, 25));
         this.pending.push({ type: 'stopped_between_floors', floor: this.floor });
         this.pending.push({ type: 'passenger_trapped', floor: this.floor });
         break;
-      }
+      case 'lift-alarm-button':
+        // A false alarm or a passenger feeling unwell: the car carries on as normal.
+        this.pending.push({ type: 'alarm_button' });
+        break;
+      case 'lift-power-loss':
+        // A moving car stops between landings on its brake; a standing one keeps its doors shut.
+        if (this.phase === 'moving') this.stopBetweenFloors(now);
+        else this.halt(now);
+        this.pending.push({ type: 'power_loss' });
+        break;
+      case 'lift-overspeed':
+        // The governor trips on a run and the safety gear grips the rails between landings.
+        this.stopBetweenFloors(now);
+        this.pending.push({ type: 'overspeed' }, { type: 'fault', code: SAFETY_GEAR_CODE });
+        break;
+      case 'lift-fault':
+        this.settle(now);
+        this.pending.push({ type: 'fault', code: CONTROLLER_CODE });
+        break;
       case 'lift-door-fault':
         this.doorFault = true;
         this.settle(now);
@@ -142,11 +172,9 @@ export class LiftModel implements DeviceModel {
         this.nextDoorFault = now + this.rng.between(...DOOR_FAULT_EVERY_MS);
         break;
       case 'lift-out-of-service':
-        this.mode = 'out_of_service';
         this.settle(now);
         break;
       default:
-        this.mode = 'inspection';
         this.settle(now);
         this.pending.push({ type: 'maintenance_start' });
     }
@@ -167,12 +195,42 @@ export class LiftModel implements DeviceModel {
       this.phase = 'idle';
       this.load = 0;
       this.phaseEnd = this.nextCall(now);
+    } else if (HALTING.includes(name)) {
+      this.mode = this.modeNow();
+      if (this.trapped || this.doorFault || HALTING.some((f) => this.active.has(f))) return true;
+      // Power back, or the maintainer has reset the controller (and released the safety gear): a car held
+      // between landings levels to the nearest one and lets its passengers out.
+      if (this.phase === 'stopped') this.startDoors(now, undefined);
+      else if (this.phase === 'idle') this.phaseEnd = this.nextCall(now);
     } else {
       if (name === 'lift-inspection') this.pending.push({ type: 'maintenance_end' });
-      this.mode = this.active.has('lift-inspection') ? 'inspection' : this.active.has('lift-out-of-service') ? 'out_of_service' : 'normal';
+      this.mode = this.modeNow();
       if (this.mode === 'normal' && this.phase === 'idle') this.phaseEnd = this.nextCall(now);
     }
     return true;
+  }
+
+  /** The mode the controller reports while these faults last. */
+  private modeNow(): LiftMode {
+    if (this.active.has('lift-inspection')) return 'inspection';
+    return OUT_OF_SERVICE.some((f) => this.active.has(f)) ? 'out_of_service' : 'normal';
+  }
+
+  /** Stops the car where it is (between landings), or just after it leaves its floor if it was standing. */
+  private stopBetweenFloors(now: number): void {
+    if (this.phase === 'moving') this.runMs += Math.max(0, now - this.moveStart);
+    else {
+      this.from = this.floor;
+      this.to = this.floor < this.top ? this.next(this.floor, 1) : this.next(this.floor, -1);
+    }
+    this.floor = this.currentFloor();
+    this.phase = 'stopped';
+  }
+
+  /** A standing car shuts its doors and waits, passengers out, answering nothing. */
+  private halt(now: number): void {
+    if (this.phase === 'stopped') return;
+    this.settle(now);
   }
 
   /** Runs the car's phases up to `now`. */
@@ -213,7 +271,8 @@ export class LiftModel implements DeviceModel {
   }
 
   private canRun(): boolean {
-    return !this.trapped && !this.doorFault && (this.phase !== 'idle' || this.mode === 'normal');
+    if (this.trapped || this.doorFault || HALTING.some((f) => this.active.has(f))) return false;
+    return this.phase !== 'idle' || this.mode === 'normal';
   }
 
   /** Out of service or in inspection: the car finishes at a landing, doors closed, and answers nothing. */

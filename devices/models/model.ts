@@ -82,14 +82,22 @@ export const MODEL_FAULTS = [
   'lift-door-fault', // lift: door_fault again and again, the car stays at its floor
   'lift-out-of-service', // lift: mode out_of_service, the car answers no calls
   'lift-inspection', // lift: mode inspection (maintenance_start, maintenance_end)
+  'lift-alarm-button', // lift: alarm_button from someone in the car; the car carries on as normal
+  'lift-power-loss', // lift: power_loss, the car stops where it is, doors shut, no calls until it ends
+  'lift-overspeed', // lift: overspeed, the safety gear stops the car between floors, fault E17, out of service
+  'lift-fault', // lift: fault E30 from the controller, out of service, no calls until it ends
   'pump-fault', // water: pump_fault, the set loses control and the pressure drops
   'dry-run', // water: the tank runs dry (level near 0), dry_run, the pumps stop
   'water-leak', // water: leak, the flow stays up at night
   'pump-short-cycling', // water: the pumps start and stop every minute or two
+  'tank-overflow', // water: the float valve sticks open, the tank fills to 100 % and overflow; above 95 % until it ends
+  'water-contamination', // water: chlorine below 0.05 mg/L and turbidity above 1 NTU within about 10 minutes
+  'chlorine-overdose', // water: the dosing pump sticks, chlorine above 2 mg/L within about 10 minutes
   'mains-loss', // power: mains_loss and generator_start, on the generator, fuel falling; mains_restored at the end
   'breaker-trip', // power: breaker_trip, the main breaker opens, no load
   'transformer-overheat', // power: the transformer's cooling fails, its temperature climbs past 130 °C
   'power-room-flooding', // power: flooding in the distribution room, humidity up
+  'generator-fault', // power: generator_fault with a code; with the mains also out the essential loads go dark
 ] as const;
 export type ModelFault = (typeof MODEL_FAULTS)[number];
 

@@ -23,7 +23,9 @@ import {
  * `voltageV` is the line-to-line voltage (400 V) and `currentA` the mean line current.
  */
 
-const FAULTS: readonly ModelFault[] = ['mains-loss', 'breaker-trip', 'transformer-overheat', 'power-room-flooding'];
+const FAULTS: readonly ModelFault[] = ['mains-loss', 'breaker-trip', 'transformer-overheat', 'power-room-flooding', 'generator-fault'];
+/** What the generator's controller reports when it fails: a start failure (no fuel pressure, a flat battery). */
+const GENERATOR_FAULT_CODE = 'E05';
 const SLICE_MS = 60_000;
 const NOMINAL_V = 400;
 /** Above the room at full load (K), and the oil's time constant (ms). */
@@ -58,6 +60,8 @@ export class PowerModel implements DeviceModel {
   private voltNoise = 0;
   private roomNoise = 0;
   private breakerClosed = true;
+  private mainsLost = false;
+  private generatorFailed = false;
   private onGenerator = false;
   private readonly active = new Set<ModelFault>();
   private pending: SimEvent[] = [];
@@ -118,14 +122,20 @@ export class PowerModel implements DeviceModel {
     this.active.add(fault.name);
     this.reportDue = true;
     if (fault.name === 'mains-loss') {
-      this.onGenerator = true;
-      this.pending.push({ type: 'mains_loss' }, { type: 'generator_start' });
+      this.mainsLost = true;
+      this.pending.push({ type: 'mains_loss' });
+      // A failed generator does not start: the essential loads go dark with the rest.
+      if (!this.generatorFailed) this.pending.push({ type: 'generator_start' });
+    } else if (fault.name === 'generator-fault') {
+      this.generatorFailed = true;
+      this.pending.push({ type: 'generator_fault', code: GENERATOR_FAULT_CODE });
     } else if (fault.name === 'breaker-trip') {
       this.breakerClosed = false;
       this.pending.push({ type: 'breaker_trip', circuit: 'Q1' });
     } else if (fault.name === 'power-room-flooding') {
       this.pending.push({ type: 'flooding' });
     }
+    this.onGenerator = this.mainsLost && !this.generatorFailed;
     this.powerKw = this.demandKw(now);
     return true;
   }
@@ -135,11 +145,16 @@ export class PowerModel implements DeviceModel {
     if (!this.active.delete(name)) return false;
     this.reportDue = true;
     if (name === 'mains-loss') {
-      this.onGenerator = false;
+      this.mainsLost = false;
       this.pending.push({ type: 'mains_restored' });
     } else if (name === 'breaker-trip') {
       this.breakerClosed = true;
+    } else if (name === 'generator-fault') {
+      this.generatorFailed = false;
+      // Repaired while the mains are still out: it starts and takes the essential loads.
+      if (this.mainsLost) this.pending.push({ type: 'generator_start' });
     }
+    this.onGenerator = this.mainsLost && !this.generatorFailed;
     this.powerKw = this.demandKw(now);
     return true;
   }
@@ -155,7 +170,7 @@ export class PowerModel implements DeviceModel {
       const overheat = this.active.has('transformer-overheat');
       // Losses go with the square of the load; the oil follows them with a lag of hours.
       const rise = overheat ? OVERHEAT_RISE_K : TRANSFORMER_RISE_K * this.loadRatio() ** 2;
-      const energised = !this.onGenerator && this.breakerClosed;
+      const energised = !this.mainsLost && this.breakerClosed;
       const target = this.roomC() + (energised || overheat ? rise : 0);
       const tau = overheat ? OVERHEAT_TAU_MS : TRANSFORMER_TAU_MS;
       this.transformerC = target + (this.transformerC - target) * Math.exp(-dt / tau);
@@ -167,9 +182,9 @@ export class PowerModel implements DeviceModel {
     }
   }
 
-  /** What the room delivers (kW): the community's curve, the essentials only on the generator, none tripped. */
+  /** What the room delivers (kW): the community's curve, the essentials only on the generator, none tripped or dark. */
   private demandKw(at: number): number {
-    if (!this.breakerClosed) return 0;
+    if (!this.breakerClosed || this.dark()) return 0;
     const { hour, weekend } = localTime(at, this.timeZone);
     const kw = this.households * (1 + COMMON_SHARE) * householdKw(hour, weekend, this.baseKw) * (1 + this.loadNoise);
     const load = Math.max(0, kw);
@@ -182,9 +197,15 @@ export class PowerModel implements DeviceModel {
 
   /** Line-to-line voltage: 400 V sagging a few volts at the evening peak; the generator's regulator holds 400. */
   private volts(): number {
+    if (this.dark()) return 0;
     if (!this.breakerClosed) return this.onGenerator ? NOMINAL_V : clamp(NOMINAL_V + 4 + this.voltNoise, 390, 415);
     if (this.onGenerator) return clamp(NOMINAL_V + this.voltNoise / 2, 392, 408);
     return clamp(NOMINAL_V + 4 - 10 * this.loadRatio() + this.voltNoise, 385, 415);
+  }
+
+  /** Neither the mains nor the generator: nothing to measure. */
+  private dark(): boolean {
+    return this.mainsLost && !this.onGenerator;
   }
 
   private powerFactor(): number {

@@ -22,7 +22,15 @@ import {
  * `starts` and `runHours` only rise.
  */
 
-const FAULTS: readonly ModelFault[] = ['pump-fault', 'dry-run', 'water-leak', 'pump-short-cycling'];
+const FAULTS: readonly ModelFault[] = [
+  'pump-fault',
+  'dry-run',
+  'water-leak',
+  'pump-short-cycling',
+  'tank-overflow',
+  'water-contamination',
+  'chlorine-overdose',
+];
 const SLICE_MS = 10_000;
 const SET_MPA = 0.35;
 /** The set sleeps below this demand (m³/h) once the vessel is charged, and wakes below WAKE_MPA. */
@@ -34,6 +42,12 @@ const PUMP_M3H = 30;
 const MIN_RUN_MS = 90_000;
 /** The float valve's refill rate (m³/h), opening below 90 % and closing at 98 %. */
 const REFILL_M3H = 45;
+/** How fast chlorine and turbidity follow a change in the water (ms): a sample line and a well-mixed tank. */
+const QUALITY_TAU_MS = 3 * 60_000;
+/** GB 5749-2022 limits the faults cross: chlorine 0.05–2 mg/L, turbidity 1 NTU. */
+const CONTAMINATED_CHLORINE: [number, number] = [0, 0.04];
+const CONTAMINATED_NTU: [number, number] = [1.5, 4];
+const OVERDOSE_CHLORINE: [number, number] = [2.3, 3.5];
 
 /** Litres per hour a household draws at local `hour`. */
 export function householdLph(hour: number, weekend: boolean): number {
@@ -67,6 +81,10 @@ export class WaterModel implements DeviceModel {
   private chlorine: number;
   private chlorineNoise = 0;
   private turbNoise = 0;
+  /** What the analyser reads, following the water's quality with a lag. */
+  private chlorineMgL: number;
+  private turbidityNtu = 0.2;
+  private overflowSent = false;
   private readonly active = new Set<ModelFault>();
   private pending: SimEvent[] = [];
   private reportDue = false;
@@ -87,6 +105,7 @@ export class WaterModel implements DeviceModel {
     this.starts = this.rng.int(5_000, 40_000);
     this.runMs = this.rng.between(5_000, 30_000) * 3_600_000;
     this.chlorine = this.rng.between(0.35, 0.45);
+    this.chlorineMgL = this.chlorine;
     this.flow = this.demand(now);
   }
 
@@ -111,8 +130,8 @@ export class WaterModel implements DeviceModel {
       frequencyHz: round(this.freq, 1),
       runHours: round(this.runMs / 3_600_000, 2),
       starts: this.starts,
-      chlorineMgL: round(clamp(this.chlorine + this.chlorineNoise, 0.2, 0.6), 2),
-      turbidityNtu: round(clamp(0.2 + this.turbNoise, 0.05, 0.5), 2),
+      chlorineMgL: round(Math.max(0, this.chlorineMgL), 2),
+      turbidityNtu: round(Math.max(0, this.turbidityNtu), 2),
       temperatureC: round(16 + 2 * Math.sin((localTime(this.last, this.timeZone).hour - 9) * (Math.PI / 12)), 1),
     };
   }
@@ -138,6 +157,9 @@ export class WaterModel implements DeviceModel {
       if (this.running > 0) this.stopPumps(now);
     } else if (fault.name === 'water-leak') {
       this.pending.push({ type: 'leak', location: 'riser' });
+    } else if (fault.name === 'tank-overflow') {
+      // The float valve stuck open a while ago: by the time anyone looks the tank is close to the top.
+      this.levelM3 = Math.max(this.levelM3, this.tankM3 * this.rng.between(0.96, 0.98));
     }
     return true;
   }
@@ -146,6 +168,7 @@ export class WaterModel implements DeviceModel {
     this.advance(now);
     if (!this.active.delete(name)) return false;
     this.reportDue = true;
+    if (name === 'tank-overflow') this.overflowSent = false;
     return true;
   }
 
@@ -162,12 +185,13 @@ export class WaterModel implements DeviceModel {
     this.noise = wander(this.rng, this.noise, dt, 0.08, 15 * 60_000);
     this.chlorineNoise = wander(this.rng, this.chlorineNoise, dt, 0.03, 3_600_000);
     this.turbNoise = wander(this.rng, this.turbNoise, dt, 0.03, 30 * 60_000);
+    this.quality(dt);
     const dry = this.active.has('dry-run');
-    // The tank: the float valve refills it unless the mains feed has failed.
+    // The tank: the float valve refills it unless the mains feed has failed, or it is stuck open.
     const level = this.levelM3 / this.tankM3;
     if (level < 0.9) this.refilling = true;
     if (level > 0.98) this.refilling = false;
-    const inflow = this.refilling && !dry ? REFILL_M3H : 0;
+    const inflow = (this.refilling || this.active.has('tank-overflow')) && !dry ? REFILL_M3H : 0;
 
     const demand = this.demand(at);
     const broken = this.active.has('pump-fault');
@@ -204,8 +228,33 @@ export class WaterModel implements DeviceModel {
       }
     }
     if (this.running > 0) this.runMs += dt;
+    // Above the top the overflow pipe takes the excess: the level stays at 100 %.
+    const full = this.levelM3 + (inflow - this.flow) * h >= this.tankM3;
     this.levelM3 = clamp(this.levelM3 + (inflow - this.flow) * h, 0, this.tankM3);
     this.volume += this.flow * h;
+    if (full && this.active.has('tank-overflow') && !this.overflowSent) {
+      this.overflowSent = true;
+      this.reportDue = true;
+      this.pending.push({ type: 'overflow' });
+    }
+  }
+
+  /**
+   * Chlorine and turbidity as the analyser reads them, following the water with a lag of minutes: the dosing
+   * keeps 0.2–0.6 mg/L and clear water; contamination uses up the chlorine and clouds the water; a stuck dosing
+   * pump overdoses it.
+   */
+  private quality(dt: number): void {
+    let chlorine = clamp(this.chlorine + this.chlorineNoise, 0.2, 0.6);
+    let turbidity = clamp(0.2 + this.turbNoise, 0.05, 0.5);
+    if (this.active.has('water-contamination')) {
+      chlorine = clamp(0.02 + this.chlorineNoise / 3, ...CONTAMINATED_CHLORINE);
+      turbidity = clamp(2.5 + 10 * this.turbNoise, ...CONTAMINATED_NTU);
+    }
+    if (this.active.has('chlorine-overdose')) chlorine = clamp(2.8 + 5 * this.chlorineNoise, ...OVERDOSE_CHLORINE);
+    const keep = Math.exp(-dt / QUALITY_TAU_MS);
+    this.chlorineMgL = chlorine + (this.chlorineMgL - chlorine) * keep;
+    this.turbidityNtu = turbidity + (this.turbidityNtu - turbidity) * keep;
   }
 
   /** Outlet demand (m³/h): the households' curve with noise, plus a leak's steady loss. */

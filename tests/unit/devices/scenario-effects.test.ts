@@ -1,48 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { checkEvent, checkTelemetry } from '../../../src/devices/kinds/index.js';
-import { createModel, MODEL_FAULTS, type DeviceModel, type SimEvent, type Telemetry } from '../../../devices/models/index.js';
-import { applyFault, faultOf, parseScenario, resolveTargets, SCENARIOS } from '../../../devices/scenarios.js';
-import { ManualClock } from '../../../devices/sim/clock.js';
-import { Random } from '../../../devices/sim/random.js';
-import { expandSite, loadSite, placeOf } from '../../../devices/site.js';
-
-const site = await loadSite('devices/sites/demo.yaml');
-const specs = expandSite(site);
-/** A Wednesday afternoon in the site's time zone: corridor lamps on, people about. */
-const START = Date.parse('2026-11-25T14:00:00+08:00');
-
-interface Played {
-  ids: string[];
-  events: Map<string, SimEvent[]>;
-  before: Map<string, Telemetry>;
-  after: Map<string, Telemetry>;
-}
-
-/** Plays `text` on fresh models of its targets for `seconds` of simulated time, one step a second. */
-function play(text: string, seconds = 120): Played {
-  const step = parseScenario(text);
-  const clock = new ManualClock(START);
-  const root = new Random(42);
-  const models: DeviceModel[] = resolveTargets(step, specs).map((s) => createModel(s, { rng: root.fork(s.id), place: placeOf(site) }, clock.now()));
-  const events = new Map<string, SimEvent[]>(models.map((m) => [m.spec.id, []]));
-  const before = new Map(models.map((m) => [m.spec.id, m.telemetry(clock.now())]));
-  const fault = faultOf(step);
-  if (fault === 'silence' || fault === 'drop') throw new Error('a runtime scenario');
-  const ids = applyFault(fault, models, true, clock.now());
-  for (let s = 0; s < seconds; s++) {
-    clock.advance(1000);
-    for (const m of models) {
-      const out = m.step(clock.now());
-      events.get(m.spec.id)!.push(...out.events);
-      for (const e of out.events) expect(checkEvent(m.spec.kind, e)).toMatchObject({ ok: true });
-    }
-  }
-  const after = new Map(models.map((m) => [m.spec.id, m.telemetry(clock.now())]));
-  for (const m of models) expect(checkTelemetry(m.spec.kind, after.get(m.spec.id))).toMatchObject({ ok: true });
-  return { ids, events, before, after };
-}
-
-const types = (p: Played, id: string) => p.events.get(id)!.map((e) => e.type);
+import { MODEL_FAULTS } from '../../../devices/models/index.js';
+import { SCENARIOS } from '../../../devices/scenarios.js';
+import { play, types } from './play.js';
 
 describe('each scenario produces the telemetry and events it names', () => {
   it('fire: the origin sends fire_alarm once, smoke rises in the others without an alarm', () => {

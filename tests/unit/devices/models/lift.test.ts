@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { LiftModel } from '../../../../devices/models/lift.js';
 import type { DeviceSpec, ModelFault } from '../../../../devices/models/model.js';
+import { ManualClock } from '../../../../devices/sim/clock.js';
 import { Random } from '../../../../devices/sim/random.js';
 import { checkEvent, checkTelemetry } from '../../../../src/devices/kinds/index.js';
-import { runSteps, SHANGHAI } from './harness.js';
+import { runChecked, runSteps, SHANGHAI } from './harness.js';
 
 const place = SHANGHAI;
 const SEC = 1000;
@@ -29,6 +30,14 @@ function lift(seed = 7, params: Record<string, number> = { floors: 18, basements
 
 type Reading = Record<string, number | boolean | string>;
 
+/** Steps `m` a second at a time from `from` until its car is on a run; answers that time. */
+function untilMoving(m: LiftModel, from: number): number {
+  for (let t = from; t < from + HOUR; t += SEC) {
+    m.step(t);
+    if (m.telemetry(t).moving) return t;
+  }
+  throw new Error('the car never moved');
+}
 
 describe('lift model', () => {
   it('sends only readings the lift schema accepts over a normal day, within believable ranges', () => {
@@ -145,6 +154,77 @@ describe('lift model', () => {
     expect(m.endFault(fault as ModelFault, t0 + HOUR)).toBe(true);
     expect(m.step(t0 + HOUR + SEC).events.map((e) => e.type)).toStrictEqual(endEvents);
     expect(m.telemetry(t0 + HOUR + SEC).mode).toBe('normal');
+  });
+
+  it('lift-alarm-button: alarm_button once, and the car carries on as normal', () => {
+    const m = lift(15);
+    const t0 = MONDAY + 8 * HOUR;
+    m.step(t0);
+    expect(m.startFault({ name: 'lift-alarm-button' }, t0)).toBe(true);
+    const clock = new ManualClock(t0);
+    const { events, samples } = runChecked('lift', m, clock, HOUR, 10 * SEC);
+    expect(events.map((e) => e.event)).toStrictEqual([{ type: 'alarm_button' }]);
+    expect(samples.every((s) => s.reading.mode === 'normal')).toBe(true);
+    expect(samples.some((s) => s.reading.moving)).toBe(true);
+    expect(samples[samples.length - 1].reading.trips).toBeGreaterThan(samples[0].reading.trips as number);
+    expect(m.endFault('lift-alarm-button', clock.now())).toBe(true);
+    expect(m.step(clock.now() + SEC).events).toStrictEqual([]);
+    expect(m.endFault('lift-alarm-button', clock.now())).toBe(false);
+  });
+
+  it.each([
+    ['lift-power-loss', [{ type: 'power_loss' }], 'normal'],
+    ['lift-overspeed', [{ type: 'overspeed' }, { type: 'fault', code: 'E17' }], 'out_of_service'],
+  ] as const)('%s on a run: the car stops between floors, doors shut, until it ends', (fault, sent, mode) => {
+    const m = lift(17);
+    const t0 = untilMoving(m, MONDAY + 8 * HOUR);
+    expect(m.startFault({ name: fault }, t0)).toBe(true);
+    expect(m.step(t0 + SEC)).toStrictEqual({ events: sent, reportNow: true });
+    const clock = new ManualClock(t0 + SEC);
+    const held = runChecked('lift', m, clock, HOUR, 10 * SEC);
+    expect(held.events).toStrictEqual([]);
+    const first = held.samples[0].reading;
+    for (const { reading } of held.samples) {
+      expect(reading).toMatchObject({ moving: false, direction: 'idle', speedMps: 0, doorOpen: false, mode });
+      expect(reading).toMatchObject({ floor: first.floor, trips: first.trips });
+    }
+    expect(m.endFault(fault, clock.now())).toBe(true);
+    // It levels to the landing, lets the passengers out, and goes back into service.
+    m.step(clock.now() + SEC);
+    expect(m.telemetry(clock.now() + SEC)).toMatchObject({ floor: first.floor, doorOpen: true, mode: 'normal' });
+    const after = runSteps<Reading>(m, clock.now() + SEC, clock.now() + HOUR, 10 * SEC);
+    expect(after.events).toStrictEqual([]);
+    expect(after.readings[after.readings.length - 1].trips).toBeGreaterThan(first.trips as number);
+  });
+
+  it('lift-power-loss on a standing car: power_loss, the doors shut and no calls answered', () => {
+    const m = lift(19);
+    const t0 = MONDAY + 3 * HOUR;
+    m.step(t0);
+    expect(m.startFault({ name: 'lift-power-loss' }, t0)).toBe(true);
+    const clock = new ManualClock(t0);
+    const { events, samples } = runChecked('lift', m, clock, 2 * HOUR, 30 * SEC);
+    expect(events.map((e) => e.event)).toStrictEqual([{ type: 'power_loss' }]);
+    for (const { reading } of samples) expect(reading).toMatchObject({ moving: false, doorOpen: false, speedMps: 0, trips: samples[0].reading.trips });
+    expect(m.endFault('lift-power-loss', clock.now())).toBe(true);
+    expect(m.endFault('lift-power-loss', clock.now())).toBe(false);
+  });
+
+  it('lift-fault: fault E30, out of service at its landing, back in service when it ends', () => {
+    const m = lift(21);
+    const t0 = untilMoving(m, MONDAY + 18 * HOUR);
+    expect(m.startFault({ name: 'lift-fault' }, t0)).toBe(true);
+    const clock = new ManualClock(t0);
+    const { events, samples } = runChecked('lift', m, clock, HOUR, 10 * SEC);
+    expect(events.map((e) => e.event)).toStrictEqual([{ type: 'fault', code: 'E30' }]);
+    for (const { reading } of samples) {
+      expect(reading).toMatchObject({ mode: 'out_of_service', moving: false, speedMps: 0, doorOpen: false, trips: samples[0].reading.trips });
+    }
+    expect(m.endFault('lift-fault', clock.now())).toBe(true);
+    const after = runSteps<Reading>(m, clock.now(), clock.now() + HOUR, 10 * SEC);
+    expect(after.events).toStrictEqual([]);
+    expect(after.readings[0].mode).toBe('normal');
+    expect(after.readings[after.readings.length - 1].trips).toBeGreaterThan(samples[0].reading.trips as number);
   });
 
   it('takes only the faults of a lift and refuses commands', () => {

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { DeviceSpec } from '../../../../devices/models/model.js';
 import { PowerModel } from '../../../../devices/models/power.js';
+import { ManualClock } from '../../../../devices/sim/clock.js';
 import { Random } from '../../../../devices/sim/random.js';
 import { checkEvent, checkTelemetry } from '../../../../src/devices/kinds/index.js';
-import { runSteps, SHANGHAI } from './harness.js';
+import { runChecked, runSteps, SHANGHAI } from './harness.js';
 
 const place = SHANGHAI;
 const MIN = 60_000;
@@ -125,6 +126,61 @@ describe('power room model', () => {
     expect(readings[readings.length - 1].humidityPct).toBeGreaterThan(90);
     expect(m.endFault('power-room-flooding', t0 + 2 * HOUR)).toBe(true);
     expect(m.endFault('power-room-flooding', t0 + 2 * HOUR)).toBe(false);
+  });
+
+  it('generator-fault with the mains on: generator_fault with its code, the supply unchanged', () => {
+    const m = room(8);
+    const t0 = MONDAY + 10 * HOUR;
+    m.step(t0);
+    expect(m.startFault({ name: 'generator-fault' }, t0)).toBe(true);
+    expect(m.step(t0 + 1000)).toStrictEqual({ events: [{ type: 'generator_fault', code: 'E05' }], reportNow: true });
+    const clock = new ManualClock(t0 + 1000);
+    const { events, samples } = runChecked('power', m, clock, HOUR, MIN);
+    expect(events).toStrictEqual([]);
+    for (const { reading } of samples) {
+      expect(reading).toMatchObject({ breakerClosed: true, onGenerator: false });
+      expect(reading.voltageV).toBeGreaterThan(385);
+      expect(reading.powerKw).toBeGreaterThan(0);
+    }
+    expect(m.endFault('generator-fault', clock.now())).toBe(true);
+    expect(m.step(clock.now() + 1000).events).toStrictEqual([]);
+  });
+
+  it('generator-fault during a mains loss: the essential loads go dark, and come back when it is repaired', () => {
+    const m = room(9);
+    const t0 = MONDAY + 19 * HOUR;
+    m.step(t0);
+    m.startFault({ name: 'mains-loss' }, t0);
+    m.step(t0 + 1000);
+    const fuel = m.telemetry(t0 + 1000).generatorFuelPct as number;
+    expect(m.startFault({ name: 'generator-fault' }, t0 + 1000)).toBe(true);
+    expect(m.step(t0 + 2000).events).toStrictEqual([{ type: 'generator_fault', code: 'E05' }]);
+    const clock = new ManualClock(t0 + 2000);
+    const { events, samples } = runChecked('power', m, clock, HOUR, MIN);
+    expect(events).toStrictEqual([]);
+    for (const { reading } of samples) {
+      expect(reading).toMatchObject({ onGenerator: false, voltageV: 0, currentA: 0, powerKw: 0, generatorFuelPct: fuel });
+    }
+    // Repaired while the mains are still out: it starts and takes the essential loads again.
+    expect(m.endFault('generator-fault', clock.now())).toBe(true);
+    expect(m.step(clock.now() + 1000).events).toStrictEqual([{ type: 'generator_start' }]);
+    const back = m.telemetry(clock.now() + 1000);
+    expect(back).toMatchObject({ onGenerator: true });
+    expect(back.powerKw).toBeGreaterThan(0);
+    expect(back.voltageV).toBeGreaterThan(390);
+  });
+
+  it('mains-loss with the generator already failed: mains_loss without generator_start, dark until the mains return', () => {
+    const m = room(10);
+    const t0 = MONDAY + 12 * HOUR;
+    m.step(t0);
+    m.startFault({ name: 'generator-fault' }, t0);
+    m.startFault({ name: 'mains-loss' }, t0);
+    expect(m.step(t0 + 1000).events).toStrictEqual([{ type: 'generator_fault', code: 'E05' }, { type: 'mains_loss' }]);
+    expect(m.telemetry(t0 + 1000)).toMatchObject({ onGenerator: false, voltageV: 0, powerKw: 0 });
+    m.endFault('mains-loss', t0 + HOUR);
+    expect(m.step(t0 + HOUR + 1000).events).toStrictEqual([{ type: 'mains_restored' }]);
+    expect(m.telemetry(t0 + HOUR + 1000).powerKw).toBeGreaterThan(0);
   });
 
   it('takes only the faults of a distribution room and refuses commands', () => {

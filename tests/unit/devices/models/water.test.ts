@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { DeviceSpec } from '../../../../devices/models/model.js';
 import { WaterModel } from '../../../../devices/models/water.js';
+import { ManualClock } from '../../../../devices/sim/clock.js';
 import { Random } from '../../../../devices/sim/random.js';
 import { checkEvent, checkTelemetry } from '../../../../src/devices/kinds/index.js';
-import { runSteps, SHANGHAI } from './harness.js';
+import { runChecked, runSteps, SHANGHAI } from './harness.js';
 
 const place = SHANGHAI;
 const MIN = 60_000;
@@ -137,6 +138,62 @@ describe('water pump set model', () => {
     expect(events.filter((e) => e.type === 'pump_start')).toHaveLength(starts);
     expect(m.endFault('pump-short-cycling', t0 + HOUR)).toBe(true);
     expect(m.endFault('pump-short-cycling', t0 + HOUR)).toBe(false);
+  });
+
+  it('tank-overflow: the level reaches 100 % within minutes, overflow once, above 95 % until it ends', () => {
+    const m = pumpSet(10);
+    const t0 = MONDAY + 20 * HOUR;
+    m.step(t0);
+    expect(m.startFault({ name: 'tank-overflow' }, t0)).toBe(true);
+    const clock = new ManualClock(t0);
+    const { events, samples } = runChecked('water', m, clock, 2 * HOUR, MIN);
+    const overflow = events.filter((e) => e.event.type === 'overflow');
+    expect(overflow.map((e) => e.event)).toStrictEqual([{ type: 'overflow' }]);
+    expect(overflow[0].at - t0).toBeLessThan(15 * MIN);
+    for (const { reading } of samples) expect(reading.levelPct).toBeGreaterThan(95);
+    expect(samples[samples.length - 1].reading.levelPct).toBe(100);
+    expect(m.endFault('tank-overflow', clock.now())).toBe(true);
+    // The valve shuts: the demand draws the tank down and the float valve keeps it in its normal band.
+    const after = runChecked('water', m, clock, 6 * HOUR, MIN);
+    expect(after.events.map((e) => e.event.type)).not.toContain('overflow');
+    expect(after.samples[after.samples.length - 1].reading.levelPct).toBeLessThan(99);
+  });
+
+  it('water-contamination: chlorine below 0.05 mg/L and turbidity above 1 NTU within 10 minutes, clear again when it ends', () => {
+    const m = pumpSet(11);
+    const t0 = MONDAY + 10 * HOUR;
+    m.step(t0);
+    expect(m.startFault({ name: 'water-contamination' }, t0)).toBe(true);
+    const clock = new ManualClock(t0);
+    const { events, samples } = runChecked('water', m, clock, 2 * HOUR, MIN);
+    expect(events.map((e) => e.event.type).filter((t) => t !== 'pump_start' && t !== 'pump_stop')).toStrictEqual([]);
+    for (const { reading } of samples.filter((s) => s.at >= t0 + 10 * MIN)) {
+      expect(reading.chlorineMgL).toBeLessThan(0.05);
+      expect(reading.turbidityNtu).toBeGreaterThan(1);
+    }
+    expect(m.endFault('water-contamination', clock.now())).toBe(true);
+    const after = runChecked('water', m, clock, HOUR, MIN).samples.filter((s) => s.at >= clock.now() - 30 * MIN);
+    for (const { reading } of after) {
+      expect(reading.chlorineMgL).toBeGreaterThanOrEqual(0.2);
+      expect(reading.turbidityNtu).toBeLessThan(0.5);
+    }
+  });
+
+  it('chlorine-overdose: chlorine above 2 mg/L within 10 minutes, back to normal when it ends', () => {
+    const m = pumpSet(12);
+    const t0 = MONDAY + 10 * HOUR;
+    m.step(t0);
+    expect(m.startFault({ name: 'chlorine-overdose' }, t0)).toBe(true);
+    const clock = new ManualClock(t0);
+    const { samples } = runChecked('water', m, clock, 2 * HOUR, MIN);
+    for (const { reading } of samples.filter((s) => s.at >= t0 + 10 * MIN)) {
+      expect(reading.chlorineMgL).toBeGreaterThan(2);
+      expect(reading.turbidityNtu).toBeLessThan(0.5);
+    }
+    expect(m.endFault('chlorine-overdose', clock.now())).toBe(true);
+    expect(m.endFault('chlorine-overdose', clock.now())).toBe(false);
+    const after = runChecked('water', m, clock, HOUR, MIN).samples.filter((s) => s.at >= clock.now() - 30 * MIN);
+    for (const { reading } of after) expect(reading.chlorineMgL).toBeLessThanOrEqual(0.6);
   });
 
   it('takes only the faults of a pump set and refuses commands', () => {
