@@ -1,5 +1,6 @@
 import { bump, localTime } from '../sim/local-time.js';
 import type { Random } from '../sim/random.js';
+import { MaintenanceVisits } from './maintenance-visits.js';
 import {
   clamp,
   round,
@@ -19,7 +20,8 @@ import {
  * `params.basements` (default 0) below it numbered -1..-basements (there is no floor 0). Calls come as a
  * Poisson process whose rate follows the day (a morning rush down to the lobby, an evening rush up from it);
  * each call is a door cycle at the pick-up floor, a run, and a door cycle at the destination. `trips` counts
- * the runs and `runHours` the motor's running time: both only rise.
+ * the runs and `runHours` the motor's running time: both only rise. A maintainer comes every
+ * `params.maintenanceDays` (default 14; 0: never) and puts the car in inspection mode for an hour or so.
  */
 
 const FAULTS: readonly ModelFault[] = [
@@ -81,6 +83,7 @@ export class LiftModel implements DeviceModel {
   private doorFault = false;
   private nextDoorFault = 0;
   private readonly active = new Set<ModelFault>();
+  private readonly visits: MaintenanceVisits;
   private pending: SimEvent[] = [];
   private reportDue = false;
 
@@ -98,6 +101,7 @@ export class LiftModel implements DeviceModel {
     this.trips = this.rng.int(50_000, 400_000);
     this.runMs = this.rng.between(2_000, 15_000) * 3_600_000;
     this.phaseEnd = this.nextCall(now);
+    this.visits = new MaintenanceVisits(this.rng, this.timeZone, spec.params.maintenanceDays ?? 14, now);
   }
 
   step(now: number): StepResult {
@@ -233,8 +237,24 @@ export class LiftModel implements DeviceModel {
     this.settle(now);
   }
 
-  /** Runs the car's phases up to `now`. */
+  /** Runs the car up to `now`, with the maintainer's visits due on the way (played as the inspection fault). */
   private advance(now: number): void {
+    for (let visit = this.visits.due(now); visit; visit = this.visits.due(now)) {
+      this.run(visit.at);
+      if (visit.begin && this.active.size > 0) {
+        // Broken down, or a maintainer already at work: the visit moves to the next morning.
+        this.visits.postpone();
+        continue;
+      }
+      this.visits.done();
+      if (visit.begin) this.startFault({ name: 'lift-inspection' }, visit.at);
+      else this.endFault('lift-inspection', visit.at);
+    }
+    this.run(now);
+  }
+
+  /** Runs the car's phases up to `now`. */
+  private run(now: number): void {
     if (this.doorFault) {
       while (this.nextDoorFault <= now) {
         this.pending.push({ type: 'door_fault' });

@@ -83,8 +83,8 @@ const CASES: Case[] = [
 
 /**
  * Rules of the new kinds no scenario sets off here, and why: usage counters cross a multiple after months of
- * running (tests/integration/rule-forms.test.ts drives them against a real gateway), and half-monthly lift
- * maintenance is missed after 15 days, which its own case below plays.
+ * running (tests/integration/rule-forms.test.ts drives them against a real gateway); a lift's half-monthly
+ * maintenance is missed by a lift nobody services, which its own case below plays for a month.
  */
 const ELSEWHERE = ['pump-service', 'lift-service-trips', 'lift-maintenance-overdue'];
 
@@ -112,12 +112,21 @@ describe('each default rule of the new kinds, on its simulator scenario', () => 
     }
   });
 
-  it('a lift nobody maintains for 15 days raises lift-maintenance-overdue, not before', () => {
+  it('a lift serviced every 14 days is never overdue; one nobody services is, 15 days after the gateway started', () => {
     const from = at('09:00');
-    const played = playSite(site, { start: from, durationMs: 16 * 24 * HOUR, specs: specs.filter((s) => s.id === 'lift-b3-lift-01'), stepMs: MIN, intervalMs: 15 * MIN });
-    const out = simulateRules(rules, played.messages, played.devices, { timeZone: site.timeZone, from, until: from + 16 * 24 * HOUR });
-    const overdue = out.filter((o) => o.kind === 'raised' && o.type === 'lift_maintenance_overdue');
-    expect(overdue).toHaveLength(1);
-    expect(overdue[0].at - from).toBe(15 * 24 * HOUR);
+    const days = 31 * 24 * HOUR;
+    const lift = specs.find((s) => s.id === 'lift-b3-lift-01')!;
+    const overdue = (maintenanceDays: number) => {
+      const spec = { ...lift, params: { ...lift.params, maintenanceDays } };
+      const played = playSite(site, { start: from, durationMs: days, specs: [spec], stepMs: MIN, intervalMs: 15 * MIN });
+      const out = simulateRules(rules, played.messages, played.devices, { timeZone: site.timeZone, from, until: from + days });
+      return {
+        visits: played.messages.filter((m) => m.event?.type === 'maintenance_start').length,
+        raised: out.filter((o) => o.kind === 'raised' && o.type === 'lift_maintenance_overdue').map((o) => o.at - from),
+      };
+    };
+    expect(overdue(14)).toMatchObject({ visits: 2, raised: [] });
+    // Counted from the start: the alarm at 15 days, the maintenance work order with it, and no second one.
+    expect(overdue(0)).toStrictEqual({ visits: 0, raised: [15 * 24 * HOUR] });
   }, 120_000);
 });

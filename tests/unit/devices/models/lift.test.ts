@@ -247,3 +247,38 @@ describe('lift model', () => {
     }
   });
 });
+
+describe('the maintainer’s visits', () => {
+  it('puts the car in inspection for about an hour every 14 days, on a morning, with maintenance_start and _end', () => {
+    const m = lift(3, { floors: 18, basements: 2, maintenanceDays: 14 });
+    const clock = new ManualClock(MONDAY);
+    const { events, samples } = runChecked('lift', m, clock, 42 * DAY, MIN);
+    const starts = events.filter((e) => e.event.type === 'maintenance_start').map((e) => e.at);
+    const ends = events.filter((e) => e.event.type === 'maintenance_end').map((e) => e.at);
+    expect(starts).toHaveLength(3);
+    expect(starts[1] - starts[0]).toBeGreaterThan(13.5 * DAY);
+    expect(starts[1] - starts[0]).toBeLessThan(14.5 * DAY);
+    starts.forEach((s, i) => {
+      const hour = (s - MONDAY) / HOUR % 24;
+      expect(hour).toBeGreaterThanOrEqual(9);
+      expect(hour).toBeLessThan(11);
+      expect(ends[i] - s).toBeGreaterThanOrEqual(45 * MIN);
+      expect(ends[i] - s).toBeLessThanOrEqual(91 * MIN);
+    });
+    const during = samples.filter((s) => s.at > starts[0] && s.at < ends[0]);
+    expect(during.every((s) => s.reading.mode === 'inspection' && s.reading.moving === false)).toBe(true);
+  });
+
+  it('comes the next morning when the car is broken down, and never with maintenanceDays 0', () => {
+    const m = lift(3, { floors: 18, basements: 2, maintenanceDays: 14 });
+    expect(m.startFault({ name: 'lift-fault' }, MONDAY)).toBe(true);
+    const clock = new ManualClock(MONDAY);
+    const first = runChecked('lift', m, clock, 15 * DAY, MIN).events.filter((e) => e.event.type === 'maintenance_start');
+    expect(first).toStrictEqual([]);
+    m.endFault('lift-fault', clock.now());
+    const after = runChecked('lift', m, clock, 2 * DAY, MIN).events.filter((e) => e.event.type === 'maintenance_start');
+    expect(after).toHaveLength(1);
+    const never = lift(3, { floors: 18, maintenanceDays: 0 });
+    expect(runChecked('lift', never, new ManualClock(MONDAY), 60 * DAY, 10 * MIN).events.filter((e) => e.event.type === 'maintenance_start')).toStrictEqual([]);
+  });
+});
