@@ -168,7 +168,8 @@ function describe(s: SimulatorStats, rate: number, timeZone: string, speed: numb
 async function main(): Promise<void> {
   if (args.help) return void process.stdout.write(HELP);
   if (args.list) {
-    for (const [name, def] of Object.entries(SCENARIOS)) process.stdout.write(`${name.padEnd(16)}${def.description}\n`);
+    const width = Math.max(...Object.keys(SCENARIOS).map((n) => n.length)) + 2;
+    for (const [name, def] of Object.entries(SCENARIOS)) process.stdout.write(`${name.padEnd(width)}${def.description}\n`);
     return;
   }
   const o = await options();
