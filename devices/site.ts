@@ -203,7 +203,8 @@ function putOnRoute(devices: DeviceSpec[], patrol: Site['patrol']): void {
   let n = 0;
   for (const d of devices) {
     if (d.kind !== 'patrol') continue;
-    d.tags = { ...d.tags, route: patrol.route };
+    // The route and round as tags too: the service report counts the scans due per round from them.
+    d.tags = { ...d.tags, route: patrol.route, roundMinutes: String(patrol.roundMinutes) };
     d.params = { roundMinutes: patrol.roundMinutes, offsetMinutes: (n++ * patrol.minutesBetween) % patrol.roundMinutes };
   }
 }

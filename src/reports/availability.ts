@@ -1,5 +1,6 @@
 import type { StateStore } from '../storage/state/store.js';
 import { compare, pct, type AvailabilityFigures, type ReportWindow } from './model.js';
+import { allOnMs, type Step } from './timeline.js';
 
 /** A registered device as the report needs it. */
 export interface SiteDevice {
@@ -29,30 +30,37 @@ interface Uptime {
   spanMs: number;
 }
 
+/** A device's span in the window: from the later of `from` and its registration to the earlier of `to` and now. */
+export function spanOf(device: SiteDevice, w: ReportWindow): { start: number; end: number } {
+  return { start: Math.max(w.from, device.createdAt), end: Math.min(w.to, w.now) };
+}
+
 /**
- * Per device, the share of its span that it was online, from `device_status_log`. The span runs from the
- * later of `from` and its registration to the earlier of `to` and now; a device whose span is empty (registered
- * after it, or a period not begun) is left out. The state at the span's start is that of the last entry at or
- * before it (none: offline). A kind's and the site's figure is total online time / total span.
+ * Reads a device's online/offline steps over [start, end) from `device_status_log`: the state at `start` (that of the
+ * last entry at or before it; none: offline) and every change after it. The statements are prepared once per report.
  */
-export function availabilityFigures(store: StateStore, devices: SiteDevice[], w: ReportWindow): AvailabilityFigures {
-  const end = Math.min(w.to, w.now);
+export function statusReader(store: StateStore): (device: string, start: number, end: number) => Step[] {
   const before = store.db.prepare('SELECT online FROM device_status_log WHERE device = ? AND at <= ? ORDER BY at DESC, rowid DESC LIMIT 1');
   const during = store.db.prepare('SELECT at, online FROM device_status_log WHERE device = ? AND at > ? AND at < ? ORDER BY at, rowid');
+  return (device, start, end) => {
+    const first = before.get(device, start) as { online: number } | undefined;
+    const changes = during.all(device, start, end) as Array<{ at: number; online: number }>;
+    return [{ at: start, on: first?.online === 1 }, ...changes.map((e) => ({ at: e.at, on: e.online === 1 }))];
+  };
+}
+
+/**
+ * Per device, the share of its span that it was online, from `device_status_log`. A device whose span is empty
+ * (registered after it, or a period not begun) is left out. A kind's and the site's figure is total online time /
+ * total span.
+ */
+export function availabilityFigures(store: StateStore, devices: SiteDevice[], w: ReportWindow): AvailabilityFigures {
+  const steps = statusReader(store);
   const uptimes: Uptime[] = [];
   for (const device of devices) {
-    const start = Math.max(w.from, device.createdAt);
+    const { start, end } = spanOf(device, w);
     if (start >= end) continue;
-    let online = (before.get(device.id, start) as { online: number } | undefined)?.online === 1;
-    let since = start;
-    let onlineMs = 0;
-    for (const e of during.all(device.id, start, end) as Array<{ at: number; online: number }>) {
-      if (online) onlineMs += e.at - since;
-      online = e.online === 1;
-      since = e.at;
-    }
-    if (online) onlineMs += end - since;
-    uptimes.push({ device, onlineMs, spanMs: end - start });
+    uptimes.push({ device, onlineMs: allOnMs(start, end, [steps(device.id, start, end)]), spanMs: end - start });
   }
   const kinds = new Map<string, { devices: number; onlineMs: number; spanMs: number }>();
   let onlineMs = 0;

@@ -56,5 +56,47 @@ function reportRows(r: ServiceReport): CsvRow[] {
   rows.push(['availability', null, null, 'pct', r.availability.pct]);
   for (const k of r.availability.byKind) rows.push(['availability', k.kind, null, 'devices', k.devices], ['availability', k.kind, null, 'pct', k.pct]);
   for (const d of r.availability.devices) rows.push(['availability', d.kind, d.device, 'pct', d.pct]);
+  return [...rows, ...patrolRows(r), ...liftRows(r), ...pumpRows(r), ...lifeSafetyRows(r)];
+}
+
+/** Totals; per route and night; one row per missed round, keyed by night and checkpoint (a checkpoint has one route). */
+function patrolRows({ patrol: p }: ServiceReport): CsvRow[] {
+  const rows: CsvRow[] = [];
+  for (const metric of ['scansDue', 'scansMade', 'completionPct'] as const) rows.push(['patrol', null, null, metric, p[metric]]);
+  for (const n of p.nights) {
+    for (const metric of ['checkpoints', 'scansDue', 'scansMade', 'completionPct'] as const) rows.push(['patrol', n.route, n.night, metric, n[metric]]);
+  }
+  for (const n of p.nights) for (const m of n.missed) for (const round of m.rounds) rows.push(['patrol', n.night, m.device, 'missedRound', round]);
+  return rows;
+}
+
+/** The site's figure, then per lift, then one row per trapped-passenger event. */
+function liftRows({ lifts }: ServiceReport): CsvRow[] {
+  const rows: CsvRow[] = [['lifts', null, null, 'availabilityPct', lifts.availabilityPct]];
+  for (const l of lifts.devices) {
+    for (const metric of ['availabilityPct', 'trips', 'trapped'] as const) rows.push(['lifts', l.device, null, metric, l[metric]]);
+  }
+  for (const l of lifts.devices) for (const at of l.trappedAt) rows.push(['lifts', l.device, null, 'trappedAt', at]);
+  return rows;
+}
+
+/** Per water device. */
+function pumpRows({ pumps }: ServiceReport): CsvRow[] {
+  const rows: CsvRow[] = [];
+  for (const p of pumps.devices) {
+    for (const metric of ['runHours', 'starts', 'dryRuns', 'pumpFaults'] as const) rows.push(['pumps', p.device, null, metric, p[metric]]);
+  }
+  return rows;
+}
+
+/** The mean; per type; per incident, keyed by device and raisedAt (one open alarm per device and type at a time). */
+function lifeSafetyRows({ lifeSafety: s }: ServiceReport): CsvRow[] {
+  const rows: CsvRow[] = [['lifeSafety', null, null, 'meanMinutesToAck', s.meanMinutesToAck]];
+  for (const t of s.byType) {
+    for (const metric of ['count', 'acknowledged', 'meanMinutesToAck'] as const) rows.push(['lifeSafety', t.type, null, metric, t[metric]]);
+  }
+  for (const i of s.incidents) {
+    for (const metric of ['type', 'acknowledgedAt', 'acknowledgedBy', 'minutesToAck'] as const) rows.push(['lifeSafety', i.device, i.raisedAt, metric, i[metric]]);
+  }
   return rows;
 }

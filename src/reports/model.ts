@@ -55,6 +55,84 @@ export interface AvailabilityFigures {
   devices: Array<{ device: string; kind: string; zone: string; pct: number }>;
 }
 
+/** One checkpoint's rounds missed in one night. */
+export interface MissedCheckpoint {
+  device: string;
+  zone: string;
+  /** 1-based round numbers: round k starts (k − 1) × roundMinutes after 22:00. */
+  rounds: number[];
+}
+
+/** One patrol route in one night (22:00–06:00 local, named by the date it starts). */
+export interface PatrolNight {
+  route: string;
+  night: string;
+  checkpoints: number;
+  scansDue: number;
+  scansMade: number;
+  completionPct: number | null;
+  /** Checkpoints with at least one round missed, by id. */
+  missed: MissedCheckpoint[];
+}
+
+export interface PatrolFigures {
+  scansDue: number;
+  scansMade: number;
+  completionPct: number | null;
+  /** By route, then night. */
+  nights: PatrolNight[];
+}
+
+export interface LiftFigure {
+  device: string;
+  zone: string;
+  availabilityPct: number;
+  trips: number;
+  trapped: number;
+  /** ISO-8601 UTC times of its `passenger_trapped` events, oldest first. */
+  trappedAt: string[];
+}
+
+export interface LiftFigures {
+  /** Total available time / total span over the lifts. */
+  availabilityPct: number | null;
+  /** By id. */
+  devices: LiftFigure[];
+}
+
+export interface PumpFigure {
+  device: string;
+  zone: string;
+  runHours: number;
+  starts: number;
+  dryRuns: number;
+  pumpFaults: number;
+}
+
+export interface PumpFigures {
+  /** Every water device of the site, by id. */
+  devices: PumpFigure[];
+}
+
+/** One life-safety alarm (an emergency call or a trapped passenger) and how soon the desk acknowledged it. */
+export interface LifeSafetyIncident {
+  type: string;
+  device: string;
+  zone: string | null;
+  raisedAt: string;
+  acknowledgedAt: string | null;
+  acknowledgedBy: string | null;
+  minutesToAck: number | null;
+}
+
+export interface LifeSafetyFigures {
+  meanMinutesToAck: number | null;
+  /** Both types, in the order of LIFE_SAFETY_ALARMS, zeros included. */
+  byType: Array<{ type: string; count: number; acknowledged: number; meanMinutesToAck: number | null }>;
+  /** Oldest first, then by device. */
+  incidents: LifeSafetyIncident[];
+}
+
 export interface ServiceReport {
   site: string;
   period: Period;
@@ -69,6 +147,10 @@ export interface ServiceReport {
   parking: ParkingFigures;
   access: AccessFigures;
   availability: AvailabilityFigures;
+  patrol: PatrolFigures;
+  lifts: LiftFigures;
+  pumps: PumpFigures;
+  lifeSafety: LifeSafetyFigures;
 }
 
 /** The window a report looks at: [from, to) in epoch ms, and the time it is made (later instants are clipped to it). */

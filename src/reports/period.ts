@@ -65,6 +65,25 @@ export function startOfLocalDay(date: string, timeZone: string): number {
   return hi;
 }
 
+/**
+ * The first instant of local hour `hour` (0..23) of local date `date`: the smallest epoch ms whose local date and
+ * hour are that or later, found by bisection as in startOfLocalDay (an hour a DST change skips starts with the next).
+ */
+export function startOfLocalHour(date: string, hour: number, timeZone: string): number {
+  const hh = String(hour).padStart(2, '0');
+  const target = `${date} ${hh}`;
+  const utc = Date.parse(`${date}T${hh}:00:00Z`);
+  let lo = utc - 15 * HOUR_MS;
+  let hi = utc + 15 * HOUR_MS;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    const p = localParts(mid, timeZone);
+    if (`${p.date} ${String(p.hour).padStart(2, '0')}` >= target) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}
+
 /** The calendar date `days` after `date` (negative: before). */
 export function addDays(date: string, days: number): string {
   const ms = Date.parse(`${date}T00:00:00Z`) + days * 24 * HOUR_MS;

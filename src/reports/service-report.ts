@@ -3,15 +3,19 @@ import type { InfluxQuery } from '../storage/influx/query.js';
 import type { StateStore } from '../storage/state/store.js';
 import { alarmFigures } from './alarm-figures.js';
 import { availabilityFigures, siteDevices } from './availability.js';
+import { lifeSafetyFigures } from './life-safety-figures.js';
+import { liftFigures } from './lift-figures.js';
 import type { ReportWindow, ServiceReport } from './model.js';
+import { patrolFigures } from './patrol-figures.js';
 import { currentPeriodStart, periodRange, type Period } from './period.js';
+import { pumpFigures } from './pump-figures.js';
 import { accessFigures, energyFigures, parkingFigures } from './telemetry-figures.js';
 import { workOrderFigures } from './work-order-figures.js';
 
 export interface ServiceReportsDeps {
   /** Alarms, work orders, devices and their status log. */
   store: StateStore;
-  /** Energy, parking and access events. */
+  /** Energy, parking, access, patrol scans, lift and pump telemetry and events. */
   influx: InfluxQuery;
   /** The gateway's zone (TZ): periods, days and hours are local to it. */
   timeZone: string;
@@ -45,11 +49,14 @@ export class ServiceReports {
         energyFigures(influx, timeZone, devices, w),
         parkingFigures(influx, timeZone, w),
         accessFigures(influx, timeZone, w),
+        patrolFigures(influx, timeZone, devices, w),
+        liftFigures(influx, store, devices, w),
+        pumpFigures(influx, devices, w),
       ]);
     } catch (err) {
       throw new GatewayError('storage_unavailable', 'the service report is unavailable: InfluxDB did not answer', { cause: err });
     }
-    const [energy, parking, access] = fromInflux;
+    const [energy, parking, access, patrol, lifts, pumps] = fromInflux;
     return {
       site,
       period,
@@ -64,6 +71,10 @@ export class ServiceReports {
       parking,
       access,
       availability: availabilityFigures(store, devices, w),
+      patrol,
+      lifts,
+      pumps,
+      lifeSafety: lifeSafetyFigures(store, devices, w),
     };
   }
 }

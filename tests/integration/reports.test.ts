@@ -1,16 +1,20 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
 import { AlarmStore } from '../../src/alarms/alarm-store.js';
 import type { Alarm } from '../../src/alarms/model.js';
-import { currentPeriodStart, previousMonthStart } from '../../src/reports/period.js';
+import { currentPeriodStart, localDate, previousMonthStart } from '../../src/reports/period.js';
+import { roundTo } from '../../src/reports/model.js';
 import { eventLine, telemetryLine } from '../../src/storage/influx/points.js';
 import { WorkOrderStore } from '../../src/workorders/work-order-store.js';
 import type { WorkOrder, WorkOrderChange } from '../../src/workorders/model.js';
 import { DAY, MONTH, WEEK } from '../fixtures/report-expected.js';
 import { ALARMS, DEVICES, ENERGY, EVENTS, OTHER, PARKING, SITE, STATUS, TZ, WORK_ORDERS, at, type AlarmSpec, type WorkOrderSpec } from '../fixtures/report-history.js';
+import { BIRCH, NEW_KIND_DEVICES, NEW_KIND_STATUS, NEW_KINDS_DAY, PUBLISHED, payloadOf } from '../fixtures/report-new-kinds.js';
+import type { MqttClient } from 'mqtt';
 import { ADMIN_TOKEN, NO_INFLUX, eventually, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startInflux, type InfluxServer } from '../helpers/influx.js';
 import { createOperator } from '../helpers/operator.js';
@@ -85,16 +89,47 @@ async function writePoints(influx: InfluxServer): Promise<void> {
   expect(res.status).toBe(204);
 }
 
+/** The repository's own life-safety rules (an emergency call, a trapped passenger), alone in a rules directory. */
+async function lifeSafetyRules(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'report-rules-'));
+  const rules = [];
+  for (const [file, id] of [['sos.yaml', 'sos-call'], ['lift.yaml', 'lift-passenger-trapped']]) {
+    const pack = parse(await readFile(join(import.meta.dirname, '../../rules', file), 'utf8')) as Array<{ id: string }>;
+    rules.push(pack.find((r) => r.id === id));
+  }
+  await writeFile(join(dir, 'life-safety.yaml'), stringify(rules));
+  return dir;
+}
+
+/** Registers the new-kind devices of birch-row "back then" and publishes their history over MQTT, QoS 1 (PUBACK once stored). */
+async function publishNewKinds(gw: TestGateway): Promise<void> {
+  const clients = new Map<string, MqttClient>();
+  for (const d of NEW_KIND_DEVICES) {
+    const res = await gw.api('POST', '/api/devices', { id: d.id, kind: d.kind, site: BIRCH, zone: d.zone, tags: d.tags });
+    expect(res.status).toBe(201);
+    gw.gateway.store.db.prepare('UPDATE devices SET created_at = ? WHERE id = ?').run(d.createdAt, d.id);
+    clients.set(d.id, await gw.connect(res.body.mqtt));
+  }
+  for (const [device, when, online] of NEW_KIND_STATUS) gw.gateway.registry.setOnline(device, online, at(when));
+  gw.gateway.registry.flush();
+  for (const [device, suffix, when, payload] of PUBLISHED) {
+    const kind = NEW_KIND_DEVICES.find((d) => d.id === device)!.kind;
+    await clients.get(device)!.publishAsync(`sc/${BIRCH}/${kind}/${device}/${suffix}`, JSON.stringify(payloadOf(when, payload)), { qos: 1 });
+  }
+}
+
 describe('service reports (docs/reports.md)', () => {
   let influx: InfluxServer;
   let gw: TestGateway;
   let desk: Awaited<ReturnType<typeof createOperator>>;
   let elsewhere: Awaited<ReturnType<typeof createOperator>>;
+  let rulesDir: string;
 
   beforeAll(async () => {
     influx = await startInflux();
     await influx.query(`CREATE DATABASE ${DB}`);
-    gw = await startGateway({ INFLUX_URL: influx.url, INFLUX_DB: DB, TZ });
+    rulesDir = await lifeSafetyRules();
+    gw = await startGateway({ INFLUX_URL: influx.url, INFLUX_DB: DB, TZ, RULES_DIR: rulesDir });
     for (const d of DEVICES) {
       const res = await gw.api('POST', '/api/devices', { id: d.id, kind: d.kind, site: d.site, zone: d.zone, ...('tags' in d ? { tags: d.tags } : {}) });
       expect(res.status).toBe(201);
@@ -112,14 +147,15 @@ describe('service reports (docs/reports.md)', () => {
   afterAll(async () => {
     await gw?.stop();
     await influx?.stop();
+    if (rulesDir) await rm(rulesDir, { recursive: true, force: true });
   });
 
   const report = (query: string, token?: string) => gw.api('GET', `/api/reports/service?${query}`, undefined, token);
 
-  /** The report as answered, with generatedAt checked to be the time of the request. */
-  async function fetchReport(query: string) {
+  /** The report as answered (to the desk of maple-court, or `token`), with generatedAt checked to be the time of the request. */
+  async function fetchReport(query: string, token = desk.token) {
     const before = Date.now();
-    const res = await report(query, desk.token);
+    const res = await report(query, token);
     expect(res.status).toBe(200);
     const { generatedAt, ...rest } = res.body;
     expect(Date.parse(generatedAt)).toBeGreaterThanOrEqual(before);
@@ -170,6 +206,110 @@ describe('service reports (docs/reports.md)', () => {
     ]) {
       expect(lines).toContain(row);
     }
+  });
+
+  describe('patrol, lifts, pumps and life-safety alarms, from what devices published over MQTT', () => {
+    const DAY_QUERY = `site=${BIRCH}&period=day&start=2025-11-04`;
+    let guardDesk: Awaited<ReturnType<typeof createOperator>>;
+    /** The life-safety alarms by source: raised when the rules saw the event (now), acknowledged by the desk or not. */
+    const raised = new Map<string, string>();
+    const acked = new Map<string, string>();
+    /** The local day the rules raised the alarms on: the day whose report lists them. */
+    let alarmDay: string;
+
+    beforeAll(async () => {
+      guardDesk = await createOperator(gw, 'Guard desk', [BIRCH]);
+      await publishNewKinds(gw);
+      // Two trapped passengers and one emergency call; the trapped passenger of the 5th bumps lift b's open alarm.
+      const alarms: Alarm[] = await eventually(async () => {
+        const list = (await gw.api('GET', `/api/alarms?site=${BIRCH}`)).body as Alarm[];
+        return list.length === 3 ? list : undefined;
+      });
+      for (const a of alarms) raised.set(a.source, a.firstSeen);
+      alarmDay = localDate(Date.parse(alarms[0].firstSeen), TZ);
+      for (const source of ['lift-b1-b', 'sos-p1']) {
+        const res = await gw.api('POST', `/api/alarms/${alarms.find((a) => a.source === source)!.id}/ack`, {}, guardDesk.token);
+        expect(res.status).toBe(200);
+        acked.set(source, res.body.ackedAt);
+      }
+    });
+
+    it('reports guard rounds per route and night, lift availability, trips and trapped passengers, and pump counters', async () => {
+      const { patrol, lifts, pumps } = await fetchReport(DAY_QUERY, guardDesk.token);
+      expect({ patrol, lifts, pumps }).toStrictEqual(NEW_KINDS_DAY);
+    });
+
+    it('gives a week seven nights per route, a scan after midnight counting for the night before', async () => {
+      const { patrol } = await fetchReport(`site=${BIRCH}&period=week&start=2025-11-03`, guardDesk.token);
+      expect([patrol.scansDue, patrol.scansMade]).toStrictEqual([7 * (6 + 4), 1 + 9]);
+      const made = patrol.nights.filter((n: { scansMade: number }) => n.scansMade > 0);
+      expect(made.map((n: { route: string; night: string; scansMade: number }) => [n.route, n.night, n.scansMade])).toStrictEqual([
+        ['perimeter', '2025-11-03', 1], // cp-gate at 01:00 on the 4th: round 2 of the night of the 3rd
+        ['perimeter', '2025-11-04', 5],
+        ['site', '2025-11-04', 4],
+      ]);
+    });
+
+    it('lists emergency calls and trapped passengers with the time the desk took to acknowledge them', async () => {
+      const ackMs = (source: string) => Date.parse(acked.get(source)!) - Date.parse(raised.get(source)!);
+      const minutes = (ms: number) => roundTo(ms / 60_000, 1);
+      const incident = (type: string, device: string, zone: string) => ({
+        type,
+        device,
+        zone,
+        raisedAt: raised.get(device),
+        acknowledgedAt: acked.get(device) ?? null,
+        acknowledgedBy: acked.has(device) ? 'Guard desk' : null,
+        minutesToAck: acked.has(device) ? minutes(ackMs(device)) : null,
+      });
+      const { lifeSafety } = await fetchReport(`site=${BIRCH}&period=day&start=${alarmDay}`, guardDesk.token);
+      expect(lifeSafety).toStrictEqual({
+        meanMinutesToAck: minutes((ackMs('lift-b1-b') + ackMs('sos-p1')) / 2),
+        byType: [
+          { type: 'emergency_call', count: 1, acknowledged: 1, meanMinutesToAck: minutes(ackMs('sos-p1')) },
+          { type: 'passenger_trapped', count: 2, acknowledged: 1, meanMinutesToAck: minutes(ackMs('lift-b1-b')) },
+        ],
+        // Published in this order, so raised in it.
+        incidents: [
+          incident('passenger_trapped', 'lift-b1-a', 'b1-core'),
+          incident('passenger_trapped', 'lift-b1-b', 'b1-core'),
+          incident('emergency_call', 'sos-p1', 'p1'),
+        ],
+      });
+      // The day of the events themselves has none: an alarm is dated when the rules see its event.
+      expect((await fetchReport(DAY_QUERY, guardDesk.token)).lifeSafety.incidents).toStrictEqual([]);
+    });
+
+    it('answers the new figures in the CSV under their own sections', async () => {
+      const res = await fetch(`http://127.0.0.1:${gw.httpPort}/api/reports/service?${DAY_QUERY}&format=csv`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      const lines = (await res.text()).split('\r\n');
+      for (const row of [
+        'patrol,,,completionPct,90',
+        'patrol,perimeter,2025-11-04,scansDue,6',
+        'patrol,2025-11-04,cp-gate,missedRound,3',
+        'lifts,,,availabilityPct,82.3',
+        'lifts,lift-b1-a,,trips,110',
+        'lifts,lift-b1-b,,trappedAt,2025-11-04T05:00:00.000Z',
+        'pumps,pump-b1,,runHours,6',
+        'pumps,pump-b1,,pumpFaults,2',
+      ]) {
+        expect(lines).toContain(row);
+      }
+      const csv = await fetch(`http://127.0.0.1:${gw.httpPort}/api/reports/service?site=${BIRCH}&period=day&start=${alarmDay}&format=csv`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      const today = (await csv.text()).split('\r\n');
+      for (const row of [
+        'lifeSafety,passenger_trapped,,count,2',
+        `lifeSafety,lift-b1-a,${raised.get('lift-b1-a')},minutesToAck,`,
+        `lifeSafety,sos-p1,${raised.get('sos-p1')},acknowledgedAt,${acked.get('sos-p1')}`,
+        `lifeSafety,sos-p1,${raised.get('sos-p1')},acknowledgedBy,Guard desk`,
+      ]) {
+        expect(today).toContain(row);
+      }
+    });
   });
 
   it('shows an operator of another site nothing of it', async () => {

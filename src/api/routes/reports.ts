@@ -16,6 +16,10 @@ const num = { type: 'number' } as const;
 const numOrNull = { type: ['number', 'null'] } as const;
 const hour = { type: 'integer', minimum: 0, maximum: 23 } as const;
 const str = { type: 'string' } as const;
+const strOrNull = { type: ['string', 'null'] } as const;
+const date = { type: 'string', format: 'date' } as const;
+const dateTime = { type: 'string', format: 'date-time' } as const;
+const dateTimeOrNull = { type: ['string', 'null'], format: 'date-time' } as const;
 
 /** An object schema whose every property is required. */
 function record<P extends Record<string, unknown>>(properties: P) {
@@ -67,6 +71,42 @@ export const serviceReportSchema = record({
     pct: numOrNull,
     byKind: list(record({ kind: str, devices: int, pct: num })),
     devices: list(record({ device: str, kind: str, zone: str, pct: num })),
+  }),
+  patrol: record({
+    scansDue: int,
+    scansMade: int,
+    completionPct: numOrNull,
+    nights: list(
+      record({
+        route: str,
+        night: date,
+        checkpoints: int,
+        scansDue: int,
+        scansMade: int,
+        completionPct: numOrNull,
+        missed: list(record({ device: str, zone: str, rounds: list(int) })),
+      }),
+    ),
+  }),
+  lifts: record({
+    availabilityPct: numOrNull,
+    devices: list(record({ device: str, zone: str, availabilityPct: num, trips: num, trapped: int, trappedAt: list(dateTime) })),
+  }),
+  pumps: record({ devices: list(record({ device: str, zone: str, runHours: num, starts: num, dryRuns: int, pumpFaults: int })) }),
+  lifeSafety: record({
+    meanMinutesToAck: numOrNull,
+    byType: list(record({ type: str, count: int, acknowledged: int, meanMinutesToAck: numOrNull })),
+    incidents: list(
+      record({
+        type: str,
+        device: str,
+        zone: strOrNull,
+        raisedAt: dateTime,
+        acknowledgedAt: dateTimeOrNull,
+        acknowledgedBy: strOrNull,
+        minutesToAck: numOrNull,
+      }),
+    ),
   }),
 });
 

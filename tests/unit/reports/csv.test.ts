@@ -65,6 +65,30 @@ const REPORT: ServiceReport = {
     byKind: [{ kind: 'energy', devices: 1, pct: 50 }],
     devices: [{ device: 'meter-1', kind: 'energy', zone: 'b1-f1', pct: 50 }],
   },
+  patrol: {
+    scansDue: 8,
+    scansMade: 7,
+    completionPct: 87.5,
+    nights: [
+      { route: 'east', night: '2026-11-03', checkpoints: 2, scansDue: 8, scansMade: 7, completionPct: 87.5, missed: [{ device: 'cp-2', zone: 'b1-f1', rounds: [3] }] },
+    ],
+  },
+  lifts: {
+    availabilityPct: 95,
+    devices: [{ device: 'lift-1', zone: 'b1-core', availabilityPct: 95, trips: 120, trapped: 1, trappedAt: ['2026-11-03T02:00:00.000Z'] }],
+  },
+  pumps: { devices: [{ device: 'pump-1', zone: 'b1-b1', runHours: 6.5, starts: 12, dryRuns: 0, pumpFaults: 1 }] },
+  lifeSafety: {
+    meanMinutesToAck: 2.5,
+    byType: [
+      { type: 'emergency_call', count: 1, acknowledged: 1, meanMinutesToAck: 2.5 },
+      { type: 'passenger_trapped', count: 1, acknowledged: 0, meanMinutesToAck: null },
+    ],
+    incidents: [
+      { type: 'emergency_call', device: 'sos-1', zone: 'p1', raisedAt: '2026-11-03T01:00:00.000Z', acknowledgedAt: '2026-11-03T01:02:30.000Z', acknowledgedBy: 'Desk', minutesToAck: 2.5 },
+      { type: 'passenger_trapped', device: 'lift-1', zone: 'b1-core', raisedAt: '2026-11-03T02:00:00.000Z', acknowledgedAt: null, acknowledgedBy: null, minutesToAck: null },
+    ],
+  },
 };
 
 describe('the service report as CSV', () => {
@@ -75,7 +99,8 @@ describe('the service report as CSV', () => {
     expect(lines.at(-1)).toBe('');
     // 7 report + 5 alarm totals + 1 type + 4 severities + 1 pair + 5 work order totals + 6 per category
     // + 1 energy total + 1 building day + 24 parking + 2 access totals + 48 access hours + 1 + 2 + 1 availability
-    expect(lines.length - 2).toBe(7 + 5 + 1 + 4 + 1 + 5 + 6 + 1 + 1 + 24 + 2 + 48 + 1 + 2 + 1);
+    // + 3 patrol totals + 4 route night + 1 missed round + 1 + 3 lift + 1 trapped + 4 pump + 1 + 2 × 3 types + 2 × 4 incidents
+    expect(lines.length - 2).toBe(7 + 5 + 1 + 4 + 1 + 5 + 6 + 1 + 1 + 24 + 2 + 48 + 1 + 2 + 1 + 3 + 4 + 1 + 1 + 3 + 1 + 4 + 1 + 6 + 8);
   });
 
   it('writes each figure under its section and keys, null as an empty value', () => {
@@ -92,5 +117,27 @@ describe('the service report as CSV', () => {
     expect(lines).toContain('access,7,,granted,2');
     expect(lines).toContain('availability,energy,,devices,1');
     expect(lines).toContain('availability,energy,meter-1,pct,50');
+  });
+
+  it('writes patrol, lift, pump and life-safety figures under their sections', () => {
+    for (const row of [
+      'patrol,,,completionPct,87.5',
+      'patrol,east,2026-11-03,checkpoints,2',
+      'patrol,east,2026-11-03,scansMade,7',
+      'patrol,2026-11-03,cp-2,missedRound,3',
+      'lifts,,,availabilityPct,95',
+      'lifts,lift-1,,trips,120',
+      'lifts,lift-1,,trapped,1',
+      'lifts,lift-1,,trappedAt,2026-11-03T02:00:00.000Z',
+      'pumps,pump-1,,runHours,6.5',
+      'pumps,pump-1,,pumpFaults,1',
+      'lifeSafety,,,meanMinutesToAck,2.5',
+      'lifeSafety,passenger_trapped,,meanMinutesToAck,',
+      'lifeSafety,sos-1,2026-11-03T01:00:00.000Z,acknowledgedBy,Desk',
+      'lifeSafety,lift-1,2026-11-03T02:00:00.000Z,minutesToAck,',
+      'lifeSafety,lift-1,2026-11-03T02:00:00.000Z,type,passenger_trapped',
+    ]) {
+      expect(lines).toContain(row);
+    }
   });
 });

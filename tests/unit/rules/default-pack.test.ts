@@ -144,8 +144,8 @@ describe('key rules of the pack, on the rule simulator', () => {
     const scans = [10.5, 12.25, 14, 15.75, 17.5].map((h) => ev(h * hour, 'cp-1', 'checkpoint_scan', { guard: 'g-7', route: 'night' }));
     const out = await run('checkpoint-missed', [ev(1 * hour, 'cp-2', 'tamper'), ...scans], 19 * hour);
     expect(out).toStrictEqual([
-      // cp-2 never scanned: 2 h of night counted at 00:00; the alarm clears when the window closes.
-      ['raised', 'cp-2', 12 * hour],
+      // cp-2 never scanned: 2 h 15 min of night counted at 00:15; the alarm clears when the window closes.
+      ['raised', 'cp-2', 12.25 * hour],
       ['cleared', 'cp-2', 18 * hour],
     ]);
   });
