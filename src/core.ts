@@ -11,7 +11,7 @@ import { Failures } from './failures.js';
 import { Ingest, type IngestSink } from './ingest/pipeline.js';
 import { Rejections } from './ingest/rejections.js';
 import { part, type Part } from './lifecycle.js';
-import type { Logger } from './log.js';
+import { LogLimiter, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { RefusalLog } from './refusal-log.js';
 import { deviceSink, NO_STORE_SINK } from './storage/device-sink.js';
@@ -68,7 +68,11 @@ export function createIngest(
   core: Core,
   config: Readonly<Config>,
   publish: Publish,
-): { ingest: Ingest; unknownDevice: (topic: string, payload: Buffer) => void } {
+): {
+  ingest: Ingest;
+  unknownDevice: (topic: string, payload: Buffer) => void;
+  unknownBehindBridge: (bridge: { id: string; site: string }, kind: string, topic: string, name: string) => void;
+} {
   const rejections = new Rejections(core.topics, core.bus, core.metrics, core.log('ingest'), publish, config.rejectLogIntervalMs);
   // With ingest workers storing (STORE_TELEMETRY=false), the primary's validation feeds only the rules.
   const sink: IngestSink = config.storeTelemetry ? deviceSink(core.writer) : NO_STORE_SINK;
@@ -77,7 +81,17 @@ export function createIngest(
     const t = core.topics.parseDevice(topic);
     rejections.reject({ topic, payload, site: t?.site, kind: t?.kind, device: t?.device, reason: 'device: not registered' });
   };
-  return { ingest, unknownDevice };
+  // A bridge may speak for thousands of devices: each refusal is counted, and told on the rejected topic (and
+  // in the log) at most once a minute per bridge.
+  const countUnknown = core.metrics.counter('gateway_bridge_unknown_devices_total', 'Messages a bridge sent for a device not registered to it, by bridge');
+  const perBridge = new LogLimiter(60_000);
+  const unknownBehindBridge = (bridge: { id: string; site: string }, kind: string, topic: string, name: string) => {
+    countUnknown({ bridge: bridge.id });
+    if (perBridge.allow(bridge.id) === undefined) return;
+    const who = name === '' ? 'names no device' : `has no device ${JSON.stringify(name)} registered`;
+    rejections.reject({ topic, site: bridge.site, kind, reason: `unknown_device: bridge ${bridge.id} ${who}` });
+  };
+  return { ingest, unknownDevice, unknownBehindBridge };
 }
 
 /** The gateway as a client of an external broker (docs/scale-out.md), for the primary and for ingest workers. */

@@ -3,6 +3,7 @@ import { AlarmService } from './alarms/service.js';
 import { readinessOf, type Readiness } from './api/routes/system.js';
 import { ApiServer, buildApi, type ApiDeps } from './api/server.js';
 import { createAuth } from './broker/auth.js';
+import { createProfiledRouting } from './broker/profiled.js';
 import { Broker } from './broker/broker.js';
 import { DYNSEC_RESPONSE_TOPIC, DynsecClient } from './broker/dynsec.js';
 import type { GatewayBroker } from './broker/gateway-broker.js';
@@ -12,6 +13,7 @@ import { Commands } from './commands/commands.js';
 import type { Config } from './config/env.js';
 import { createCore, createExternalBroker, createIngest, type Core } from './core.js';
 import { buildDefinitions, DefinitionsPublisher, type Definitions } from './definitions.js';
+import { BridgeRegistry } from './devices/bridges.js';
 import { DeviceRegistry } from './devices/registry.js';
 import { topicResolver } from './devices/targets.js';
 import type { Ingest } from './ingest/pipeline.js';
@@ -23,6 +25,8 @@ import { ReportScheduler } from './reports/scheduler.js';
 import { ServiceReports } from './reports/service-report.js';
 import { createRuleActions } from './rules/actions.js';
 import { RuleEngine } from './rules/engine.js';
+import { ProfileLoader, profileView } from './profiles/loader.js';
+import type { MqttProfile } from './profiles/profile.js';
 import { RuleLoader, ruleView } from './rules/loader.js';
 import { testRule } from './rules/replay.js';
 import { SqliteRuleStateStore } from './rules/state.js';
@@ -66,6 +70,8 @@ export class Gateway {
   readonly workOrders: WorkOrderService;
   readonly rules: RuleEngine;
   readonly ruleLoader: RuleLoader;
+  readonly profiles: ProfileLoader;
+  readonly bridges: BridgeRegistry;
   /** Keeps the definitions document retained on `sc/{site}/gateway/definitions` (contract §14). */
   readonly definitions: DefinitionsPublisher;
   readonly reports: ServiceReports;
@@ -93,11 +99,13 @@ export class Gateway {
     this.store = new StateStore(config.dataDir);
     this.operators = new OperatorRegistry(this.store, child('operators'), config.adminToken);
     this.registry = new DeviceRegistry(this.store, bus, child('registry'), config.lastSeenFlushMs);
+    this.bridges = new BridgeRegistry(this.store, child('bridges'));
+    this.profiles = new ProfileLoader({ dir: config.profilesDir, log: child('profiles'), topicBase: config.baseTopic });
     this.history = new InfluxQuery({ ...config.influx });
     this.commands = new Commands(topics, publish, bus, config.commandTimeoutMs, child('commands'), metrics);
-    const { ingest, unknownDevice } = createIngest(core, config, publish);
+    const { ingest, unknownDevice, unknownBehindBridge } = createIngest(core, config, publish);
     this.accounts = this.brokerAccounts(publish);
-    this.broker = config.broker ? this.externalBroker(ingest, unknownDevice) : this.embeddedBroker(ingest, unknownDevice);
+    this.broker = config.broker ? this.externalBroker(ingest, unknownDevice) : this.embeddedBroker(ingest, unknownDevice, unknownBehindBridge);
     this.upstream = config.upstream && this.upstreamLink(config.upstream);
     // The writer's promise is pre-handled and a failure it cannot spool is logged and counted there.
     const writeLine = (line: string) => void core.writer.write(line);
@@ -120,6 +128,9 @@ export class Gateway {
       this.store,
       this.operators,
       this.registry,
+      this.bridges,
+      // Before the broker: a profiled device's first message is mapped by its profile.
+      this.profiles,
       core.storage,
       this.commands,
       this.broker,
@@ -180,6 +191,16 @@ export class Gateway {
         testRule(rule, from, to, { timeZone: config.timeZone, devices: () => this.registry.list({ sites }), history: ruleHistory(this.history, sites) }),
       sendCommand: (device, action, params) => this.commands.send(device, action, params),
       disconnect: (id) => this.broker.disconnectDevice(id),
+      sources: { profile: (id) => this.profiles.get(id), bridge: (id) => this.bridges.get(id) },
+      profiles: () => this.profiles.list().map(profileView),
+      profile: (id) => this.profiles.get(id),
+      reloadProfiles: () => this.profiles.reload(),
+      bridges: this.bridges,
+      usernameTaken: (id) => this.registry.get(id) !== undefined || this.operators.get(id) !== undefined,
+      ...(config.broker && {
+        mqttProfilesUnavailable: 'devices that publish their vendor JSON need the embedded broker (the external broker keeps its own ACL); unset BROKER_URL',
+        bridgesUnavailable: 'bridges need the embedded broker (the external broker keeps its own ACL); unset BROKER_URL',
+      }),
       // External broker: registrations wait for the broker's account, and are undone when it is refused.
       ...(accounts && {
         createDeviceAccount: (device, password) => accounts.deviceRegistered(device, password),
@@ -190,8 +211,13 @@ export class Gateway {
   }
 
   /** The embedded aedes broker, with the gateway's security and ingest as its hooks. */
-  private embeddedBroker(ingest: Ingest, unknownDevice: (topic: string, payload: Buffer) => void): Broker {
+  private embeddedBroker(
+    ingest: Ingest,
+    unknownDevice: (topic: string, payload: Buffer) => void,
+    unknownBehindBridge: (bridge: { id: string; site: string }, kind: string, topic: string, name: string) => void,
+  ): Broker {
     const { core, config } = this;
+    const profiled = { profile: (id: string) => mqttProfile(this.profiles.get(id)) };
     const auth = createAuth({
       topics: core.topics,
       metrics: core.metrics,
@@ -199,6 +225,14 @@ export class Gateway {
       allowAnonymous: config.mqtt.allowAnonymous,
       findDevice: (id, password) => this.registry.authenticate(id, password),
       findOperator: (id, password) => this.operators.authenticate(id, password),
+      findBridge: (id, password) => this.bridges.authenticate(id, password),
+      profiled,
+    });
+    const routeProfiled = createProfiledRouting({
+      ...profiled,
+      behind: (bridge, name) => this.registry.behind(bridge, name),
+      ingest,
+      unknownDevice: (bridge, profile, topic, name) => unknownBehindBridge(bridge, profile.kind, topic, name),
     });
     return new Broker({
       config: config.mqtt,
@@ -207,6 +241,7 @@ export class Gateway {
       metrics: core.metrics,
       failures: core.failures,
       ingest: (o, topic, suffix, payload, qos, resend) => ingest.handle(o, topic, suffix, payload, qos, resend),
+      routeProfiled,
       resolveTopic: topicResolver(core.topics, (id, site, kind) => this.registry.find(id, site, kind)),
       unknownDevice,
       // The connections the broker closes when the gateway stops say nothing of the devices: their last seen
@@ -266,4 +301,9 @@ export class Gateway {
       metrics: core.metrics,
     });
   }
+}
+
+/** The profile when it is one devices publish with (MQTT); a Modbus profile gives no MQTT rights. */
+function mqttProfile(profile: ReturnType<ProfileLoader['get']>): MqttProfile | undefined {
+  return profile?.source === 'mqtt' ? profile : undefined;
 }

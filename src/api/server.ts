@@ -14,6 +14,7 @@ import { definitionRoutes, type DefinitionRouteDeps } from './routes/definitions
 import { deviceRoutes, type DeviceRouteDeps } from './routes/devices.js';
 import { eventRoutes, type EventRouteDeps } from './routes/events.js';
 import { operatorRoutes, type OperatorRouteDeps } from './routes/operators.js';
+import { profileRoutes, type ProfileRouteDeps } from './routes/profiles.js';
 import { reportRoutes, type ReportRouteDeps } from './routes/reports.js';
 import { ruleRoutes, type RuleRouteDeps } from './routes/rules.js';
 import { systemRoutes, type Readiness } from './routes/system.js';
@@ -27,6 +28,7 @@ export interface ApiDeps
     EventRouteDeps,
     WorkOrderRouteDeps,
     RuleRouteDeps,
+    ProfileRouteDeps,
     ReportRouteDeps,
     DefinitionRouteDeps {
   /** Started: its admin token is resolved. */
@@ -68,6 +70,7 @@ export async function createApp(deps: AppDeps, limits: HttpLimits): Promise<Fast
         { name: 'system', description: 'Health, readiness, metrics' },
         { name: 'devices', description: 'The device registry, telemetry history and commands' },
         { name: 'operators', description: 'Operator accounts (admin only)' },
+        { name: 'profiles', description: "Device profiles (vendors' JSON and Modbus registers mapped onto the kinds) and bridges" },
         { name: 'alarms', description: 'Alarms: one open alarm per site, type and source; acknowledge and clear' },
         { name: 'workorders', description: 'Work orders and their transitions; an illegal transition is 409' },
         { name: 'reports', description: 'Service reports per site and local day, week or month, as JSON or CSV' },
@@ -93,6 +96,7 @@ export async function buildApi(deps: ApiDeps, limits: HttpLimits): Promise<Fasti
   alarmRoutes(app, deps);
   workOrderRoutes(app, deps);
   ruleRoutes(app, deps);
+  profileRoutes(app, deps);
   reportRoutes(app, deps);
   eventRoutes(app, deps);
   definitionRoutes(app, deps);

@@ -1,15 +1,12 @@
 import type { AedesPublishPacket, Client, Subscription } from 'aedes';
+import type { Principal } from './principal.js';
+import type { BridgeRecord } from '../devices/bridges.js';
 import type { DeviceRecord } from '../devices/registry.js';
 import type { Metrics } from '../metrics.js';
 import type { OperatorRecord } from '../operators/registry.js';
 import type { RefusalLog } from '../refusal-log.js';
 import { DEVICE_SUFFIXES, filterCovers, topicMatches, type Topics } from '../topics.js';
-
-/** Who is behind an MQTT connection. */
-export type Principal =
-  | { role: 'device'; device: DeviceRecord; prefix: string; cmdTopic: string }
-  | { role: 'operator'; operator: OperatorRecord; filters: string[] }
-  | { role: 'anonymous' };
+import { bridgeProfiles, bridgeTopic, devicePublishes, mayReadCommands, profileOf, receivesCommand, type ProfiledDeps } from './profiled.js';
 
 export interface AuthDeps {
   topics: Topics;
@@ -19,7 +16,12 @@ export interface AuthDeps {
   refusals: RefusalLog;
   findDevice(id: string, password: Buffer | undefined): DeviceRecord | undefined;
   findOperator(id: string, password: Buffer | undefined): OperatorRecord | undefined;
+  /** Bridges, and the profiles of profiled devices and bridges (absent: the gateway has neither). */
+  findBridge?(id: string, password: Buffer | undefined): BridgeRecord | undefined;
+  profiled?: ProfiledDeps;
 }
+
+export type { Principal } from './principal.js';
 
 type AuthError = Error & { returnCode: number };
 
@@ -56,6 +58,11 @@ export function createAuth(deps: AuthDeps) {
       principals.set(client, { role: 'device', device, prefix, cmdTopic: `${prefix}cmd` });
       return done(null, true);
     }
+    const bridge = deps.findBridge?.(username, password);
+    if (bridge) {
+      principals.set(client, { role: 'bridge', bridge });
+      return done(null, true);
+    }
     const operator = deps.findOperator(username, password);
     if (operator) {
       const filters = operator.sites.flatMap((s) => deps.topics.operatorFilters(s));
@@ -84,8 +91,17 @@ export function createAuth(deps: AuthDeps) {
     const p = principals.get(client);
     // Anonymous clients may act as any registered device, but only as a device: never on `cmd` or elsewhere.
     if (p?.role === 'anonymous' && isDevicePublishTopic(deps.topics, topic)) return true;
-    // `cmd` is the gateway's direction (contract §2): a device publishing there is refused like a foreign topic.
-    if (p?.role === 'device' && topic.startsWith(p.prefix) && topic !== p.cmdTopic) return true;
+    if (p?.role === 'device') {
+      // A profiled device publishes its vendor's JSON on its profile's topics, and nowhere else.
+      const profile = deps.profiled && profileOf(deps.profiled, p.device);
+      if (profile) {
+        if (devicePublishes(profile, p.device, topic)) return true;
+      } else if (p.device.source === undefined && topic.startsWith(p.prefix) && topic !== p.cmdTopic) {
+        // `cmd` is the gateway's direction: a device publishing there is refused like a foreign topic.
+        return true;
+      }
+    }
+    if (p?.role === 'bridge' && deps.profiled && bridgeTopic(bridgeProfiles(deps.profiled, p.bridge), topic)) return true;
     refused({ what: 'publish', reason: p?.role === 'operator' ? 'operator_publish' : 'foreign_topic' });
     deps.refusals.note(sourceOf(client), 'mqtt publish refused', { client: client.id, role: p?.role, topic });
     return false;
@@ -119,14 +135,22 @@ export function createAuth(deps: AuthDeps) {
   function mayReadFilter(p: Principal | undefined, filter: string): boolean {
     if (!p) return false;
     if (p.role === 'anonymous') return true;
-    if (p.role === 'device') return filter === p.cmdTopic;
+    if (p.role === 'device') {
+      const profile = deps.profiled && profileOf(deps.profiled, p.device);
+      return profile ? mayReadCommands([profile], p.device.id, filter) : p.device.source === undefined && filter === p.cmdTopic;
+    }
+    if (p.role === 'bridge') return deps.profiled !== undefined && mayReadCommands(bridgeProfiles(deps.profiled, p.bridge), undefined, filter);
     return p.filters.some((allowed) => filterCovers(allowed, filter));
   }
 
   function mayReadTopic(p: Principal | undefined, topic: string): boolean {
     if (!p) return false;
     if (p.role === 'anonymous') return true;
-    if (p.role === 'device') return topic === p.cmdTopic;
+    if (p.role === 'device') {
+      const profile = deps.profiled && profileOf(deps.profiled, p.device);
+      return profile ? receivesCommand([profile], p.device.id, topic) : p.device.source === undefined && topic === p.cmdTopic;
+    }
+    if (p.role === 'bridge') return deps.profiled !== undefined && receivesCommand(bridgeProfiles(deps.profiled, p.bridge), undefined, topic);
     return p.filters.some((allowed) => topicMatches(allowed, topic));
   }
 }

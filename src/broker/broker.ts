@@ -11,7 +11,7 @@ import type { Metrics } from '../metrics.js';
 import { FailedHandoffs } from '../ingest/redelivery.js';
 import { SafeGroups } from '../shared/safe-groups.js';
 import type { Publish } from '../topics.js';
-import { principalOf, type Auth } from './auth.js';
+import { principalOf, type Auth, type Principal } from './auth.js';
 import type { GatewayBroker } from './gateway-broker.js';
 import { limitPacketSize, MAX_PACKET_BYTES } from './packet-limit.js';
 
@@ -28,6 +28,8 @@ export interface BrokerDeps {
   unknownDevice(topic: string, payload: Buffer): void;
   /** A device's last connection closed. */
   deviceDisconnected(id: string): void;
+  /** Ingest for a profiled device's or a bridge's vendor JSON; undefined for anyone else (src/broker/profiled.ts). */
+  routeProfiled?(p: Principal | undefined, topic: string, payload: Buffer, qos: number): IngestResult | undefined;
   /** Where a failure outside ingest's own boundary is counted (stage `broker`). */
   failures: Failures;
 }
@@ -124,6 +126,7 @@ export class Broker implements GatewayBroker {
     });
 
   /** Closes every connection of a device, e.g. when it is deleted from the registry. */
+  /** Closes the connections of a device or a bridge (deleted, or its credentials replaced). */
   disconnectDevice(deviceId: string): void {
     for (const client of this.deviceClients.get(deviceId) ?? []) client.close();
   }
@@ -164,8 +167,15 @@ export class Broker implements GatewayBroker {
 
   private ingestPublish(client: Client, packet: PublishPacket, done: (err?: Error | null) => void): void {
     if (!this.deps.auth.canPublish(client, packet.topic)) return done(new Error('not authorized'));
-    const target = this.targetOf(client, packet.topic);
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    const routed = this.deps.routeProfiled?.(principalOf(client), packet.topic, payload, packet.qos);
+    if (routed) {
+      // A vendor's message is taken in, not passed on as it came: nothing of it is retained.
+      packet.retain = false;
+      if (!routed.safe) return done(null);
+      return void this.pubacks.add(routed.safe, { done, device: client.id, messageId: packet.messageId ?? 0, payload });
+    }
+    const target = this.targetOf(client, packet.topic);
     if (!target) {
       packet.retain = false;
       this.deps.unknownDevice(packet.topic, payload);
@@ -196,24 +206,33 @@ export class Broker implements GatewayBroker {
   }
 
   private clientReady(client: Client): void {
-    const p = principalOf(client);
-    if (p?.role !== 'device') return;
-    const clients = this.deviceClients.get(p.device.id) ?? new Set<Client>();
+    const id = connectedAs(principalOf(client));
+    if (id === undefined) return;
+    const clients = this.deviceClients.get(id) ?? new Set<Client>();
     clients.add(client);
-    this.deviceClients.set(p.device.id, clients);
+    this.deviceClients.set(id, clients);
   }
 
   private clientGone(client: Client): void {
     const p = principalOf(client);
     this.deps.auth.forget(client);
-    if (p?.role !== 'device') return;
-    const clients = this.deviceClients.get(p.device.id);
+    const id = connectedAs(p);
+    if (id === undefined) return;
+    const clients = this.deviceClients.get(id);
     clients?.delete(client);
     // A device with another live connection (a taken-over session, a second client id) has not gone away.
     if (clients && clients.size > 0) return;
-    this.deviceClients.delete(p.device.id);
-    this.deps.deviceDisconnected(p.device.id);
+    this.deviceClients.delete(id);
+    // A bridge's connection is its own status: the devices behind it keep theirs (their absent rules tell).
+    if (p?.role === 'device') this.deps.deviceDisconnected(id);
   }
+}
+
+/** The device or bridge a connection speaks as (their ids never collide: registration refuses it). */
+function connectedAs(p: Principal | undefined): string | undefined {
+  if (p?.role === 'device') return p.device.id;
+  if (p?.role === 'bridge') return p.bridge.id;
+  return undefined;
 }
 
 function listen(server: Server | HttpServer, port: number, host: string): Promise<number> {

@@ -62,6 +62,7 @@ const VARS = {
   spool: { maxBytes: v('SPOOL_MAX_MB', positiveInt.default(1024).transform((mb) => mb * MB)) },
   dataDir: v('DATA_DIR', nonEmpty.default('./data')),
   rulesDir: v('RULES_DIR', nonEmpty.default('./rules')),
+  profilesDir: v('PROFILES_DIR', nonEmpty.default('./profiles')),
   adminToken: v('ADMIN_TOKEN', z.string().min(16, 'must be at least 16 characters').optional()),
   baseTopic: v('BASE_TOPIC', topicRoot.default('sc')),
   timeZone: v('TZ', ianaTimeZone),

@@ -16,6 +16,23 @@ export interface DeviceRecord {
   createdAt: number;
   online: boolean;
   lastSeen: number | null;
+  /** How a device that does not speak the gateway's own JSON reaches it; absent for a native device. */
+  source?: DeviceSource;
+}
+
+/** Where the gateway polls a Modbus device: a TCP host (or a serial server speaking RTU over TCP), or a serial line. */
+export type ModbusAddress =
+  | { host: string; port: number; unitId: number; rtuOverTcp?: boolean }
+  | { serial: string; baudRate: number; parity: 'none' | 'even' | 'odd'; unitId: number };
+
+export interface DeviceSource {
+  /** The profile that maps its data onto its kind. */
+  profile: string;
+  /** The bridge account that publishes for it. */
+  bridge?: string;
+  /** The vendor's name for it behind its bridge, when that is not its id. */
+  externalId?: string;
+  modbus?: ModbusAddress;
 }
 
 export interface NewDevice {
@@ -25,6 +42,7 @@ export interface NewDevice {
   zone: string;
   name?: string;
   tags?: Record<string, string>;
+  source?: DeviceSource;
 }
 
 /** An online/offline change waiting for the next flush into `device_status_log`. */
@@ -45,6 +63,7 @@ interface DeviceRow {
   created_at: number;
   online: number;
   last_seen: number | null;
+  source: string | null;
 }
 
 /**
@@ -57,6 +76,8 @@ export class DeviceRegistry {
   readonly name = 'registry';
   private readonly devices = new Map<string, DeviceRecord>();
   private readonly secretHashes = new Map<string, string>();
+  /** The devices behind each bridge, by the name the bridge gives them (`bridge \0 externalId or id`). */
+  private readonly behindBridges = new Map<string, DeviceRecord>();
   private readonly dirty = new Set<string>();
   private statusLog: StatusChange[] = [];
   private flushTimer?: NodeJS.Timeout;
@@ -74,7 +95,7 @@ export class DeviceRegistry {
     this.store.db.prepare('UPDATE devices SET online = 0').run();
     const rows = this.store.db.prepare('SELECT * FROM devices').all() as DeviceRow[];
     for (const row of rows) {
-      this.devices.set(row.id, fromRow(row));
+      this.remember(fromRow(row));
       this.secretHashes.set(row.id, row.secret_hash);
     }
     this.bus.on('telemetryAccepted', this, (m) => this.touch(m.device, Date.now()));
@@ -103,6 +124,10 @@ export class DeviceRegistry {
   /** Registers a device and returns its MQTT password, which is never shown again. */
   register(input: NewDevice): { device: DeviceRecord; password: string } {
     if (this.devices.has(input.id)) throw new ConflictError(`device ${JSON.stringify(input.id)} is already registered`);
+    const bridge = input.source?.bridge;
+    if (bridge !== undefined && this.behindBridges.has(bridgeKey(bridge, input.source!.externalId ?? input.id))) {
+      throw new ConflictError(`bridge ${bridge} already has a device named ${JSON.stringify(input.source!.externalId ?? input.id)}`);
+    }
     const password = newSecret();
     const device: DeviceRecord = {
       id: input.id,
@@ -114,16 +139,27 @@ export class DeviceRegistry {
       createdAt: Date.now(),
       online: false,
       lastSeen: null,
+      ...(input.source ? { source: input.source } : {}),
     };
     const hash = hashSecret(password);
     this.store.db
       .prepare(
-        'INSERT INTO devices (id, kind, site, zone, name, tags, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO devices (id, kind, site, zone, name, tags, secret_hash, created_at, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
       )
-      .run(device.id, device.kind, device.site, device.zone, device.name ?? null, JSON.stringify(device.tags), hash, device.createdAt);
-    this.devices.set(device.id, device);
+      .run(
+        device.id,
+        device.kind,
+        device.site,
+        device.zone,
+        device.name ?? null,
+        JSON.stringify(device.tags),
+        hash,
+        device.createdAt,
+        device.source ? JSON.stringify(device.source) : null,
+      );
+    this.remember(device);
     this.secretHashes.set(device.id, hash);
-    this.log.info({ device: device.id, site: device.site, kind: device.kind }, 'device registered');
+    this.log.info({ device: device.id, site: device.site, kind: device.kind, ...device.source }, 'device registered');
     this.bus.emit('deviceRegistered', { site: device.site, kind: device.kind, device: device.id, zone: device.zone });
     return { device: { ...device }, password };
   }
@@ -136,6 +172,17 @@ export class DeviceRegistry {
 
   get(id: string): DeviceRecord | undefined {
     return this.devices.get(id);
+  }
+
+  /** The device a bridge publishes for under `name` (its externalId, or its id when it has none). */
+  behind(bridge: string, name: string): DeviceRecord | undefined {
+    return this.behindBridges.get(bridgeKey(bridge, name));
+  }
+
+  private remember(device: DeviceRecord): void {
+    this.devices.set(device.id, device);
+    const bridge = device.source?.bridge;
+    if (bridge !== undefined) this.behindBridges.set(bridgeKey(bridge, device.source!.externalId ?? device.id), device);
   }
 
   require(id: string): DeviceRecord {
@@ -163,6 +210,7 @@ export class DeviceRegistry {
       db.prepare('DELETE FROM device_status_log WHERE device = ?').run(id);
     })();
     this.devices.delete(id);
+    if (device.source?.bridge !== undefined) this.behindBridges.delete(bridgeKey(device.source.bridge, device.source.externalId ?? id));
     this.secretHashes.delete(id);
     this.dirty.delete(id);
     this.statusLog = this.statusLog.filter((c) => c.device !== id);
@@ -259,6 +307,10 @@ export class DeviceRegistry {
   }
 }
 
+function bridgeKey(bridge: string, name: string): string {
+  return `${bridge}\u0000${name}`;
+}
+
 function fromRow(row: DeviceRow): DeviceRecord {
   return {
     id: row.id,
@@ -270,6 +322,7 @@ function fromRow(row: DeviceRow): DeviceRecord {
     createdAt: row.created_at,
     online: row.online === 1,
     lastSeen: row.last_seen,
+    ...(row.source ? { source: JSON.parse(row.source) as DeviceSource } : {}),
   };
 }
 
@@ -285,5 +338,6 @@ export function deviceJson(d: DeviceRecord) {
     online: d.online,
     lastSeen: d.lastSeen === null ? null : new Date(d.lastSeen).toISOString(),
     createdAt: new Date(d.createdAt).toISOString(),
+    ...(d.source ? d.source : {}),
   };
 }

@@ -17,6 +17,15 @@ export interface IngestSink {
   event(o: Origin, type: string, details: Record<string, unknown>, ts: number, qos: number): Promise<void> | undefined;
 }
 
+/** A vendor's message mapped by its profile (src/profiles/mapping.ts): the kind's telemetry and events, checked. */
+export interface MappedMessage {
+  telemetry?: Record<string, unknown>;
+  events: ReadonlyArray<{ type: string; ts: number; details: Record<string, unknown> }>;
+  ts: number;
+}
+
+export type MapOutcome = ({ ok: true } & MappedMessage) | { ok: false; reason: string };
+
 export interface IngestResult {
   accepted: boolean;
   /** Settles when the message is safe; absent when it already is. */
@@ -85,6 +94,61 @@ export class Ingest {
       this.failures.report(this.stage, err, { site: o.site, kind: o.kind, device: o.device, topic });
       return this.rejectSafely(o, topic, payload);
     }
+  }
+
+  /**
+   * Handles a message a profiled device (or a bridge for it) sent in its vendor's JSON: `map` turns the parsed
+   * payload into the kind's telemetry and events. From there it is the native path: the same storage, bus facts
+   * and refusals, within the same failure boundary.
+   */
+  handleMapped(
+    o: Origin,
+    topic: string,
+    payload: Buffer,
+    qos: number,
+    map: (body: unknown, receivedAt: number) => MapOutcome,
+    /** The payload already parsed (a bridge read the device's name from it). */
+    parsed?: unknown,
+  ): IngestResult {
+    this.stage = 'validation';
+    try {
+      if (payload.length > MAX_PAYLOAD_BYTES) return this.reject(o, topic, `payload: larger than ${MAX_PAYLOAD_BYTES} bytes`);
+      const body = parsed ?? parseJson(payload);
+      if (body === undefined) return this.reject(o, topic, 'payload: not valid JSON', payload);
+      const now = this.now();
+      const mapped = map(body, now);
+      if (!mapped.ok) return this.reject(o, topic, mapped.reason, payload);
+      // The vendor's time is held to the same limits as a native `ts`.
+      for (const ts of [mapped.ts, ...mapped.events.map((e) => e.ts)]) {
+        const time = resolveTs(ts, now);
+        if (!time.ok) return this.reject(o, topic, time.reason, payload);
+      }
+      return this.accept(o, mapped, qos);
+    } catch (err) {
+      this.failures.report(this.stage, err, { site: o.site, kind: o.kind, device: o.device, topic });
+      return this.rejectSafely(o, topic, payload);
+    }
+  }
+
+  /** Stores a mapped message's reading and events and tells the bus (a poller's values come in here too). */
+  accept(o: Origin, m: MappedMessage, qos: number): IngestResult {
+    this.stage = 'storage';
+    const pending: Array<Promise<void>> = [];
+    if (m.telemetry) {
+      const fields = m.telemetry as TelemetryFields;
+      const safe = this.sink.telemetry(o, fields, m.ts, qos);
+      if (safe) pending.push(safe);
+      this.count(o, 'telemetry');
+      this.bus.emit('telemetryAccepted', { site: o.site, kind: o.kind, device: o.device, zone: o.zone, ts: m.ts, fields });
+    }
+    for (const e of m.events) {
+      const safe = this.sink.event(o, e.type, e.details, e.ts, qos);
+      if (safe) pending.push(safe);
+      this.count(o, 'event');
+      this.bus.emit('eventAccepted', { site: o.site, kind: o.kind, device: o.device, zone: o.zone, ts: e.ts, type: e.type, details: e.details });
+    }
+    if (pending.length === 0) return ACCEPTED;
+    return { accepted: true, safe: pending.length === 1 ? pending[0] : Promise.all(pending).then(() => undefined) };
   }
 
   private telemetry(o: Origin, topic: string, payload: Buffer, qos: number, resend: boolean): IngestResult {

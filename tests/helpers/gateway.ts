@@ -40,6 +40,8 @@ export async function startGateway(env: Record<string, string> = {}, dataDir?: s
     ADMIN_TOKEN,
     // No rules unless a test brings its own: the repository's rule pack would act on every test's traffic.
     RULES_DIR: join(dir, 'rules'),
+    // Nor profiles: a test that needs them brings a folder.
+    PROFILES_DIR: join(dir, 'profiles'),
     INFLUX_URL: NO_INFLUX,
     INFLUX_FLUSH_INTERVAL: '20ms',
     INFLUX_RETRY_MAX: '1s',

@@ -3,12 +3,13 @@ import type { CommandResult } from '../../commands/commands.js';
 import { eventHistory, telemetryHistory } from '../../devices/history.js';
 import { KIND_NAMES, type KindName } from '../../devices/kinds/index.js';
 import { deviceJson, type DeviceRecord, type DeviceRegistry } from '../../devices/registry.js';
-import { GatewayError } from '../../errors.js';
+import { checkSource, type SourceCatalog, type SourceInput } from '../../devices/source-check.js';
+import { ConflictError, GatewayError, ValidationError } from '../../errors.js';
 import { newSecret } from '../../secrets.js';
 import type { InfluxQuery } from '../../storage/influx/query.js';
 import { DEVICE_ID_RE, SITE_RE, ZONE_RE } from '../../topics.js';
 import { assertVisible, visibleSites } from '../plugins/auth.js';
-import { deviceSchema, errorResponses, idParams } from './schemas.js';
+import { deviceSchema, deviceSourceProperties, errorResponses, idParams } from './schemas.js';
 
 export interface DeviceRouteDeps {
   registry: DeviceRegistry;
@@ -18,6 +19,10 @@ export interface DeviceRouteDeps {
   disconnect(id: string): void | Promise<void>;
   /** External broker: creates the device's account there; registration answers 201 only once the broker confirmed it. */
   createDeviceAccount?(device: DeviceRecord, password: string): Promise<void>;
+  /** The profiles and bridges a registration may name. */
+  sources: SourceCatalog;
+  /** Why devices that publish their vendor's JSON cannot be registered here (an external broker), or undefined. */
+  mqttProfilesUnavailable?: string;
 }
 
 const registerBody = {
@@ -31,6 +36,7 @@ const registerBody = {
     zone: { type: 'string', pattern: ZONE_RE.source },
     name: { type: 'string', minLength: 1, maxLength: 128 },
     tags: { type: 'object', additionalProperties: { type: 'string', maxLength: 128 }, maxProperties: 32 },
+    ...deviceSourceProperties,
   },
 } as const;
 
@@ -43,7 +49,7 @@ export function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps): void 
     return device;
   };
 
-  app.post<{ Body: { id: string; kind: KindName; site: string; zone: string; name?: string; tags?: Record<string, string> } }>(
+  app.post<{ Body: { id: string; kind: KindName; site: string; zone: string; name?: string; tags?: Record<string, string> } & SourceInput }>(
     '/api/devices',
     {
       config: { adminOnly: true },
@@ -55,7 +61,11 @@ export function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps): void 
       },
     },
     async (request, reply) => {
-      const { device, password } = deps.registry.register(request.body);
+      const { id, kind, site, zone, name, tags } = request.body;
+      const source = checkSource(request.body, deps.sources);
+      if (source && !source.modbus && deps.mqttProfilesUnavailable) throw new ValidationError('profile', deps.mqttProfilesUnavailable);
+      if (deps.sources.bridge(id)) throw new ConflictError(`${JSON.stringify(id)} is already a bridge's username`);
+      const { device, password } = deps.registry.register({ id, kind, site, zone, name, tags, source });
       if (deps.createDeviceAccount) await accountOrUndo(deps, device, password);
       return reply.status(201).send({ ...deviceJson(device), mqtt: { username: device.id, password } });
     },

@@ -18,6 +18,40 @@ export const errorResponses = {
 } as const;
 
 /** A device as the API shows it; `withCredentials` adds the one-time MQTT credentials. */
+/** A device that does not speak the gateway's JSON: its profile, its bridge and vendor name, its Modbus link. */
+export const deviceSourceProperties = {
+  profile: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,63}$', description: 'the profile that maps its data (GET /api/profiles)' },
+  bridge: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,63}$', description: 'the bridge that publishes for it' },
+  externalId: { type: 'string', minLength: 1, maxLength: 128, description: "the bridge's name for it, when that is not its id" },
+  modbus: {
+    description: 'where the gateway polls it: host and port (Modbus TCP, or RTU over TCP), or a serial line (RTU)',
+    oneOf: [
+      {
+        type: 'object',
+        additionalProperties: false,
+        required: ['host', 'unitId'],
+        properties: {
+          host: { type: 'string', minLength: 1, maxLength: 253 },
+          port: { type: 'integer', minimum: 1, maximum: 65535, description: 'default 502' },
+          unitId: { type: 'integer', minimum: 0, maximum: 255 },
+          rtuOverTcp: { type: 'boolean' },
+        },
+      },
+      {
+        type: 'object',
+        additionalProperties: false,
+        required: ['serial', 'unitId'],
+        properties: {
+          serial: { type: 'string', minLength: 1, maxLength: 256 },
+          baudRate: { type: 'integer', enum: [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200], description: 'default 9600' },
+          parity: { type: 'string', enum: ['none', 'even', 'odd'], description: 'default none' },
+          unitId: { type: 'integer', minimum: 1, maximum: 247 },
+        },
+      },
+    ],
+  },
+} as const;
+
 export function deviceSchema(withCredentials: boolean) {
   return {
     type: 'object',
@@ -32,6 +66,10 @@ export function deviceSchema(withCredentials: boolean) {
       online: { type: 'boolean' },
       lastSeen: { type: ['string', 'null'], format: 'date-time' },
       createdAt: { type: 'string', format: 'date-time' },
+      profile: { type: 'string' },
+      bridge: { type: 'string' },
+      externalId: { type: 'string' },
+      modbus: { type: 'object', additionalProperties: true },
       ...(withCredentials ? { mqtt: credentialsSchema } : {}),
     },
   } as const;

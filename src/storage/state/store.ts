@@ -84,6 +84,17 @@ const MIGRATIONS = [
      online INTEGER NOT NULL
    );
    CREATE INDEX device_status_log_device_at ON device_status_log(device, at);`,
+  // Devices that do not speak the gateway's JSON: the profile that maps them, the bridge that speaks for them,
+  // their vendor name and the Modbus link they are polled on, as JSON (null for a native device). Bridges are
+  // accounts that publish for the devices registered to them.
+  `ALTER TABLE devices ADD COLUMN source TEXT;
+   CREATE TABLE bridges (
+     id TEXT PRIMARY KEY,
+     site TEXT NOT NULL,
+     profiles TEXT NOT NULL,
+     secret_hash TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   );`,
 ];
 
 /** The embedded state store: one SQLite file under DATA_DIR, in WAL mode. */
