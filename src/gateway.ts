@@ -9,12 +9,12 @@ import { DYNSEC_RESPONSE_TOPIC, DynsecClient } from './broker/dynsec.js';
 import type { GatewayBroker } from './broker/gateway-broker.js';
 import { MosquittoAccounts } from './broker/mosquitto-accounts.js';
 import type { Bus } from './bus.js';
-import { Commands } from './commands/commands.js';
+import { Commands, type VendorCommand } from './commands/commands.js';
 import type { Config } from './config/env.js';
 import { createCore, createExternalBroker, createIngest, type Core } from './core.js';
 import { buildDefinitions, DefinitionsPublisher, type Definitions } from './definitions.js';
 import { BridgeRegistry } from './devices/bridges.js';
-import { DeviceRegistry } from './devices/registry.js';
+import { DeviceRegistry, type DeviceRecord } from './devices/registry.js';
 import { topicResolver } from './devices/targets.js';
 import type { Ingest } from './ingest/pipeline.js';
 import { Lifecycle, type Part } from './lifecycle.js';
@@ -26,6 +26,7 @@ import { ServiceReports } from './reports/service-report.js';
 import { createRuleActions } from './rules/actions.js';
 import { RuleEngine } from './rules/engine.js';
 import { ProfileLoader, profileView } from './profiles/loader.js';
+import { renderCommand } from './profiles/mapping.js';
 import type { MqttProfile } from './profiles/profile.js';
 import { RuleLoader, ruleView } from './rules/loader.js';
 import { testRule } from './rules/replay.js';
@@ -102,7 +103,9 @@ export class Gateway {
     this.bridges = new BridgeRegistry(this.store, child('bridges'));
     this.profiles = new ProfileLoader({ dir: config.profilesDir, log: child('profiles'), topicBase: config.baseTopic });
     this.history = new InfluxQuery({ ...config.influx });
-    this.commands = new Commands(topics, publish, bus, config.commandTimeoutMs, child('commands'), metrics);
+    this.commands = new Commands(topics, publish, bus, config.commandTimeoutMs, child('commands'), metrics, (device, action, params) =>
+      this.vendorCommand(device, action, params, publish),
+    );
     const { ingest, unknownDevice, unknownBehindBridge } = createIngest(core, config, publish);
     this.accounts = this.brokerAccounts(publish);
     this.broker = config.broker ? this.externalBroker(ingest, unknownDevice) : this.embeddedBroker(ingest, unknownDevice, unknownBehindBridge);
@@ -208,6 +211,20 @@ export class Gateway {
       }),
       readiness: this.readiness,
     };
+  }
+
+  /**
+   * A command to a profiled device, the vendor's way: an MQTT device gets its profile's topic and payload, published
+   * at QoS 1 (its own acknowledgement, if it sends one, is not read); undefined for a native device.
+   */
+  private vendorCommand(device: DeviceRecord, action: string, params: Record<string, unknown>, publish: Publish): VendorCommand | undefined {
+    if (!device.source) return undefined;
+    const profile = this.profiles.get(device.source.profile);
+    if (!profile) return { error: `profile ${device.source.profile} of ${device.id} is not loaded` };
+    if (profile.source !== 'mqtt') return { error: `profile ${profile.id}: commands over Modbus are not available yet` };
+    const rendered = renderCommand(profile, action, params, device.id);
+    if (!rendered.ok) return { error: rendered.error };
+    return { deliver: () => publish(rendered.topic, rendered.payload, { qos: 1 }) };
   }
 
   /** The embedded aedes broker, with the gateway's security and ingest as its hooks. */

@@ -24,6 +24,8 @@ const ACME_LIFT = `
   events:
     - { type: passenger_trapped, path: "$.alarm.code", equals: 21, edge: true, details: { floor: "$.data.curFloor" } }
     - { type: released, path: "$.alarm.code", equals: 0, edge: true }
+  commands:
+    return_to_floor: { topic: "acme/{device}/cmd", payload: { op: "goto", floor: "{params.floor}" } }
 `;
 
 interface Sample {
@@ -52,7 +54,9 @@ describe('device profiles and bridges against a real gateway, MQTT clients and I
     await cp('profiles', dir, { recursive: true });
     await writeFile(join(dir, 'acme.yaml'), ACME_LIFT);
     gw = await startGateway({ INFLUX_URL: influx.url, INFLUX_DB: DB, PROFILES_DIR: dir, RULES_DIR: resolve('rules') });
-    gw.gateway.bus.on('messageRejected', { name: 'test' }, (r) => rejected.push({ device: r.device, reason: r.reason }));
+    gw.gateway.bus.on('messageRejected', { name: 'test' }, (r) => {
+      rejected.push({ device: r.device, reason: r.reason });
+    });
   });
   afterAll(async () => {
     await gw?.stop();
@@ -124,6 +128,19 @@ describe('device profiles and bridges against a real gateway, MQTT clients and I
       await refusedPublish(await gw.connect(creds), `sc/${SITE}/lift/lift-7/telemetry`, JSON.stringify({ floor: 9 }));
       expect(refused()).toBe(before + 2);
       expect(await rows(`SELECT * FROM "lift" WHERE "floor" = 9`)).toStrictEqual([]);
+    });
+
+    it("takes commands the vendor's way: its topic and payload, to itself only", async () => {
+      expect((await lift.subscribeAsync('acme/lift-7/cmd', { qos: 1 })).map((g) => g.qos)).toStrictEqual([1]);
+      await expect(lift.subscribeAsync('acme/lift-8/cmd', { qos: 1 })).rejects.toThrow(/Subscribe error/);
+      const got = new Promise<{ topic: string; body: unknown }>((r) => lift.once('message', (topic, p) => r({ topic, body: JSON.parse(p.toString()) })));
+      const res = await gw.api('POST', '/api/devices/lift-7/commands', { action: 'return_to_floor', params: { floor: 1 } });
+      expect(res).toMatchObject({ status: 200, body: { ok: true } });
+      expect(await got).toStrictEqual({ topic: 'acme/lift-7/cmd', body: { op: 'goto', floor: 1 } });
+      const bad = await gw.api('POST', '/api/devices/lift-7/commands', { action: 'open_doors' });
+      expect(bad).toMatchObject({ status: 400, body: { message: 'action: profile acme-lift-ld200: no command "open_doors" (return_to_floor)' } });
+      const missing = await gw.api('POST', '/api/devices/lift-7/commands', { action: 'return_to_floor' });
+      expect(missing.body.message).toMatch(/^action: profile acme-lift-ld200: command return_to_floor: .*floor/);
     });
 
     it('refuses a registration whose profile is missing, of another kind, or needs a bridge, naming the field', async () => {
