@@ -17,10 +17,16 @@ function rank(list, value) {
   return i < 0 ? list.length : i;
 }
 
-/** A timestamp as local date and time, to the second. */
-export function dateTime(iso) {
+/** A timestamp as date and time, to the second: in the browser's time zone, or in `timeZone` (a site's) when given. */
+export function dateTime(iso, timeZone) {
   if (!iso) return '—';
-  return new Date(iso).toLocaleString(language(), { dateStyle: 'short', timeStyle: 'medium', hour12: false });
+  return new Date(iso).toLocaleString(language(), { dateStyle: 'short', timeStyle: 'medium', hour12: false, ...(timeZone ? { timeZone } : {}) });
+}
+
+/** A local date `yyyy-mm-dd` (a report's night or day) in the current language's way, with its weekday. */
+export function localDate(date) {
+  if (!date) return '—';
+  return new Date(`${date}T12:00:00Z`).toLocaleDateString(language(), { timeZone: 'UTC', month: 'short', day: 'numeric', weekday: 'short' });
 }
 
 /** How long ago, in the largest sensible unit ("3 min ago", "3 分钟前"). */

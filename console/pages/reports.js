@@ -1,9 +1,10 @@
-// Service reports per site and period: alarms, work orders, energy, parking, access, availability.
+// Service reports per site and period: alarms, life safety, work orders, energy, parking, access, availability,
+// guard rounds, lifts and pumps.
 import { html, useEffect, useState } from '/vendor/htm-preact.js';
 import { get, token } from '../api.js';
-import { dateTime, num } from '../format.js';
+import { dateTime, localDate, num } from '../format.js';
 import { label, t } from '../i18n.js';
-import { sites, useStore } from '../store.js';
+import { sites, store, useStore } from '../store.js';
 
 export function ReportsPage() {
   useStore();
@@ -67,7 +68,7 @@ function Report({ r }) {
   const days = [...new Set(r.energy.byBuildingDay.map((e) => e.date))].sort();
   const kwh = new Map(r.energy.byBuildingDay.map((e) => [`${e.building} ${e.date}`, e.kwh]));
   return html`<div data-testid="report">
-    <p class="muted">${r.site} · ${dateTime(r.from)} – ${dateTime(r.to)} (${r.timeZone})</p>
+    <p class="muted">${r.site} · ${dateTime(r.from, r.timeZone)} – ${dateTime(r.to, r.timeZone)} (${r.timeZone})</p>
 
     <h3>${t('reports.alarms')}</h3>
     <div class="kpis">
@@ -82,6 +83,11 @@ function Report({ r }) {
       <table><tbody>${r.alarms.byType.map((s) => html`<tr><td>${label('type', s.type)}</td><td class="n">${s.count}</td></tr>`)}</tbody></table>
     </div>
 
+    <${LifeSafety} r=${r} />
+    <${Patrol} r=${r} />
+    <${Lifts} r=${r} />
+    <${Pumps} r=${r} />
+
     <h3>${t('reports.workOrders')}</h3>
     <div class="kpis">
       <${Kpi} name=${t('reports.opened')} value=${r.workOrders.opened} />
@@ -91,23 +97,26 @@ function Report({ r }) {
       <${Kpi} name=${t('reports.sla')} value=${pct(r.workOrders.slaCompliancePct)} />
     </div>
     ${r.workOrders.byCategory.length > 0 && html`<div class="scroll"><table>
-      <thead><tr><th>${t('wo.category')}</th><th>${t('reports.opened')}</th><th>${t('reports.resolved')}</th><th>${t('reports.overdue')}</th><th>${t('reports.mttr')}</th><th>${t('reports.sla')}</th></tr></thead>
+      <thead><tr><th>${t('wo.category')}</th><th class="n">${t('reports.opened')}</th><th class="n">${t('reports.resolved')}</th><th class="n">${t('reports.overdue')}</th><th class="n">${t('reports.mttr')}</th><th class="n">${t('reports.sla')}</th></tr></thead>
       <tbody>${r.workOrders.byCategory.map((c) => html`<tr>
         <td>${label('category', c.category)}</td><td class="n">${c.opened}</td><td class="n">${c.resolved}</td><td class="n">${c.overdue}</td>
         <td class="n">${minutes(c.meanTimeToResolveMinutes)}</td><td class="n">${pct(c.slaCompliancePct)}</td></tr>`)}</tbody>
     </table></div>`}
 
-    <h3>${t('reports.energy')} <span class="muted">${t('reports.total')} ${num(r.energy.totalKwh, 3)}</span></h3>
+    ${buildings.length === 0 && !onSite(r.site, 'energy') ? html`<h3>${t('reports.energy')}</h3><p class="muted" data-empty>${t('reports.energyNone')}</p>`
+      : html`<h3>${t('reports.energy')} <span class="muted">${t('reports.total')} ${num(r.energy.totalKwh, 3)}</span></h3>`}
     ${buildings.length > 0 && html`<div class="scroll"><table>
-      <thead><tr><th>${t('devices.building')}</th>${days.map((d) => html`<th>${d.slice(5)}</th>`)}</tr></thead>
+      <thead><tr><th>${t('devices.building')}</th>${days.map((d) => html`<th class="n">${d.slice(5)}</th>`)}</tr></thead>
       <tbody>${buildings.map((b) => html`<tr><td>${b}</td>${days.map((d) => html`<td class="n">${num(kwh.get(`${b} ${d}`), 3)}</td>`)}</tr>`)}</tbody>
     </table></div>`}
 
     <h3>${t('reports.parking')}</h3>
-    <${Bars} values=${r.parking.byHour.map((h) => ({ label: h.hour, value: h.occupancyPct }))} max=${100} format=${pct} />
+    ${r.parking.byHour.every((h) => h.occupancyPct === null) && !onSite(r.site, 'parking') ? html`<p class="muted" data-empty>${t('reports.parkingNone')}</p>`
+      : html`<${Bars} values=${r.parking.byHour.map((h) => ({ label: h.hour, value: h.occupancyPct }))} max=${100} format=${pct} />`}
 
-    <h3>${t('reports.access')} <span class="muted">${t('reports.granted')} ${r.access.granted} · ${t('reports.denied')} ${r.access.denied}</span></h3>
-    <${Bars} values=${r.access.byHour.map((h) => ({ label: h.hour, value: h.granted, second: h.denied }))} format=${(n) => num(n, 0)} />
+    ${r.access.granted + r.access.denied === 0 && !onSite(r.site, 'access') ? html`<h3>${t('reports.access')}</h3><p class="muted" data-empty>${t('reports.accessNone')}</p>`
+      : html`<h3>${t('reports.access')} <span class="muted">${t('reports.granted')} ${r.access.granted} · ${t('reports.denied')} ${r.access.denied}</span></h3>
+    <${Bars} values=${r.access.byHour.map((h) => ({ label: h.hour, value: h.granted, second: h.denied }))} format=${(n) => num(n, 0)} />`}
 
     <h3>${t('reports.availability')} <span class="muted">${pct(r.availability.pct)}</span></h3>
     <div class="two">
@@ -118,6 +127,123 @@ function Report({ r }) {
       </table>
     </div>
   </div>`;
+}
+
+/** Whether the site has a device of `kind` registered now (the devices the console holds). */
+function onSite(site, kind) {
+  for (const d of store.devices.values()) if (d.site === site && d.kind === kind) return true;
+  return false;
+}
+
+/** A device by id, linked to its page. */
+const deviceLink = (id) => html`<a href=${`#/devices/${encodeURIComponent(id)}`}>${id}</a>`;
+
+/** Round numbers as the page's language lists them: "第 1、3 轮", "rounds 1, 3". */
+const rounds = (list) => t(list.length === 1 ? 'reports.round' : 'reports.rounds', { n: list.join(t('reports.listSep')) });
+
+/** Emergency calls and trapped passengers, with how soon the desk acknowledged each. */
+function LifeSafety({ r }) {
+  const ls = r.lifeSafety;
+  if (ls.incidents.length === 0) {
+    const none = !onSite(r.site, 'sos') && !onSite(r.site, 'lift');
+    return html`<section data-section="lifeSafety">
+      <h3>${t('reports.lifeSafety')}</h3>
+      <p class="muted" data-empty>${t(none ? 'reports.lifeSafetyNone' : 'reports.lifeSafetyQuiet')}</p>
+    </section>`;
+  }
+  return html`<section data-section="lifeSafety">
+    <h3>${t('reports.lifeSafety')} <span class="muted">${t('reports.mtta')} ${minutes(ls.meanMinutesToAck)}</span></h3>
+    <div class="two"><div class="scroll">
+      <table class="by-type">
+        <thead><tr><th>${t('reports.type')}</th><th class="n">${t('reports.count')}</th><th class="n">${t('reports.acknowledged')}</th><th class="n">${t('reports.mtta')}</th></tr></thead>
+        <tbody>${ls.byType.map((b) => html`<tr data-type=${b.type}><td>${label('type', b.type)}</td><td class="n">${b.count}</td><td class="n">${b.acknowledged}</td><td class="n">${minutes(b.meanMinutesToAck)}</td></tr>`)}</tbody>
+      </table>
+    </div></div>
+    <div class="scroll"><table>
+      <thead><tr><th>${t('reports.raisedAt')}</th><th>${t('reports.type')}</th><th>${t('common.device')}</th><th>${t('common.zone')}</th>
+        <th>${t('reports.acknowledgedAt')}</th><th>${t('alarms.ackedBy')}</th><th class="n">${t('reports.timeToAck')}</th></tr></thead>
+      <tbody>${ls.incidents.map((i) => html`<tr data-incident=${i.type}>
+        <td>${dateTime(i.raisedAt, r.timeZone)}</td><td>${label('type', i.type)}</td><td>${deviceLink(i.device)}</td><td>${i.zone ?? '—'}</td>
+        ${i.acknowledgedAt
+          ? html`<td>${dateTime(i.acknowledgedAt, r.timeZone)}</td><td>${i.acknowledgedBy ?? '—'}</td><td class="n">${minutes(i.minutesToAck)}</td>`
+          : html`<td colspan="3"><span class="badge sev-critical">${t('reports.notAcked')}</span></td>`}
+      </tr>`)}</tbody>
+    </table></div>
+  </section>`;
+}
+
+/** Guard rounds per route and night, with the checkpoints and rounds missed. */
+function Patrol({ r }) {
+  const p = r.patrol;
+  if (p.nights.length === 0) {
+    return html`<section data-section="patrol">
+      <h3>${t('reports.patrol')}</h3>
+      <p class="muted" data-empty>${t(onSite(r.site, 'patrol') ? 'reports.patrolNoneDue' : 'reports.patrolNone')}</p>
+    </section>`;
+  }
+  return html`<section data-section="patrol">
+    <h3>${t('reports.patrol')} <span class="muted">${t('reports.completion')} ${pct(p.completionPct)}</span></h3>
+    <div class="kpis">
+      <${Kpi} name=${t('reports.scansDue')} value=${p.scansDue} />
+      <${Kpi} name=${t('reports.scansMade')} value=${p.scansMade} />
+      <${Kpi} name=${t('reports.completion')} value=${pct(p.completionPct)} />
+    </div>
+    <p class="help">${t('reports.patrolHelp')}</p>
+    <div class="scroll"><table>
+      <thead><tr><th>${t('reports.route')}</th><th>${t('reports.night')}</th><th class="n">${t('reports.checkpoints')}</th><th class="n">${t('reports.scansDue')}</th>
+        <th class="n">${t('reports.scansMade')}</th><th class="n">${t('reports.completion')}</th><th>${t('reports.missed')}</th></tr></thead>
+      <tbody>${p.nights.map((n) => html`<tr data-route=${n.route} data-night=${n.night}>
+        <td>${n.route === 'site' ? t('reports.noRoute') : n.route}</td><td>${localDate(n.night)}</td>
+        <td class="n">${n.checkpoints}</td><td class="n">${n.scansDue}</td><td class="n">${n.scansMade}</td><td class="n">${pct(n.completionPct)}</td>
+        <td class="missed">${n.missed.length === 0 ? html`<span class="muted">${t('common.none')}</span>`
+          : n.missed.map((m) => html`<div data-missed=${m.device}>${deviceLink(m.device)} <span class="muted">${m.zone}</span> · ${rounds(m.rounds)}</div>`)}</td>
+      </tr>`)}</tbody>
+    </table></div>
+  </section>`;
+}
+
+/** Per lift: available (online and in normal mode), trips, trapped passengers. */
+function Lifts({ r }) {
+  const l = r.lifts;
+  if (l.devices.length === 0) {
+    return html`<section data-section="lifts">
+      <h3>${t('reports.lifts')}</h3>
+      <p class="muted" data-empty>${t(onSite(r.site, 'lift') ? 'reports.liftsNoSpan' : 'reports.liftsNone')}</p>
+    </section>`;
+  }
+  return html`<section data-section="lifts">
+    <h3>${t('reports.lifts')} <span class="muted">${t('reports.liftAvailability')} ${pct(l.availabilityPct)}</span></h3>
+    <div class="scroll"><table>
+      <thead><tr><th>${t('common.device')}</th><th>${t('common.zone')}</th><th class="n">${t('reports.liftAvailability')}</th><th class="n">${t('reports.trips')}</th><th class="n">${t('reports.trapped')}</th></tr></thead>
+      <tbody>${l.devices.map((d) => html`<tr data-lift=${d.device}>
+        <td>${deviceLink(d.device)}</td><td>${d.zone}</td><td class="n">${pct(d.availabilityPct)}</td><td class="n">${num(d.trips, 0)}</td>
+        <td class="n">${d.trapped}${d.trappedAt.length > 0 && html`<div class="muted times">${d.trappedAt.slice(0, 5).map((at) => dateTime(at, r.timeZone)).join(' · ')}${d.trappedAt.length > 5 ? ' …' : ''}</div>`}</td>
+      </tr>`)}</tbody>
+    </table></div>
+    <p class="help">${t('reports.liftsHelp')}</p>
+  </section>`;
+}
+
+/** Per pump set: run-hours, starts, dry runs and pump faults. */
+function Pumps({ r }) {
+  const devices = r.pumps.devices;
+  if (devices.length === 0) {
+    return html`<section data-section="pumps">
+      <h3>${t('reports.pumps')}</h3>
+      <p class="muted" data-empty>${t('reports.pumpsNone')}</p>
+    </section>`;
+  }
+  const quiet = (d) => d.runHours === 0 && d.starts === 0 && d.dryRuns === 0 && d.pumpFaults === 0;
+  return html`<section data-section="pumps">
+    <h3>${t('reports.pumps')}</h3>
+    <div class="scroll"><table>
+      <thead><tr><th>${t('common.device')}</th><th>${t('common.zone')}</th><th class="n">${t('reports.runHours')}</th><th class="n">${t('reports.starts')}</th><th class="n">${t('reports.dryRuns')}</th><th class="n">${t('reports.pumpFaults')}</th></tr></thead>
+      <tbody>${devices.map((d) => html`<tr data-pump=${d.device} class=${quiet(d) ? 'muted' : ''}>
+        <td>${deviceLink(d.device)}</td><td>${d.zone}</td><td class="n">${t('reports.hours', { n: num(d.runHours) })}</td><td class="n">${num(d.starts, 0)}</td>
+        <td class=${`n${d.dryRuns > 0 ? ' bad' : ''}`}>${d.dryRuns}</td><td class=${`n${d.pumpFaults > 0 ? ' bad' : ''}`}>${d.pumpFaults}</td>
+      </tr>`)}</tbody>
+    </table></div>
+  </section>`;
 }
 
 /** 24 bars (one per hour); `second` is drawn on top of `value` in another colour (denied on granted). */

@@ -330,10 +330,10 @@ describe('the operator console in a real browser', () => {
       }
     }, 90_000);
 
-    /** Opens the console signed in to the garden's desk, in `lang`. */
-    async function desk(lang: Lang) {
+    /** Opens the console signed in to the garden's desk (or the desk of `token`), in `lang`. */
+    async function desk(lang: Lang, token = garden.token) {
       const a = await openPage(browser, DESK);
-      await signIn(a.page, base, garden.token);
+      await signIn(a.page, base, token);
       if (lang === 'en') await a.page.selectOption('header select.lang', 'en');
       expect(await a.page.getAttribute('html', 'lang')).toBe(lang);
       return a;
@@ -453,6 +453,152 @@ describe('the operator console in a real browser', () => {
         await p.context.close();
       }
     }, 60_000);
+
+    describe('in the service report', () => {
+      /** A site of its own: two checkpoints on one route, a lift, a pump set and a call point. */
+      const OAK = 'oak-yard';
+      const DAY = 24 * 60 * MIN;
+      let oak: { name: string; token: string };
+      /** The local date of today at the gateway, and of the night two days before (over, whatever the time now). */
+      let today: string;
+      let night: string;
+      const dayBefore = (date: string, days: number) => new Date(Date.parse(`${date}T00:00:00Z`) - days * DAY).toISOString().slice(0, 10);
+      const report = async (start?: string) =>
+        (await gw.api('GET', `/api/reports/service?site=${OAK}&period=day${start ? `&start=${start}` : ''}`, undefined, oak.token)).body;
+
+      beforeAll(async () => {
+        oak = (await gw.api('POST', '/api/operators', { name: 'Night desk', sites: [OAK] })).body;
+        const clients = new Map<string, Awaited<ReturnType<TestGateway['connect']>>>();
+        const creds = new Map<string, { username: string; password: string }>();
+        const devices = [
+          { id: 'cp-oak-gate', kind: 'patrol', zone: 'oak-gate', tags: { route: 'perimeter' } },
+          { id: 'cp-oak-garage', kind: 'patrol', zone: 'oak-garage', tags: { route: 'perimeter' } },
+          { id: 'lift-oak-a', kind: 'lift', zone: 'oak-core' },
+          { id: 'pump-oak-1', kind: 'water', zone: 'oak-basement' },
+          { id: 'sos-oak-p1', kind: 'sos', zone: 'oak-p1' },
+        ];
+        for (const d of devices) {
+          const res = await gw.api('POST', '/api/devices', { ...d, site: OAK });
+          expect(res.status).toBe(201);
+          creds.set(d.id, res.body.mqtt);
+          allowAsIs(d.id, d.zone);
+        }
+        // The checkpoints were registered days ago and have been online since: a round is due only from a
+        // checkpoint's registration on (as tests/integration/reports.test.ts does).
+        for (const d of devices.filter((x) => x.kind === 'patrol')) {
+          gw.gateway.store.db.prepare('UPDATE devices SET created_at = ? WHERE id = ?').run(Date.now() - 4 * DAY, d.id);
+          gw.gateway.registry.setOnline(d.id, true, Date.now() - 4 * DAY);
+        }
+        gw.gateway.registry.flush();
+        for (const d of devices) clients.set(d.id, await gw.connect(creds.get(d.id)));
+        const publish = (id: string, suffix: 'telemetry' | 'event', payload: Record<string, unknown>) => {
+          const d = devices.find((x) => x.id === id)!;
+          return clients.get(id)!.publishAsync(`sc/${OAK}/${d.kind}/${id}/${suffix}`, JSON.stringify(payload), { qos: 1 });
+        };
+        const first = await report();
+        today = first.start;
+        night = dayBefore(today, 2);
+        // The night starts at 22:00 local and has four rounds of two hours; the garage's third is missed.
+        const nightStart = Date.parse((await report(night)).from) + 22 * 60 * MIN;
+        for (const [id, minutes] of [['cp-oak-gate', [5, 125, 245, 365]], ['cp-oak-garage', [12, 131, 372]]] as const) {
+          for (const m of minutes) await publish(id, 'event', { ts: nightStart + m * MIN, type: 'checkpoint_scan', guard: 'G-0731' });
+        }
+        // Today: the lift's trips and the pump set's counters rising, a dry run; readings a few seconds old.
+        const now = Date.now();
+        const since = (s: number) => Math.max(Date.parse(first.from), now - s * 1000);
+        for (const [s, trips] of [[40, 1200], [20, 1230], [1, 1264]]) await publish('lift-oak-a', 'telemetry', { ts: since(s), mode: 'normal', trips });
+        for (const [s, runHours, starts] of [[40, 812, 300], [1, 814.5, 306]]) await publish('pump-oak-1', 'telemetry', { ts: since(s), runHours, starts, levelPct: 72 });
+        await publish('pump-oak-1', 'event', { ts: since(30), type: 'dry_run' });
+        // An emergency call the desk acknowledges, and a trapped passenger it has not yet.
+        await publish('sos-oak-p1', 'event', { ts: now, type: 'call', location: 'P1-023' });
+        await publish('lift-oak-a', 'event', { ts: now, type: 'passenger_trapped', floor: 3 });
+        const alarms = await eventually(async () => {
+          const list = (await gw.api('GET', `/api/alarms?site=${OAK}`, undefined, oak.token)).body as Array<{ id: string; type: string }>;
+          return list.some((a) => a.type === 'emergency_call') && list.some((a) => a.type === 'passenger_trapped') ? list : undefined;
+        }, 30_000, 250);
+        // A few seconds to answer the call, as a desk would.
+        await new Promise((r) => setTimeout(r, 4000));
+        const call = alarms.find((a) => a.type === 'emergency_call')!;
+        expect((await gw.api('POST', `/api/alarms/${call.id}/ack`, { note: 'Guard on the way' }, oak.token)).status).toBe(200);
+        await eventually(async () => (await report(night)).patrol.scansMade === 7, 30_000, 500);
+        await eventually(async () => (await report()).pumps.devices[0]?.dryRuns === 1 && (await report()).lifts.devices[0]?.trips === 64, 30_000, 500);
+        // The page's own Latin words on a Chinese page: the SLA figure, the CSV button, kWh.
+        allowAsIs(OAK, oak.name, 'perimeter', first.timeZone, 'SLA', 'CSV', 'kWh');
+      }, 90_000);
+
+      /** The report page of the oak desk in `lang`, for `start` (today's when not given). */
+      async function reportPage(page: Page, start?: string) {
+        await page.click('a[href="#/reports"]');
+        if (start) {
+          await page.waitForSelector('[data-testid="report"]', { timeout: UI_TIMEOUT });
+          await page.fill('input[name="start"]', start);
+          await page.click('.report form button[type="submit"]');
+        }
+        await page.waitForSelector('[data-testid="report"]', { timeout: UI_TIMEOUT });
+      }
+
+      const REPORT_WORDS = {
+        lifeSafety: w('紧急呼叫与电梯困人', 'Emergency calls and trapped passengers'),
+        call: w('紧急呼叫', 'Emergency call'),
+        trapped: w('电梯困人', 'Passenger trapped'),
+        notAcked: w('未确认', 'Not acknowledged'),
+        patrol: w('巡更完成情况', 'Guard rounds'),
+        noneDue: w('本期还没有已结束的巡更轮次', 'No guard rounds over yet in this period'),
+        round3: w('第 3 轮', 'round 3'),
+        quiet: w('本期没有紧急呼叫或电梯困人', 'No emergency calls or trapped passengers in this period'),
+        hours: w('2.5 小时', '2.5 h'),
+      };
+
+      for (const lang of LANGS) {
+        it(`shows life-safety calls, lifts, pumps and guard rounds with real figures in ${lang}`, async () => {
+          const a = await desk(lang, oak.token);
+          const words = (k: keyof typeof REPORT_WORDS) => REPORT_WORDS[k][lang];
+          try {
+            // Today: the call acknowledged by the desk, the trapped passenger not yet, the oldest first.
+            await reportPage(a.page);
+            const ls = a.page.locator('[data-section="lifeSafety"]');
+            await ls.locator('tr[data-incident]').nth(1).waitFor({ timeout: UI_TIMEOUT });
+            expect(await ls.locator('h3').textContent()).toContain(words('lifeSafety'));
+            const call = ls.locator('tr[data-incident="emergency_call"]');
+            expect(await call.textContent()).toContain(words('call'));
+            expect(await call.textContent()).toContain('Night desk');
+            // Acknowledged some seconds after the call: a tenth of a minute or so, in the page's words.
+            expect(await call.locator('td.n').textContent()).toMatch(lang === 'en' ? /^\d+(\.\d)? min$/ : /^\d+(\.\d)? 分钟$/);
+            const trapped = ls.locator('tr[data-incident="passenger_trapped"]');
+            expect(await trapped.textContent()).toContain(words('trapped'));
+            expect(await trapped.locator('.badge').textContent()).toBe(words('notAcked'));
+            // By type: one call, acknowledged; one trapped passenger, not.
+            expect(await ls.locator('tr[data-type="emergency_call"] td.n').allTextContents()).toStrictEqual(['1', '1', expect.stringMatching(/^\d+(\.\d)? /)]);
+            expect(await ls.locator('tr[data-type="passenger_trapped"] td.n').allTextContents()).toStrictEqual(['1', '0', '—']);
+            // The lift's trips and its trapped passenger; the pump set's run time, starts and dry run.
+            expect(await a.page.locator('[data-section="lifts"] tr[data-lift="lift-oak-a"] td.n').nth(1).textContent()).toBe('64');
+            expect(await a.page.locator('[data-section="lifts"] tr[data-lift="lift-oak-a"] td.n').nth(2).textContent()).toMatch(/^1/);
+            expect(await a.page.locator('[data-section="pumps"] tr[data-pump="pump-oak-1"] td.n').allTextContents()).toStrictEqual([words('hours'), '6', '1', '0']);
+            // Tonight's rounds are not over: said so, not a row of zeros.
+            expect(await a.page.locator('[data-section="patrol"] [data-empty]').textContent()).toBe(words('noneDue'));
+            expect(await foreignWords(a.page, lang)).toStrictEqual([]);
+            await screenshot(a.page, `desk-report-full-${lang}`);
+            await screenshot(a.page, `desk-report-${lang}`, { docs: true, until: '[data-section="pumps"]' });
+
+            // The night two days ago: the garage's third round missed, 7 of 8 scans made.
+            await reportPage(a.page, night);
+            const row = a.page.locator(`[data-section="patrol"] tr[data-route="perimeter"][data-night="${night}"]`);
+            await row.waitFor({ timeout: UI_TIMEOUT });
+            expect(await a.page.locator('[data-section="patrol"] h3').textContent()).toContain(words('patrol'));
+            expect(await row.locator('td.n').allTextContents()).toStrictEqual(['2', '8', '7', '87.5 %']);
+            expect(await row.locator('[data-missed]').count()).toBe(1);
+            expect(await row.locator('[data-missed="cp-oak-garage"]').textContent()).toContain(words('round3'));
+            expect(await a.page.locator('[data-section="lifeSafety"] [data-empty]').textContent()).toBe(words('quiet'));
+            expect(await foreignWords(a.page, lang)).toStrictEqual([]);
+            await screenshot(a.page, `desk-report-patrol-full-${lang}`);
+            await screenshot(a.page, `desk-report-patrol-${lang}`, { docs: true, until: '[data-section="pumps"]' });
+            expect(a.errors).toStrictEqual([]);
+          } finally {
+            await a.context.close();
+          }
+        }, 90_000);
+      }
+    });
   });
 
   it('shows the service report, and the rule test', async () => {

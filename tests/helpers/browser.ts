@@ -38,11 +38,25 @@ export async function openPage(browser: Browser, size: typeof DESK | typeof PHON
 export const DOCS_SCREENSHOTS = resolve('docs/screenshots');
 const DOCS_SCREENSHOT_MAX_BYTES = 150 * 1024;
 
-/** A full-page screenshot in tests/artifacts/screenshots/, also copied to docs/screenshots/ when asked for (above). */
-export async function screenshot(page: Page, name: string, options: { docs?: boolean } = {}): Promise<string> {
+/**
+ * A full-page screenshot in tests/artifacts/screenshots/, also copied to docs/screenshots/ when asked for (above).
+ * With `until` (a selector), only the top of the page down to the end of the last element it matches: the part of
+ * a long page the docs show.
+ */
+export async function screenshot(page: Page, name: string, options: { docs?: boolean; until?: string } = {}): Promise<string> {
   await mkdir(SCREENSHOTS, { recursive: true });
   const path = join(SCREENSHOTS, `${name}.png`);
-  await page.screenshot({ path, fullPage: true });
+  if (options.until) {
+    const boxes = (await Promise.all((await page.locator(options.until).all()).map((l) => l.boundingBox()))).filter((b) => b !== null);
+    if (boxes.length === 0) throw new Error(`${name}: nothing matches ${options.until}`);
+    // Bounding boxes are relative to the viewport: add the scroll to place them on the page.
+    const scrollY = await page.evaluate(() => window.scrollY);
+    const bottom = Math.max(...boxes.map((b) => b.y + b.height)) + scrollY + 12;
+    const { width } = page.viewportSize() ?? { width: 1440 };
+    await page.screenshot({ path, fullPage: true, clip: { x: 0, y: 0, width, height: Math.ceil(bottom) } });
+  } else {
+    await page.screenshot({ path, fullPage: true });
+  }
   if (options.docs && process.env.UPDATE_DOCS_SCREENSHOTS === '1') {
     // They are committed: a page grown too tall or too busy for the docs should be noticed, not stored.
     const { size } = await stat(path);
