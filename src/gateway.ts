@@ -26,7 +26,8 @@ import { ServiceReports } from './reports/service-report.js';
 import { createRuleActions } from './rules/actions.js';
 import { RuleEngine } from './rules/engine.js';
 import { ProfileLoader, profileView } from './profiles/loader.js';
-import { renderCommand } from './profiles/mapping.js';
+import { modbusWrite, renderCommand } from './profiles/mapping.js';
+import { ModbusDevices } from './polling.js';
 import type { MqttProfile } from './profiles/profile.js';
 import { RuleLoader, ruleView } from './rules/loader.js';
 import { testRule } from './rules/replay.js';
@@ -73,6 +74,7 @@ export class Gateway {
   readonly ruleLoader: RuleLoader;
   readonly profiles: ProfileLoader;
   readonly bridges: BridgeRegistry;
+  readonly polling: ModbusDevices;
   /** Keeps the definitions document retained on `sc/{site}/gateway/definitions` (contract §14). */
   readonly definitions: DefinitionsPublisher;
   readonly reports: ServiceReports;
@@ -101,7 +103,12 @@ export class Gateway {
     this.operators = new OperatorRegistry(this.store, child('operators'), config.adminToken);
     this.registry = new DeviceRegistry(this.store, bus, child('registry'), config.lastSeenFlushMs);
     this.bridges = new BridgeRegistry(this.store, child('bridges'));
-    this.profiles = new ProfileLoader({ dir: config.profilesDir, log: child('profiles'), topicBase: config.baseTopic });
+    this.profiles = new ProfileLoader({
+      dir: config.profilesDir,
+      log: child('profiles'),
+      topicBase: config.baseTopic,
+      onChange: () => void this.polling?.profilesChanged(),
+    });
     this.history = new InfluxQuery({ ...config.influx });
     this.commands = new Commands(topics, publish, bus, config.commandTimeoutMs, child('commands'), metrics, (device, action, params) =>
       this.vendorCommand(device, action, params, publish),
@@ -110,6 +117,7 @@ export class Gateway {
     this.accounts = this.brokerAccounts(publish);
     this.broker = config.broker ? this.externalBroker(ingest, unknownDevice) : this.embeddedBroker(ingest, unknownDevice, unknownBehindBridge);
     this.upstream = config.upstream && this.upstreamLink(config.upstream);
+    this.polling = new ModbusDevices({ bus, registry: this.registry, profile: (id) => this.profiles.get(id), ingest, metrics, log: child('modbus') });
     // The writer's promise is pre-handled and a failure it cannot spool is logged and counted there.
     const writeLine = (line: string) => void core.writer.write(line);
     this.alarms = new AlarmService({ store: this.store, bus, topics, publish, writeLine, log: child('alarms') });
@@ -146,6 +154,8 @@ export class Gateway {
       // After the registry (absent counts from last seen) and the alarm services (the rules act through them).
       this.rules,
       this.ruleLoader,
+      // After the rules: what it reads is ruled from the first poll.
+      this.polling,
       // After the broker (it publishes) and the rules (their alarm types are part of the document).
       this.definitions,
       this.reportScheduler,
@@ -193,7 +203,11 @@ export class Gateway {
       testRule: (rule, from, to, sites) =>
         testRule(rule, from, to, { timeZone: config.timeZone, devices: () => this.registry.list({ sites }), history: ruleHistory(this.history, sites) }),
       sendCommand: (device, action, params) => this.commands.send(device, action, params),
-      disconnect: (id) => this.broker.disconnectDevice(id),
+      disconnect: async (id) => {
+        await this.broker.disconnectDevice(id);
+        await this.polling.remove(id);
+      },
+      pollOf: (id) => this.polling.stats(id) as Record<string, unknown> | undefined,
       sources: { profile: (id) => this.profiles.get(id), bridge: (id) => this.bridges.get(id) },
       profiles: () => this.profiles.list().map(profileView),
       profile: (id) => this.profiles.get(id),
@@ -215,13 +229,18 @@ export class Gateway {
 
   /**
    * A command to a profiled device, the vendor's way: an MQTT device gets its profile's topic and payload, published
-   * at QoS 1 (its own acknowledgement, if it sends one, is not read); undefined for a native device.
+   * at QoS 1 (its own acknowledgement, if it sends one, is not read); a Modbus device a write read back to confirm
+   * it; undefined for a native device.
    */
   private vendorCommand(device: DeviceRecord, action: string, params: Record<string, unknown>, publish: Publish): VendorCommand | undefined {
     if (!device.source) return undefined;
     const profile = this.profiles.get(device.source.profile);
     if (!profile) return { error: `profile ${device.source.profile} of ${device.id} is not loaded` };
-    if (profile.source !== 'mqtt') return { error: `profile ${profile.id}: commands over Modbus are not available yet` };
+    if (profile.source === 'modbus') {
+      const write = modbusWrite(profile, action, params);
+      if (!write.ok) return { error: write.error };
+      return { deliver: () => this.polling.write(device.id, action, write.write) };
+    }
     const rendered = renderCommand(profile, action, params, device.id);
     if (!rendered.ok) return { error: rendered.error };
     return { deliver: () => publish(rendered.topic, rendered.payload, { qos: 1 }) };

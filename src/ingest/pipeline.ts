@@ -130,6 +130,22 @@ export class Ingest {
     }
   }
 
+  /**
+   * Takes in what the gateway read from a polled device: `map` turns the raw values into the kind's telemetry
+   * and events (refused as a device's message would be, on `source`, e.g. `modbus://10.0.3.7:502/3`).
+   */
+  handlePolled(o: Origin, source: string, map: () => MapOutcome): IngestResult {
+    this.stage = 'validation';
+    try {
+      const mapped = map();
+      if (!mapped.ok) return this.reject(o, source, mapped.reason);
+      return this.accept(o, mapped, 0);
+    } catch (err) {
+      this.failures.report(this.stage, err, { site: o.site, kind: o.kind, device: o.device, topic: source });
+      return this.rejectSafely(o, source, Buffer.alloc(0));
+    }
+  }
+
   /** Stores a mapped message's reading and events and tells the bus (a poller's values come in here too). */
   accept(o: Origin, m: MappedMessage, qos: number): IngestResult {
     this.stage = 'storage';

@@ -23,6 +23,8 @@ export interface DeviceRouteDeps {
   sources: SourceCatalog;
   /** Why devices that publish their vendor's JSON cannot be registered here (an external broker), or undefined. */
   mqttProfilesUnavailable?: string;
+  /** A polled device's last poll: when it last succeeded, and the last error naming field, table and address. */
+  pollOf(id: string): Record<string, unknown> | undefined;
 }
 
 const registerBody = {
@@ -91,7 +93,11 @@ export function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps): void 
   app.get<{ Params: { id: string } }>(
     '/api/devices/:id',
     { schema: { tags: ['devices'], params: idParams, response: { 200: deviceSchema(false), ...errorResponses } } },
-    async (request) => deviceJson(visible(request, request.params.id)),
+    async (request) => {
+      const device = visible(request, request.params.id);
+      const poll = deps.pollOf(device.id);
+      return poll ? { ...deviceJson(device), poll } : deviceJson(device);
+    },
   );
 
   app.delete<{ Params: { id: string } }>(

@@ -70,6 +70,11 @@ export function deviceSchema(withCredentials: boolean) {
       bridge: { type: 'string' },
       externalId: { type: 'string' },
       modbus: { type: 'object', additionalProperties: true },
+      poll: {
+        type: 'object',
+        description: 'a polled device: its counters, when its last poll succeeded, and its last error',
+        additionalProperties: true,
+      },
       ...(withCredentials ? { mqtt: credentialsSchema } : {}),
     },
   } as const;
