@@ -213,6 +213,7 @@ export class Gateway {
       profile: (id) => this.profiles.get(id),
       reloadProfiles: () => this.profiles.reload(),
       bridges: this.bridges,
+      bridgeConnected: (id) => this.broker instanceof Broker && this.broker.connected(id),
       usernameTaken: (id) => this.registry.get(id) !== undefined || this.operators.get(id) !== undefined,
       ...(config.broker && {
         mqttProfilesUnavailable: 'devices that publish their vendor JSON need the embedded broker (the external broker keeps its own ACL); unset BROKER_URL',

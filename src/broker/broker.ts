@@ -131,6 +131,11 @@ export class Broker implements GatewayBroker {
     for (const client of this.deviceClients.get(deviceId) ?? []) client.close();
   }
 
+  /** Whether a device or a bridge has a live connection now. */
+  connected(id: string): boolean {
+    return (this.deviceClients.get(id)?.size ?? 0) > 0;
+  }
+
   get listening(): boolean {
     return Boolean(this.tcp?.listening && this.aedes && !this.aedes.closed);
   }

@@ -13,18 +13,17 @@ import type { CompiledTopic } from './topic.js';
 export const TS_FORMATS = ['epoch_s', 'epoch_ms', 'iso'] as const;
 export type TsFormat = (typeof TS_FORMATS)[number];
 
-export const MODBUS_TABLES = ['coil', 'discrete', 'holding', 'input'] as const;
-export type ModbusTable = (typeof MODBUS_TABLES)[number];
-export const MODBUS_TYPES = ['bool', 'int16', 'uint16', 'int32', 'uint32', 'float32', 'int64', 'uint64', 'float64'] as const;
-export type ModbusType = (typeof MODBUS_TYPES)[number];
-/** For values of two or more registers: ABCD big-endian (the Modbus specification's order), CDAB words swapped, BADC bytes swapped in each word, DCBA both. */
-export const BYTE_ORDERS = ['ABCD', 'CDAB', 'BADC', 'DCBA'] as const;
-export type ByteOrder = (typeof BYTE_ORDERS)[number];
-
-/** Registers a value of each type spans (bits tables: one bit). */
-export const MODBUS_TYPE_WORDS: Readonly<Record<ModbusType, number>> = Object.freeze({
-  bool: 1, int16: 1, uint16: 1, int32: 2, uint32: 2, float32: 2, int64: 4, uint64: 4, float64: 4,
-});
+// The register vocabulary is the poller's own (src/modbus/codec.ts): one list of tables, types and byte orders.
+export {
+  BYTE_ORDERS,
+  REGISTER_COUNT as MODBUS_TYPE_WORDS,
+  TABLES as MODBUS_TABLES,
+  TYPES as MODBUS_TYPES,
+  type ByteOrder,
+  type ModbusTable,
+  type ModbusType,
+} from '../modbus/codec.js';
+import type { ByteOrder, ModbusTable, ModbusType } from '../modbus/codec.js';
 
 /** How a read value becomes a stored one: `map` translates, else `scale` multiplies and `offset` adds. */
 export interface ValueMapping {

@@ -221,6 +221,8 @@ describe('device profiles and bridges against a real gateway, MQTT clients and I
       const devices = (await gw.api('GET', `/api/devices?site=${SITE}&kind=environment`)).body.filter((d: any) => d.bridge === 'z2m-east');
       expect(devices).toHaveLength(N);
       expect(devices.every((d: any) => d.online)).toBe(true);
+      const [listed] = (await gw.api('GET', '/api/bridges')).body.filter((b: any) => b.id === 'z2m-east');
+      expect(listed).toMatchObject({ site: SITE, profiles: ['zigbee2mqtt-aqara-sjcgq11lm'], connected: true });
       // The one that leaked raised its own alarm, on its own zone.
       const alarm = await eventually(async () => (await gw.api('GET', `/api/alarms?site=${SITE}`)).body.find((a: any) => a.type === 'water_leak' && a.source === 'leak-7'));
       expect(alarm).toMatchObject({ zone: 'b7-f1' });

@@ -15,6 +15,8 @@ export interface ProfileRouteDeps {
   bridges: BridgeRegistry;
   /** Whether `id` is already a device's or an operator's username (a bridge's must differ). */
   usernameTaken(id: string): boolean;
+  /** Whether the bridge is connected now: its own status, not its devices'. */
+  bridgeConnected(id: string): boolean;
   /** Closes a deleted bridge's connections. */
   disconnect(id: string): void | Promise<void>;
   /** Why bridges cannot be used here (an external broker keeps its own ACL), or undefined. */
@@ -42,6 +44,7 @@ const bridgeSchema = (withCredentials: boolean) =>
       site: { type: 'string' },
       profiles: { type: 'array', items: { type: 'string' } },
       createdAt: { type: 'string', format: 'date-time' },
+      connected: { type: 'boolean', description: "the bridge's own connection; its devices keep their own online state" },
       ...(withCredentials ? { mqtt: credentialsSchema } : {}),
     },
   }) as const;
@@ -96,7 +99,7 @@ export function profileRoutes(app: FastifyInstance, deps: ProfileRouteDeps): voi
   app.get(
     '/api/bridges',
     { schema: { tags: ['profiles'], summary: 'The bridges', response: { 200: { type: 'array', items: bridgeSchema(false) }, ...errorResponses } } },
-    async (request) => deps.bridges.list({ sites: visibleSites(request) }).map(bridgeJson),
+    async (request) => deps.bridges.list({ sites: visibleSites(request) }).map((b) => ({ ...bridgeJson(b), connected: deps.bridgeConnected(b.id) })),
   );
 
   app.delete<{ Params: { id: string } }>(
