@@ -214,6 +214,7 @@ export class Gateway {
       reloadProfiles: () => this.profiles.reload(),
       bridges: this.bridges,
       bridgeConnected: (id) => this.broker instanceof Broker && this.broker.connected(id),
+      devicesBehind: (bridge) => this.registry.list().filter((d) => d.source?.bridge === bridge).length,
       usernameTaken: (id) => this.registry.get(id) !== undefined || this.operators.get(id) !== undefined,
       ...(config.broker && {
         mqttProfilesUnavailable: 'devices that publish their vendor JSON need the embedded broker (the external broker keeps its own ACL); unset BROKER_URL',
@@ -244,7 +245,14 @@ export class Gateway {
     }
     const rendered = renderCommand(profile, action, params, device.id);
     if (!rendered.ok) return { error: rendered.error };
-    return { deliver: () => publish(rendered.topic, rendered.payload, { qos: 1 }) };
+    // Nothing reads the command unless the device, or the bridge that speaks for it, is connected.
+    const via = device.source.bridge ?? device.id;
+    return {
+      deliver: async () => {
+        if (!(this.broker instanceof Broker && this.broker.connected(via))) throw new Error(`${device.source?.bridge ? `bridge ${via}` : device.id} is not connected`);
+        await publish(rendered.topic, rendered.payload, { qos: 1 });
+      },
+    };
   }
 
   /** The embedded aedes broker, with the gateway's security and ingest as its hooks. */

@@ -53,6 +53,8 @@ export function createAuth(deps: AuthDeps) {
       return refuse(client, 'connect', 'anonymous', done);
     }
     const device = deps.findDevice(username, password);
+    // A device behind a bridge speaks only through it: its own credentials open no connection.
+    if (device?.source?.bridge !== undefined) return refuse(client, 'connect', 'behind_bridge', done, username);
     if (device) {
       const prefix = deps.topics.devicePrefix(device.site, device.kind, device.id);
       principals.set(client, { role: 'device', device, prefix, cmdTopic: `${prefix}cmd` });
@@ -86,8 +88,11 @@ export function createAuth(deps: AuthDeps) {
     done(err, false);
   }
 
-  /** True when this client may publish on `topic`; refusals are counted and logged. */
-  function canPublish(client: Client, topic: string): boolean {
+  /**
+   * True when this client may publish on `topic`; refusals are counted and logged. A bridge's `chatter` (see
+   * bridgeChatter) is counted as `bridge_chatter` and not logged: it comes with every vendor gateway.
+   */
+  function canPublish(client: Client, topic: string, chatter = false): boolean {
     const p = principals.get(client);
     // Anonymous clients may act as any registered device, but only as a device: never on `cmd` or elsewhere.
     if (p?.role === 'anonymous' && isDevicePublishTopic(deps.topics, topic)) return true;
@@ -102,6 +107,10 @@ export function createAuth(deps: AuthDeps) {
       }
     }
     if (p?.role === 'bridge' && deps.profiled && bridgeTopic(bridgeProfiles(deps.profiled, p.bridge), topic)) return true;
+    if (chatter) {
+      refused({ what: 'publish', reason: 'bridge_chatter' });
+      return false;
+    }
     refused({ what: 'publish', reason: p?.role === 'operator' ? 'operator_publish' : 'foreign_topic' });
     deps.refusals.note(sourceOf(client), 'mqtt publish refused', { client: client.id, role: p?.role, topic });
     return false;
@@ -124,13 +133,24 @@ export function createAuth(deps: AuthDeps) {
    * message they could not have subscribed to even if a filter slipped through.
    */
   function authorizeForward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
+    if (packet.topic === DROPPED_TOPIC) return null;
     const p = principals.get(client);
     if (mayReadTopic(p, packet.topic) && (p?.role !== 'operator' || isForwardableStatus(deps.topics, packet))) return packet;
     refused({ what: 'forward', reason: 'foreign_topic' });
     return null;
   }
 
-  return { authenticate, canPublish, authorizeSubscribe, authorizeForward, forget: (c: Client) => principals.delete(c) };
+  /**
+   * Whether a refused publish is only a bridge's own chatter (zigbee2mqtt's `bridge/state`, ChirpStack's `join`
+   * and `status` events): a topic outside its profiles but not in the gateway's tree, dropped without closing
+   * its connection, since the vendor's gateway publishes it whatever the gateway wants.
+   */
+  function bridgeChatter(client: Client, topic: string): boolean {
+    const p = principals.get(client);
+    return p?.role === 'bridge' && !topic.startsWith('$') && topic !== deps.topics.base && !topic.startsWith(`${deps.topics.base}/`);
+  }
+
+  return { authenticate, canPublish, bridgeChatter, authorizeSubscribe, authorizeForward, forget: (c: Client) => principals.delete(c) };
 
   function mayReadFilter(p: Principal | undefined, filter: string): boolean {
     if (!p) return false;
@@ -156,6 +176,9 @@ export function createAuth(deps: AuthDeps) {
 }
 
 export type Auth = ReturnType<typeof createAuth>;
+
+/** Where a dropped message is sent instead of its topic: forwarded to nobody (aedes has no silent drop). */
+export const DROPPED_TOPIC = '$gateway/dropped';
 
 /**
  * A device's `status` payload that ingest refused still passes through the broker (aedes publishes whatever

@@ -11,7 +11,7 @@ import type { Metrics } from '../metrics.js';
 import { FailedHandoffs } from '../ingest/redelivery.js';
 import { SafeGroups } from '../shared/safe-groups.js';
 import type { Publish } from '../topics.js';
-import { principalOf, type Auth, type Principal } from './auth.js';
+import { DROPPED_TOPIC, principalOf, type Auth, type Principal } from './auth.js';
 import type { GatewayBroker } from './gateway-broker.js';
 import { limitPacketSize, MAX_PACKET_BYTES } from './packet-limit.js';
 
@@ -171,7 +171,15 @@ export class Broker implements GatewayBroker {
   }
 
   private ingestPublish(client: Client, packet: PublishPacket, done: (err?: Error | null) => void): void {
-    if (!this.deps.auth.canPublish(client, packet.topic)) return done(new Error('not authorized'));
+    const { auth } = this.deps;
+    const chatter = auth.bridgeChatter(client, packet.topic);
+    if (!auth.canPublish(client, packet.topic, chatter)) {
+      if (!chatter) return done(new Error('not authorized'));
+      // Taken and dropped: the vendor's gateway keeps its connection, nobody receives the message.
+      packet.topic = DROPPED_TOPIC;
+      packet.retain = false;
+      return done(null);
+    }
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     const routed = this.deps.routeProfiled?.(principalOf(client), packet.topic, payload, packet.qos);
     if (routed) {

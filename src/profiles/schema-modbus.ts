@@ -81,7 +81,9 @@ function point(
     issues.push({ path: [...at, 'bit'], message: `a bit is read from one 16-bit register (int16 or uint16), not a ${type}` });
   }
   if (w.address + words - 1 > 65535) issues.push({ path: [...at, 'address'], message: `a ${type} at ${w.address} runs past address 65535` });
-  return { key, table: w.table, address: w.address, type, words, order: w.order ?? byteOrder, ...(w.bit !== undefined ? { bit: w.bit } : {}) };
+  // The profile's byte order is for values of two or more registers; a 16-bit value keeps its own order or ABCD.
+  const order = w.order ?? (words > 1 ? byteOrder : 'ABCD');
+  return { key, table: w.table, address: w.address, type, words, order, ...(w.bit !== undefined ? { bit: w.bit } : {}) };
 }
 
 const producesOf = (p: ModbusPoint) => (isBits(p.table) || p.type === 'bool' || p.bit !== undefined ? 'boolean' : 'number');
@@ -118,7 +120,7 @@ function commands(p: Parsed, issues: ProfileIssue[]): Map<string, ModbusCommand>
   const out = new Map<string, ModbusCommand>();
   for (const [action, c] of Object.entries(p.commands)) {
     const at = ['commands', action];
-    if (!ACTION_RE.test(action)) issues.push({ path: at, message: 'an action is 1 to 64 letters, digits, _, . or -' });
+    if (!ACTION_RE.test(action)) issues.push({ path: at, message: 'an action is 1 to 64 letters, digits, _ or -' });
     const pt = point(action, c, p.byteOrder, 'type', at, issues);
     const target = { action, table: c.table, address: c.address, type: pt.type, order: pt.order };
     if ((c.value === undefined) === (c.param === undefined)) {

@@ -81,7 +81,7 @@ function topics(p: Parsed, base: string, issues: ProfileIssue[]): CompiledTopic[
 function commands(p: Parsed, base: string, issues: ProfileIssue[]): Map<string, MqttCommand> {
   const out = new Map<string, MqttCommand>();
   for (const [action, cmd] of Object.entries(p.commands)) {
-    if (!ACTION_RE.test(action)) issues.push({ path: ['commands', action], message: 'an action is 1 to 64 letters, digits, _, . or -' });
+    if (!ACTION_RE.test(action)) issues.push({ path: ['commands', action], message: 'an action is 1 to 64 letters, digits, _ or -' });
     const topic = compileTopic(cmd.topic, { base, params: true });
     const payload = compilePayload(cmd.payload);
     if (!topic.ok) issues.push({ path: ['commands', action, 'topic'], message: topic.error });

@@ -8,8 +8,8 @@ export const ProfileIdSchema = z
   .string({ error: 'must be text' })
   .regex(PROFILE_ID_RE, 'must be 1 to 64 lowercase letters, digits, ., _ or -, starting with a letter or digit');
 
-/** A command's action name (contract §5), as the command API sends it. */
-export const ACTION_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+/** An action as the command API takes it (`POST /api/devices/{id}/commands`). */
+export const ACTION_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
 export type Scalar = string | number | boolean;
 export const ScalarSchema = z.union([z.string(), z.number(), z.boolean()], { error: 'expected text, a number or true/false' });

@@ -1,47 +1,26 @@
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Simulator } from '../../devices/runtime/simulator.js';
 import { parseScenario } from '../../devices/scenarios.js';
-import { loadSite } from '../../devices/site.js';
-import { ADMIN_TOKEN, eventually, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { startDeskSite, type DeskSite } from '../helpers/desk-site.js';
+import { eventually } from '../helpers/gateway.js';
 
 const SITE = 'small-site';
 
 describe('the fire scenario with the default rule pack', () => {
-  let gw: TestGateway;
-  let sim: Simulator;
-  /** Alarms and work orders as the security desk's subscriber received them, with the time they came. */
-  const received: Array<{ at: number; topic: string; body: any }> = [];
+  let site: DeskSite;
+  let sim: DeskSite['sim'];
+  let gw: DeskSite['gw'];
+  let received: DeskSite['received'];
   /** When the zone's door and lamp were first seen obeying. */
   const obeyed: { doorUnlocked?: number; lampFull?: number } = {};
 
   beforeAll(async () => {
-    gw = await startGateway({ RULES_DIR: resolve('rules'), COMMAND_TIMEOUT: '5s' });
-    const site = await loadSite('tests/fixtures/sites/small.yaml');
-    sim = new Simulator({
-      site,
-      apiUrl: `http://127.0.0.1:${gw.httpPort}`,
-      mqttUrl: gw.mqttUrl,
-      token: ADMIN_TOKEN,
-      stateFile: join(await mkdtemp(join(tmpdir(), 'fire-')), 'state.json'),
-      intervalMs: 1000,
-      // Twenty times faster: the fire develops over seconds instead of minutes.
-      speed: 20,
-      seed: 3,
-    });
-    await sim.start();
-    const op = (await gw.api('POST', '/api/operators', { name: 'security desk', sites: [SITE] })).body;
-    const desk = await gw.connect(op.mqtt);
-    desk.on('message', (topic, payload) => {
-      if (payload.length > 0) received.push({ at: Date.now(), topic, body: JSON.parse(payload.toString('utf8')) });
-    });
-    await desk.subscribeAsync([`sc/${SITE}/alarms/#`, `sc/${SITE}/workorders/#`], { qos: 1 });
+    // Twenty times faster: the fire develops over seconds instead of minutes.
+    site = await startDeskSite('tests/fixtures/sites/small.yaml', { RULES_DIR: resolve('rules'), COMMAND_TIMEOUT: '5s' }, { intervalMs: 1000, speed: 20, seed: 3 });
+    ({ sim, gw, received } = site);
   });
   afterAll(async () => {
-    await sim?.stop();
-    await gw?.stop();
+    await site?.stop();
   });
 
   it("raises a confirmed fire, opens an urgent work order, unlocks the zone's doors and lights it, each within 2 s", async () => {

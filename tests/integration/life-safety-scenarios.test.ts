@@ -1,11 +1,8 @@
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Simulator } from '../../devices/runtime/simulator.js';
 import { parseScenario } from '../../devices/scenarios.js';
-import { loadSite } from '../../devices/site.js';
-import { ADMIN_TOKEN, eventually, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { startDeskSite, type DeskSite } from '../helpers/desk-site.js';
+import { eventually } from '../helpers/gateway.js';
 import { startInflux, type InfluxServer } from '../helpers/influx.js';
 
 const SITE = 'small-site';
@@ -18,33 +15,18 @@ const DB = 'life_safety_test';
  */
 describe('life-safety scenarios of the new kinds with the default rule pack', () => {
   let influx: InfluxServer;
-  let gw: TestGateway;
-  let sim: Simulator;
-  const received: Array<{ at: number; topic: string; body: any }> = [];
+  let site: DeskSite;
+  let sim: DeskSite['sim'];
+  let gw: DeskSite['gw'];
+  let received: DeskSite['received'];
 
   beforeAll(async () => {
     influx = await startInflux();
-    gw = await startGateway({ RULES_DIR: resolve('rules'), INFLUX_URL: influx.url, INFLUX_DB: DB });
-    sim = new Simulator({
-      site: await loadSite('tests/fixtures/sites/small.yaml'),
-      apiUrl: `http://127.0.0.1:${gw.httpPort}`,
-      mqttUrl: gw.mqttUrl,
-      token: ADMIN_TOKEN,
-      stateFile: join(await mkdtemp(join(tmpdir(), 'life-safety-')), 'state.json'),
-      intervalMs: 2000,
-      seed: 5,
-    });
-    await sim.start();
-    const op = (await gw.api('POST', '/api/operators', { name: 'security desk', sites: [SITE] })).body;
-    const desk = await gw.connect(op.mqtt);
-    desk.on('message', (topic, payload) => {
-      if (payload.length > 0) received.push({ at: Date.now(), topic, body: JSON.parse(payload.toString('utf8')) });
-    });
-    await desk.subscribeAsync([`sc/${SITE}/alarms/#`, `sc/${SITE}/workorders/#`], { qos: 1 });
+    site = await startDeskSite('tests/fixtures/sites/small.yaml', { RULES_DIR: resolve('rules'), INFLUX_URL: influx.url, INFLUX_DB: DB }, { intervalMs: 2000, seed: 5 });
+    ({ sim, gw, received } = site);
   });
   afterAll(async () => {
-    await sim?.stop();
-    await gw?.stop();
+    await site?.stop();
     await influx?.stop();
   });
 

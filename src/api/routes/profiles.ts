@@ -15,6 +15,8 @@ export interface ProfileRouteDeps {
   bridges: BridgeRegistry;
   /** Whether `id` is already a device's or an operator's username (a bridge's must differ). */
   usernameTaken(id: string): boolean;
+  /** How many devices are registered behind the bridge. */
+  devicesBehind(bridge: string): number;
   /** Whether the bridge is connected now: its own status, not its devices'. */
   bridgeConnected(id: string): boolean;
   /** Closes a deleted bridge's connections. */
@@ -106,11 +108,13 @@ export function profileRoutes(app: FastifyInstance, deps: ProfileRouteDeps): voi
     '/api/bridges/:id',
     {
       config: { adminOnly: true },
-      schema: { tags: ['profiles'], summary: 'Delete a bridge: its credentials stop working and its connections close', params: idParams, response: errorResponses },
+      schema: { tags: ['profiles'], summary: 'Delete a bridge with no devices left behind it: its credentials stop working and its connections close', params: idParams, response: errorResponses },
     },
     async (request, reply) => {
       const bridge = deps.bridges.require(request.params.id);
       assertVisible(request, bridge.site, 'bridge', bridge.id);
+      const behind = deps.devicesBehind(bridge.id);
+      if (behind > 0) throw new ConflictError(`bridge ${bridge.id} still has ${behind} devices registered behind it; delete them first`);
       deps.bridges.delete(bridge.id);
       await deps.disconnect(bridge.id);
       return reply.status(204).send();
