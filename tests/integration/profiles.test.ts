@@ -124,7 +124,7 @@ describe('device profiles and bridges against a real gateway, MQTT clients and I
       expect(bad).toMatchObject({ status: 400, body: { message: 'action: profile acme-lift-ld200: no command "open_doors" (return_to_floor)' } });
       const missing = await gw.api('POST', '/api/devices/lift-7/commands', { action: 'return_to_floor' });
       expect(missing.body.message).toMatch(/^action: profile acme-lift-ld200: command return_to_floor: .*floor/);
-      const closed = new Promise((r) => lift.once('close', r));
+      const closed = new Promise<void>((r) => lift.once('close', () => r()));
       lift.end();
       await closed;
       const away = await gw.api('POST', '/api/devices/lift-7/commands', { action: 'return_to_floor', params: { floor: 2 } });
