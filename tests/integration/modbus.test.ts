@@ -9,6 +9,8 @@ import { startInflux, type InfluxServer } from '../helpers/influx.js';
 
 const SITE = 'maple-court';
 const DB = 'modbus_test';
+/** The shipped Modbus profiles, each with a register dump built from its documentation (tests/fixtures/profiles). */
+const SHIPPED = ['eastron-sdm120-modbus', 'eastron-sdm630-modbus'];
 
 /** A booster pump set's controller, polled every 200 ms (short real durations for the test). */
 const PUMPSET = `
@@ -48,9 +50,11 @@ describe('Modbus devices polled by a real gateway from a real Modbus TCP server,
     sim.setBits(1, 'discrete', 3, [false]);
     const dir = await mkdtemp(join(tmpdir(), 'modbus-profiles-'));
     await writeFile(join(dir, 'pumpset.yaml'), PUMPSET);
-    // The shipped meter profile as written, polled faster for the test.
-    const sdm120 = (await readFile('profiles/eastron-sdm120-modbus.yaml', 'utf8')).replace(/^ {2}poll: .*$/m, '  poll: 200ms').replace(/^ {2}timeout: .*$/m, '  timeout: 150ms');
-    await writeFile(join(dir, 'sdm120.yaml'), sdm120);
+    // The shipped meter profiles as written, polled faster for the test.
+    for (const id of SHIPPED) {
+      const text = await readFile(`profiles/${id}.yaml`, 'utf8');
+      await writeFile(join(dir, `${id}.yaml`), text.replace(/^ {2}poll: .*$/m, '  poll: 200ms').replace(/^ {2}timeout: .*$/m, '  timeout: 150ms'));
+    }
     gw = await startGateway({ INFLUX_URL: influx.url, INFLUX_DB: DB, PROFILES_DIR: dir, RULES_DIR: resolve('rules') });
     const reg = (id: string, kind: string, profile: string, unitId: number) =>
       gw.api('POST', '/api/devices', { id, kind, site: SITE, zone: 'pump-room', profile, modbus: { host: '127.0.0.1', port: sim.port, unitId } });
@@ -130,20 +134,15 @@ describe('Modbus devices polled by a real gateway from a real Modbus TCP server,
     await eventually(async () => ((await device('pumps-1')).online === true ? true : undefined), 5000);
   });
 
-  it('maps the shipped Eastron SDM120 profile from the meter registers its documentation describes', async () => {
-    const sample = JSON.parse(await readFile('tests/fixtures/profiles/eastron-sdm120-modbus.sample.json', 'utf8'));
-    for (const [address, word] of Object.entries(sample.registers.input as Record<string, number>)) sim.setRegisters(7, 'input', Number(address), [word]);
-    const reg = await gw.api('POST', '/api/devices', {
-      id: 'meter-7',
-      kind: 'energy',
-      site: SITE,
-      zone: 'b7-power',
-      profile: 'eastron-sdm120-modbus',
-      modbus: { host: '127.0.0.1', port: sim.port, unitId: 7 },
-    });
+  it.each(SHIPPED.map((id, i) => ({ id, unitId: 7 + i })))('maps the shipped $id from the registers its documentation describes', async ({ id, unitId }) => {
+    const sample = JSON.parse(await readFile(`tests/fixtures/profiles/${id}.sample.json`, 'utf8'));
+    for (const [address, word] of Object.entries(sample.registers.input as Record<string, number>)) sim.setRegisters(unitId, 'input', Number(address), [word]);
+    const meter = `meter-${unitId}`;
+    const reg = await gw.api('POST', '/api/devices', { id: meter, kind: 'energy', site: SITE, zone: 'b7-power', profile: id, modbus: { host: '127.0.0.1', port: sim.port, unitId } });
     expect(reg.status).toBe(201);
+    expect(reg.body.mqtt).toBeUndefined();
     const [row] = await eventually(async () => {
-      const r = await rows(`SELECT * FROM "energy" WHERE "device" = 'meter-7'`);
+      const r = await rows(`SELECT * FROM "energy" WHERE "device" = '${meter}'`);
       return r.length > 0 ? r : undefined;
     });
     // float32 on the wire: equal to the documented value to its 7 significant digits.

@@ -69,6 +69,8 @@ export function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps): void 
       if (deps.sources.bridge(id)) throw new ConflictError(`${JSON.stringify(id)} is already a bridge's username`);
       const { device, password } = deps.registry.register({ id, kind, site, zone, name, tags, source });
       if (deps.createDeviceAccount) await accountOrUndo(deps, device, password);
+      // A polled device never connects: it has no MQTT credentials to show.
+      if (device.source?.modbus) return reply.status(201).send(deviceJson(device));
       return reply.status(201).send({ ...deviceJson(device), mqtt: { username: device.id, password } });
     },
   );
