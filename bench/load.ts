@@ -24,6 +24,12 @@ export interface LoadOptions {
   qos: 0 | 1;
   /** First timestamp; each device's readings are 1 ms apart from there, so no two points collide. */
   baseTs: number;
+  /**
+   * `native` (the default): `{"powerKw":…,"energyKwh":…,"ts":…}`; `native-full`: the same four readings as
+   * `vendor`, natively named, `{"voltageV":…,"currentA":…,"powerKw":…,"energyKwh":…,"ts":…}`; `vendor`: a vendor's
+   * meter JSON for a device profile, `{"t":…,"d":{"v":…,"i":…,"p":…,"e":…}}` (bench/ingest.ts, pipeline `profile`).
+   */
+  payload?: 'native' | 'native-full' | 'vendor';
 }
 
 export interface LoadResult {
@@ -137,6 +143,14 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const end = start + opts.seconds * 1000;
   let sent = 0;
   let next = 0;
+  const payloadOf = (seq: number, ts: number): string => {
+    const v = (2250 + (seq % 100)) / 10;
+    const i = (seq % 200) / 10;
+    const p = (seq % 500) / 10;
+    if (opts.payload === 'vendor') return `{"t":${ts},"d":{"v":${v},"i":${i},"p":${p},"e":${seq}}}`;
+    if (opts.payload === 'native-full') return `{"voltageV":${v},"currentA":${i},"powerKw":${p},"energyKwh":${seq},"ts":${ts}}`;
+    return `{"powerKw":${p},"energyKwh":${seq},"ts":${ts}}`;
+  };
   await new Promise<void>((resolve) => {
     const tick = () => {
       const now = Date.now();
@@ -146,7 +160,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
         const c = conns[next];
         next = (next + 1) % conns.length;
         const ts = opts.baseTs + c.seq++;
-        const payload = Buffer.from(`{"powerKw":${(c.seq % 500) / 10},"energyKwh":${c.seq},"ts":${ts}}`);
+        const payload = Buffer.from(payloadOf(c.seq, ts));
         if (opts.qos === 1 && (c.seq - 1) % SAMPLE_EVERY === 0) c.sampled.set(c.nextId, performance.now());
         c.socket.write(publishPacket(c.topic, payload, opts.qos, c.nextId));
         c.nextId = c.nextId === 65535 ? 1 : c.nextId + 1;

@@ -4,7 +4,7 @@
  * native message would be; three unanswered polls in a row turn the device offline and the first answer online
  * again; a command is a write confirmed by reading it back.
  */
-import type { Bus } from './bus.js';
+import type { Bus, Origin } from './bus.js';
 import type { DeviceRecord, DeviceRegistry, ModbusAddress } from './devices/registry.js';
 import type { Ingest } from './ingest/pipeline.js';
 import type { Logger } from './log.js';
@@ -29,6 +29,8 @@ export class ModbusDevices {
   private readonly poller: ModbusPoller;
   /** Which event mappings matched at the last poll, per device (`edge: true`). */
   private readonly edges = new Map<string, EdgeState>();
+  /** One origin per device record: the InfluxDB sink keeps each series key by it. */
+  private readonly origins = new WeakMap<DeviceRecord, Origin>();
   /** The profile each polled device is polled with. */
   private readonly polled = new Map<string, ModbusProfile>();
 
@@ -113,7 +115,8 @@ export class ModbusDevices {
     if (!device || !profile) return;
     let edge = this.edges.get(device.id);
     if (!edge) this.edges.set(device.id, (edge = newEdgeState()));
-    const o = { site: device.site, kind: device.kind, device: device.id, zone: device.zone };
+    let o = this.origins.get(device);
+    if (!o) this.origins.set(device, (o = { site: device.site, kind: device.kind, device: device.id, zone: device.zone }));
     const state = edge;
     this.deps.ingest.handlePolled(o, sourceName(device.source!.modbus!), () => mapModbusValues(profile, r.values, r.ts, state));
   }

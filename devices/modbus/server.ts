@@ -23,6 +23,8 @@ export interface SimRequest {
   fc: number;
   address: number;
   count: number;
+  /** When it arrived (epoch ms); only with `start({ timestamps: true })` (bench/modbus.ts measures poll jitter). */
+  at?: number;
 }
 
 interface Unit {
@@ -54,15 +56,16 @@ export class ModbusSimulator {
   private constructor(
     readonly host: string,
     readonly port: number,
+    private readonly timestamps = false,
   ) {}
 
   /** Starts a simulator on `host` (127.0.0.1) and a free port (or the one given); units 1.. are added with `unit()`. */
-  static async start(options: { host?: string; port?: number } = {}): Promise<ModbusSimulator> {
+  static async start(options: { host?: string; port?: number; timestamps?: boolean } = {}): Promise<ModbusSimulator> {
     const host = options.host ?? '127.0.0.1';
     for (let attempt = 0; ; attempt++) {
       // ServerTCP treats port 0 as "use 502", so a free port is found first (and retried if taken meanwhile).
       const port = options.port || (await freePort(host));
-      const sim = new ModbusSimulator(host, port);
+      const sim = new ModbusSimulator(host, port, options.timestamps === true);
       try {
         sim.server = await listen(sim.vector(), host, port);
         return sim;
@@ -161,7 +164,8 @@ export class ModbusSimulator {
   }
 
   private record(unitId: number, fc: number, address: number, count: number): SimRequest {
-    const req = { unitId, fc, address, count };
+    const req: SimRequest = { unitId, fc, address, count };
+    if (this.timestamps) req.at = Date.now();
     this.requests.push(req);
     return req;
   }

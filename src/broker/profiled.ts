@@ -4,6 +4,7 @@
  * topics; a bridge may publish on the topics of its profiles for any device registered to it, and read their
  * command topics. Answers come from the profiles in force at the moment, so a reload applies at once.
  */
+import type { Origin } from '../bus.js';
 import type { BridgeRecord } from '../devices/bridges.js';
 import type { DeviceRecord } from '../devices/registry.js';
 import { MAX_PAYLOAD_BYTES, type Ingest, type IngestResult } from '../ingest/pipeline.js';
@@ -90,8 +91,18 @@ export function createProfiledRouting(deps: RoutingDeps): Route {
     if (!state) edges.set(key, (state = newEdgeState()));
     return state;
   };
+  /**
+   * One origin per device record: the InfluxDB sink keeps each series key by its origin object (a WeakMap), so a
+   * fresh object per message would rebuild the key every time (as a native device's connection keeps one).
+   */
+  const origins = new WeakMap<DeviceRecord, Origin>();
+  const originOf = (device: DeviceRecord) => {
+    let o = origins.get(device);
+    if (!o) origins.set(device, (o = { site: device.site, kind: device.kind, device: device.id, zone: device.zone }));
+    return o;
+  };
   const ingestAs = (device: DeviceRecord, profile: MqttProfile, topic: string, payload: Buffer, qos: number, parsed?: unknown) => {
-    const o = { site: device.site, kind: device.kind, device: device.id, zone: device.zone };
+    const o = originOf(device);
     const edge = edgeOf(device.id, profile.id);
     return deps.ingest.handleMapped(o, topic, payload, qos, (body, at) => mapMqtt(profile, body, at, edge), parsed);
   };
