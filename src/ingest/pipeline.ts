@@ -118,11 +118,9 @@ export class Ingest {
       const now = this.now();
       const mapped = map(body, now);
       if (!mapped.ok) return this.reject(o, topic, mapped.reason, payload);
-      // The vendor's time is held to the same limits as a native `ts`.
-      for (const ts of [mapped.ts, ...mapped.events.map((e) => e.ts)]) {
-        const time = resolveTs(ts, now);
-        if (!time.ok) return this.reject(o, topic, time.reason, payload);
-      }
+      // The vendor's time is held to the same limits as a native `ts` (the events carry the message's time).
+      const time = resolveTs(mapped.ts, now);
+      if (!time.ok) return this.reject(o, topic, time.reason, payload);
       return this.accept(o, mapped, qos);
     } catch (err) {
       this.failures.report(this.stage, err, { site: o.site, kind: o.kind, device: o.device, topic });
