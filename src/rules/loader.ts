@@ -85,8 +85,6 @@ export class RuleLoader {
       kind: RULE_FILES,
       log: opts.log,
       debounceMs: opts.debounceMs,
-      // An unreadable folder on reload has always been logged as refused rule files; operators may match that line.
-      unreadableAsRefused: true,
       apply: (rules) => {
         opts.engine.setRules(rules.map((r) => r.rule));
         opts.bus?.emit('rulesLoaded', { rules: rules.length });

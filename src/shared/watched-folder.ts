@@ -127,8 +127,6 @@ export interface WatchedFolderOptions<T> {
   apply(items: readonly T[]): void;
   /** Quiet time after the last change in the folder before reloading; default 200 ms. */
   debounceMs?: number;
-  /** Logs an unreadable folder on reload as refused files with their errors (the rule loader's line), not as unreadable. */
-  unreadableAsRefused?: boolean;
 }
 
 /** The set in force, replaced as a whole. */
@@ -202,8 +200,7 @@ export class WatchedFolder<T extends { file: string }> {
       read = await readFolder(dir, this.opts.kind);
     } catch (err) {
       const errors = [`${dir}: ${(err as Error).message}`];
-      if (this.opts.unreadableAsRefused) log.warn({ dir, errors }, `${one} files refused; the ${many} in force stay`);
-      else log.warn({ err, dir }, `${many} folder unreadable; the ${many} in force stay`);
+      log.warn({ err, dir }, `${many} folder unreadable; the ${many} in force stay`);
       return { ok: false, errors };
     }
     if (read.errors.length > 0) {
