@@ -13,6 +13,7 @@ import {
   type SitePlace,
   type StepResult,
   type Telemetry,
+  wander,
 } from './model.js';
 
 /**
@@ -52,12 +53,6 @@ function regionsOf(spec: DeviceSpec): string[] {
   if (spec.tags.area) return ['driveway', 'entrance', 'perimeter'];
   if (spec.tags.floor === '0') return ['entrance', 'lobby'];
   return ['corridor', 'stairwell'];
-}
-
-/** One step of an Ornstein–Uhlenbeck process: noise that wanders and decays, the same whatever `dt`. */
-function wander(rng: Random, x: number, dtMs: number, sd: number, tauMs: number): number {
-  const keep = Math.exp(-dtMs / tauMs);
-  return x * keep + sd * Math.sqrt(1 - keep * keep) * rng.normal();
 }
 
 export class CameraModel implements DeviceModel {

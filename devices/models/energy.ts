@@ -12,6 +12,7 @@ import {
   type SimEvent,
   type StepResult,
   type Telemetry,
+  wander,
 } from './model.js';
 
 /**
@@ -49,12 +50,6 @@ export function householdKw(hour: number, weekend: boolean, baseKw: number): num
     return baseKw + 0.35 * bump(hour, 9.5, 1.3) + 0.3 * bump(hour, 13, 2.5) + 0.95 * bump(hour, 19.5, 1.8);
   }
   return baseKw + 0.5 * bump(hour, 7.6, 0.6) + 0.1 * bump(hour, 13, 2.5) + 1.1 * bump(hour, 20, 1.6);
-}
-
-/** One step of an Ornstein–Uhlenbeck process: noise that wanders and decays, the same whatever `dt`. */
-function wander(rng: Random, x: number, dtMs: number, sd: number, tauMs: number): number {
-  const keep = Math.exp(-dtMs / tauMs);
-  return x * keep + sd * Math.sqrt(1 - keep * keep) * rng.normal();
 }
 
 export class EnergyModel implements DeviceModel {

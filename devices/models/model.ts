@@ -131,6 +131,12 @@ export function round(value: number, digits = 1): number {
   return Math.round(value * f) / f;
 }
 
+/** One step of an Ornstein–Uhlenbeck process: noise that wanders and decays, the same whatever `dt`. */
+export function wander(rng: Random, x: number, dtMs: number, sd: number, tauMs: number): number {
+  const keep = Math.exp(-dtMs / tauMs);
+  return x * keep + sd * Math.sqrt(1 - keep * keep) * rng.normal();
+}
+
 export function clamp(value: number, min: number, max: number): number {
   return Math.min(max, Math.max(min, value));
 }

@@ -13,6 +13,7 @@ import {
   type SimEvent,
   type StepResult,
   type Telemetry,
+  wander,
 } from './model.js';
 
 /**
@@ -39,11 +40,6 @@ const ESSENTIAL_SHARE = 0.25;
 const FUEL_PCT_PER_HOUR_FULL = 12;
 const PEAK_KW_PER_HOUSEHOLD = 1.8;
 const COMMON_SHARE = 0.1;
-
-function wander(rng: Random, x: number, dtMs: number, sd: number, tauMs: number): number {
-  const keep = Math.exp(-dtMs / tauMs);
-  return x * keep + sd * Math.sqrt(1 - keep * keep) * rng.normal();
-}
 
 export class PowerModel implements DeviceModel {
   private readonly rng: Random;

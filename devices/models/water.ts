@@ -12,6 +12,7 @@ import {
   type SimEvent,
   type StepResult,
   type Telemetry,
+  wander,
 } from './model.js';
 
 /**
@@ -53,11 +54,6 @@ const OVERDOSE_CHLORINE: [number, number] = [2.3, 3.5];
 export function householdLph(hour: number, weekend: boolean): number {
   const morning = weekend ? bump(hour, 9, 1.5) : bump(hour, 7.2, 0.9);
   return 4 + 45 * morning + 15 * bump(hour, 12.3, 1) + 50 * bump(hour, 20, 1.6);
-}
-
-function wander(rng: Random, x: number, dtMs: number, sd: number, tauMs: number): number {
-  const keep = Math.exp(-dtMs / tauMs);
-  return x * keep + sd * Math.sqrt(1 - keep * keep) * rng.normal();
 }
 
 export class WaterModel implements DeviceModel {
