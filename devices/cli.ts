@@ -9,9 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { parseDuration } from '../src/config/duration.js';
+import { planFlood, POWER_LOSSES, type PowerLoss } from './flood.js';
 import { Simulator, type SimulatorStats } from './runtime/simulator.js';
-import { parseScenario, SCENARIOS, type ScenarioStep } from './scenarios.js';
-import { loadSite } from './site.js';
+import { isFlood, parseScenario, SCENARIOS, type ScenarioStep } from './scenarios.js';
+import { expandSite, loadSite, scaleSite } from './site.js';
 
 const HELP = `usage: npm run simulate -- [options]
 
@@ -28,6 +29,11 @@ const HELP = `usage: npm run simulate -- [options]
   --seed N             random seed                                            [1]
   --scenario S         name:target[@at][+for], e.g. fire:b2-f3@30s+5m (repeatable)
   --timeline FILE      scenarios from a YAML or JSON list of such strings or {at, scenario, target, for}
+  --keepalive D        MQTT keepalive of the devices (a dark one is noticed after 1.5 × this) [30s]
+  --flood-fire-after D in a mains-loss-flood, when the fire starts after the mains fail [30s]
+  --flood-fire-zone Z  in a mains-loss-flood, the fire's zone                 [the building's middle one]
+  --flood-loss HOW     keepalive (the devices just stop) or close (their sockets close at once) [keepalive]
+  --flood-boot D       the fed devices come back within D after the mains return [10s]
   --duration D         stop after D                                           [run until Ctrl-C]
   --list               list the scenarios and exit
 `;
@@ -50,6 +56,11 @@ const { values: args } = parseArgs({
     scenario: { type: 'string', multiple: true, default: [] },
     timeline: { type: 'string' },
     duration: { type: 'string' },
+    keepalive: { type: 'string', default: '30s' },
+    'flood-fire-after': { type: 'string' },
+    'flood-fire-zone': { type: 'string' },
+    'flood-loss': { type: 'string', default: 'keepalive' },
+    'flood-boot': { type: 'string' },
     list: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -60,6 +71,12 @@ const SITES_DIR = join(dirname(fileURLToPath(import.meta.url)), 'sites');
 function duration(flag: string, text: string): number {
   const ms = parseDuration(text);
   if (ms === undefined || ms <= 0) throw new UsageError(`--${flag}: expected a duration like 500ms, 10s, 5m or 2h, got "${text}"`);
+  return ms;
+}
+
+function zeroOrMore(flag: string, text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms < 0) throw new UsageError(`--${flag}: expected a duration like 0s, 500ms, 10s or 5m, got "${text}"`);
   return ms;
 }
 
@@ -110,9 +127,29 @@ async function options() {
     }
   });
   if (args.timeline) steps.push(...(await readTimeline(args.timeline)));
+  const loss = args['flood-loss']!;
+  if (!(POWER_LOSSES as readonly string[]).includes(loss)) throw new UsageError(`--flood-loss: expected ${POWER_LOSSES.join(' or ')}, got "${loss}"`);
+  const flood = {
+    fireAfterMs: args['flood-fire-after'] === undefined ? undefined : zeroOrMore('flood-fire-after', args['flood-fire-after']),
+    fireZone: args['flood-fire-zone'],
+    loss: loss as PowerLoss,
+    bootSpreadMs: args['flood-boot'] === undefined ? undefined : zeroOrMore('flood-boot', args['flood-boot']),
+  };
+  const devices = args.devices === undefined ? undefined : deviceCount(args.devices);
+  // A flood that cannot be played is refused now, before anything is registered.
+  const specs = devices === undefined ? expandSite(site) : scaleSite(site, devices);
+  for (const step of steps.filter(isFlood)) {
+    try {
+      planFlood(specs, step.target, { ...flood, outageMs: step.forMs });
+    } catch (err) {
+      throw new UsageError(`--scenario ${step.text}: ${(err as Error).message}`);
+    }
+  }
   return {
     site,
-    devices: args.devices === undefined ? undefined : deviceCount(args.devices),
+    devices,
+    keepaliveS: Math.max(1, Math.round(duration('keepalive', args.keepalive!) / 1000)),
+    flood,
     apiUrl: args.gateway!.replace(/\/$/, ''),
     mqttUrl: args.mqtt!,
     token: args.token,

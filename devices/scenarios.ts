@@ -12,8 +12,11 @@ import type { DeviceModel, DeviceSpec, ModelFault } from './models/model.js';
 /** What a scenario does to the devices it picks. */
 interface ScenarioDef {
   description: string;
-  /** The model fault it starts, or a connection fault the runtime plays. */
-  fault: ModelFault | 'silence' | 'drop';
+  /**
+   * The model fault it starts, a connection fault the runtime plays, or `flood`: a whole building losing its
+   * mains, which the runtime plays from a plan (devices/flood.ts).
+   */
+  fault: ModelFault | 'silence' | 'drop' | 'flood';
   /** Which devices of the target it takes: `one`, `several` (first is the origin), or `all`. */
   spread: 'one' | 'several' | 'all';
   kinds: readonly DeviceSpec['kind'][];
@@ -75,6 +78,12 @@ export const SCENARIOS = {
   },
   silence: { description: 'a device drops out silently (connected, sends nothing)', fault: 'silence', spread: 'one', kinds: KIND_NAMES },
   drop: { description: "a device's connection dies: the broker sends its offline last will", fault: 'drop', spread: 'one', kinds: KIND_NAMES },
+  'mains-loss-flood': {
+    description: "a building's mains fail, its generator does not start: every device its room feeds drops off at once; a fire 30 s in",
+    fault: 'flood',
+    spread: 'one',
+    kinds: ['power'],
+  },
 } as const satisfies Record<string, ScenarioDef>;
 export type ScenarioName = keyof typeof SCENARIOS;
 
@@ -126,9 +135,19 @@ export function resolveTargets(step: ScenarioStep, devices: readonly DeviceSpec[
   return inTarget;
 }
 
-/** The fault a scenario starts on each of its devices (the first is the origin). */
-export function faultOf(step: ScenarioStep): ScenarioDef['fault'] {
-  return SCENARIOS[step.scenario].fault;
+/**
+ * The fault a scenario starts on each of its devices (the first is the origin). A flood is no one fault: the
+ * simulator's runtime plays it (`isFlood`), so asking for its fault throws.
+ */
+export function faultOf(step: ScenarioStep): ModelFault | 'silence' | 'drop' {
+  const fault = SCENARIOS[step.scenario].fault;
+  if (fault === 'flood') throw new ScenarioError(`scenario ${step.text}: a whole building's outage, played by the simulator's runtime, not one fault`);
+  return fault;
+}
+
+/** The step is a flood (`mains-loss-flood`), which the runtime plays from its plan (devices/flood.ts). */
+export function isFlood(step: ScenarioStep): boolean {
+  return SCENARIOS[step.scenario].fault === 'flood';
 }
 
 /**

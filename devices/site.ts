@@ -135,7 +135,11 @@ export function expandSite(site: Site): DeviceSpec[] {
     }
   };
   const households = Math.max(1, site.buildings.reduce((sum, b) => sum + b.households, 0));
-  for (const b of site.buildings) addBuilding(b, add);
+  for (const b of site.buildings) {
+    const from = out.length;
+    addBuilding(b, add);
+    feedFromPowerRoom(out.slice(from));
+  }
   for (const a of site.areas) {
     const tags = { area: a.id };
     if (a.type === 'carpark') {
@@ -196,6 +200,24 @@ function addBuilding(b: Building, add: Add): void {
 }
 
 /**
+ * What a building's distribution room feeds from its mains, registered with the room's power device as their
+ * `parent`: door controllers (their supply units and network switches are on the mains; the cell behind
+ * `batteryPct` only holds the lock), corridor and lobby lights, cameras (PoE from the building's switches),
+ * lift cars and the building's meter (powered from the line it measures). Not fed: fire detectors (the fire
+ * alarm system has its own standby batteries and loop), the emergency call points in the lift cars (their own
+ * battery, as the lift codes require), guard-tour checkpoints and bins (battery, reporting over the cellular
+ * network): they stay online when the mains fail.
+ */
+export const MAINS_FED_KINDS: readonly KindName[] = ['access', 'lighting', 'camera', 'lift', 'energy'];
+
+/** Gives a building's mains-fed devices its distribution room as their parent (a building without one: none). */
+function feedFromPowerRoom(building: DeviceSpec[]): void {
+  const room = building.find((d) => d.kind === 'power');
+  if (!room) return;
+  for (const d of building) if (MAINS_FED_KINDS.includes(d.kind)) d.parent = room.id;
+}
+
+/**
  * Every checkpoint of the site on the one patrol route, in the order of the file: the guard reaches the n-th
  * `minutesBetween × n` minutes into each round (wrapping when the route is longer than a round).
  */
@@ -238,5 +260,12 @@ export function scaleSite(site: Site, count: number): DeviceSpec[] {
     if (largest[i].n < largest[i].list.length) (largest[i].n++, under--);
   }
   const kept = new Set(shares.flatMap((s) => Array.from({ length: s.n }, (_, i) => s.list[Math.floor((i * s.list.length) / s.n)])));
-  return devices.filter((d) => kept.has(d)).slice(0, count);
+  const cut = devices.filter((d) => kept.has(d)).slice(0, count);
+  // A device whose distribution room was cut away is on its own: it cannot be registered under a missing parent.
+  const ids = new Set(cut.map((d) => d.id));
+  return cut.map((d) => {
+    if (d.parent === undefined || ids.has(d.parent)) return d;
+    const { parent: _gone, ...alone } = d;
+    return alone;
+  });
 }

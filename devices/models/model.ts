@@ -18,6 +18,11 @@ export interface DeviceSpec {
   tags: Record<string, string>;
   /** Sizes the model needs: `capacity` of a lot, `ratedW` of a lamp, `households` behind a meter. */
   params: Record<string, number>;
+  /**
+   * The device this one depends on, registered with it (the gateway folds a child's offline alarms into its
+   * parent's): the distribution room whose mains feed it (site.ts MAINS_FED_KINDS). Absent: on its own.
+   */
+  parent?: string;
 }
 
 /** Where the site is: its time zone (for the daily curves) and position (for dusk and dawn). */

@@ -19,6 +19,8 @@ export interface LinkOptions {
   qos: 0 | 1;
   /** Real ms between two telemetry messages of one device. */
   intervalMs: number;
+  /** MQTT keepalive in seconds (default 30): a device that goes dark is noticed by the broker after 1.5 × this. */
+  keepaliveS?: number;
 }
 
 /** The gateway refused the device's credentials (CONNACK 4 or 5): they must be issued again. */
@@ -64,7 +66,7 @@ export class SimDevice {
       password: creds.password,
       protocolVersion: 4,
       clean: true,
-      keepalive: 30,
+      keepalive: this.link.keepaliveS ?? 30,
       // Spread reconnects after a gateway restart, so thousands of devices do not knock at once.
       reconnectPeriod: 1000 + Math.floor(Math.random() * 2000),
       connectTimeout: 15_000,
@@ -73,7 +75,7 @@ export class SimDevice {
       will: { topic: status, payload: Buffer.from('offline'), qos: 1, retain: true },
     });
     this.client = client;
-    client.on('connect', () => this.onConnect());
+    client.on('connect', () => this.onConnect(client));
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
     return new Promise((resolve, reject) => {
       const onConnect = () => {
@@ -121,18 +123,40 @@ export class SimDevice {
 
   /** The `drop` scenario: the connection dies without a DISCONNECT, so the broker publishes the last will. */
   drop(): void {
-    if (!this.client || this.dropped) return;
-    this.dropped = true;
-    this.client.options.reconnectPeriod = 0;
-    this.client.stream.destroy();
+    this.powerOff('close');
   }
 
-  /** Comes back after `drop`. */
+  /**
+   * The device loses its power (devices/flood.ts): it sends nothing more, never a DISCONNECT. `close`: its
+   * socket closes at once; `keepalive`: the socket stays open and silent (no PINGREQ) until the broker's
+   * keepalive timeout closes it. Either way the broker publishes the `offline` last will.
+   */
+  powerOff(how: 'close' | 'keepalive'): void {
+    const client = this.client;
+    if (!client || this.dropped) return;
+    this.dropped = true;
+    client.options.reconnectPeriod = 0;
+    if (how === 'close') return void client.stream.destroy();
+    // mqtt.js has no public way to stop its pings; a dead device sends none, and reads nothing.
+    (client as unknown as { _destroyKeepaliveManager(): void })._destroyKeepaliveManager();
+    client.stream.pause();
+  }
+
+  /** Comes back after `drop` or `powerOff`: a fresh connection (a device that was dark boots afresh). */
   revive(): void {
-    if (!this.client || !this.dropped) return;
-    this.dropped = false;
-    this.client.options.reconnectPeriod = 1000;
-    this.client.reconnect();
+    const client = this.client;
+    if (!client || !this.dropped) return;
+    const again = () => {
+      if (this.client !== client || !this.dropped) return;
+      this.dropped = false;
+      client.options.reconnectPeriod = 1000;
+      client.reconnect();
+    };
+    // The old connection must be gone first: its socket is still open when the device went dark (until the
+    // broker's keepalive ran out), and a just-destroyed one has not told the client yet.
+    if (!client.stream.destroyed) client.stream.destroy();
+    if (client.connected) client.once('close', () => setImmediate(again));
+    else again();
   }
 
   /** Says `offline` (as a device switched off properly does) and disconnects. */
@@ -144,12 +168,14 @@ export class SimDevice {
       const { site, kind, id } = this.model.spec;
       await client.publishAsync(this.link.topics.device(site, kind, id, 'status'), 'offline', { qos: 1, retain: true }).catch(() => undefined);
     }
-    await client.endAsync(!client.connected);
+    // A dropped or dark device has nothing to say goodbye on: its socket is closed, or half-dead.
+    await client.endAsync(this.dropped || !client.connected);
   }
 
-  private onConnect(): void {
+  private onConnect(client: MqttClient): void {
+    // A CONNACK that comes after stop() (the device was reconnecting) finds a client being ended: nothing to say.
+    if (this.client !== client) return;
     const { site, kind, id } = this.model.spec;
-    const client = this.client!;
     client.publish(this.link.topics.device(site, kind, id, 'status'), 'online', { qos: 1, retain: true });
     client.subscribe(this.link.topics.device(site, kind, id, 'cmd'), { qos: 1 });
   }

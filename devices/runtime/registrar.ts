@@ -50,32 +50,39 @@ export class Registrar {
     this.state.gateway = this.apiUrl;
   }
 
-  /** Credentials for every device, registering those that need it; `progress` is called as it goes. */
+  /**
+   * Credentials for every device, registering those that need it; `progress` is called as it goes. Parents
+   * are registered before their children (the gateway refuses a parent it does not know): in waves, the
+   * devices with no parent among `specs` first, then their children, and so on.
+   */
   async ensure(specs: readonly DeviceSpec[], progress: (done: number, registered: number) => void = () => {}): Promise<Map<string, Credentials>> {
     const known = await this.knownDevices();
     const out = new Map<string, Credentials>();
     let done = 0;
     let registered = 0;
-    let next = 0;
-    const worker = async () => {
-      while (next < specs.length) {
-        const spec = specs[next++];
-        const kept = this.state.devices[spec.id];
-        const there = known.get(spec.id);
-        const same = there && there.kind === spec.kind && there.site === spec.site && there.zone === spec.zone;
-        if (kept && same && kept.kind === spec.kind && kept.zone === spec.zone) {
-          out.set(spec.id, kept);
-        } else {
-          out.set(spec.id, await this.register(spec, there !== undefined));
-          registered++;
+    for (const wave of parentsFirst(specs)) {
+      let next = 0;
+      const worker = async () => {
+        while (next < wave.length) {
+          const spec = wave[next++];
+          const kept = this.state.devices[spec.id];
+          const there = known.get(spec.id);
+          const same =
+            there && there.kind === spec.kind && there.site === spec.site && there.zone === spec.zone && (there.parent ?? undefined) === spec.parent;
+          if (kept && same && kept.kind === spec.kind && kept.zone === spec.zone) {
+            out.set(spec.id, kept);
+          } else {
+            out.set(spec.id, await this.register(spec, there !== undefined));
+            registered++;
+          }
+          if (++done % 100 === 0) {
+            progress(done, registered);
+            await this.save();
+          }
         }
-        if (++done % 100 === 0) {
-          progress(done, registered);
-          await this.save();
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, specs.length) }, worker));
+      };
+      await Promise.all(Array.from({ length: Math.min(CONCURRENCY, wave.length) }, worker));
+    }
     await this.save();
     if (done % 100 !== 0) progress(done, registered);
     return out;
@@ -100,10 +107,10 @@ export class Registrar {
     return creds;
   }
 
-  private async knownDevices(): Promise<Map<string, { kind: string; site: string; zone: string }>> {
+  private async knownDevices(): Promise<Map<string, { kind: string; site: string; zone: string; parent?: string | null }>> {
     const res = await this.call('GET', '/api/devices');
     if (res.status !== 200) throw new RegistrationError(`listing the gateway's devices: ${describe(res)}`);
-    const list = res.body as Array<{ id: string; kind: string; site: string; zone: string }>;
+    const list = res.body as Array<{ id: string; kind: string; site: string; zone: string; parent?: string | null }>;
     return new Map(list.map((d) => [d.id, d]));
   }
 
@@ -114,7 +121,7 @@ export class Registrar {
         throw new RegistrationError(`re-registering ${spec.id}: delete answered ${describe(del)}`);
       }
     }
-    const body = { id: spec.id, kind: spec.kind, site: spec.site, zone: spec.zone, name: spec.name, tags: spec.tags };
+    const body = { id: spec.id, kind: spec.kind, site: spec.site, zone: spec.zone, name: spec.name, tags: spec.tags, parent: spec.parent };
     const res = await this.call('POST', '/api/devices', body);
     if (res.status !== 201) throw new RegistrationError(`registering ${spec.id}: ${describe(res)}`);
     const creds = (res.body as { mqtt: Credentials }).mqtt;
@@ -154,6 +161,28 @@ export class Registrar {
     await writeFile(tmp, JSON.stringify(this.state), { mode: 0o600 });
     await rename(tmp, this.stateFile);
   }
+}
+
+/**
+ * `specs` in registration waves: those whose parent is not among them (or who have none) first, then their
+ * children, and so on; a parent cycle (no real wiring has one) ends up in the last wave, as it stands.
+ */
+export function parentsFirst(specs: readonly DeviceSpec[]): DeviceSpec[][] {
+  const ids = new Set(specs.map((s) => s.id));
+  const placed = new Set<string>();
+  const waves: DeviceSpec[][] = [];
+  let rest = [...specs];
+  while (rest.length > 0) {
+    const wave = rest.filter((s) => s.parent === undefined || !ids.has(s.parent) || placed.has(s.parent));
+    if (wave.length === 0) {
+      waves.push(rest);
+      break;
+    }
+    for (const s of wave) placed.add(s.id);
+    waves.push(wave);
+    rest = rest.filter((s) => !placed.has(s.id));
+  }
+  return waves;
 }
 
 function describe(res: { status: number; body: unknown }): string {

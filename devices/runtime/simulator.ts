@@ -1,11 +1,13 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { Topics } from '../../src/topics.js';
 import { createModel, type DeviceSpec } from '../models/index.js';
-import { applyFault, faultOf, resolveTargets, type ScenarioStep } from '../scenarios.js';
+import { floodRoom, planFlood, type FloodOptions } from '../flood.js';
+import { applyFault, faultOf, isFlood, resolveTargets, type ScenarioStep } from '../scenarios.js';
 import { SimClock } from '../sim/clock.js';
 import { Random } from '../sim/random.js';
 import { expandSite, placeOf, scaleSite, type Site } from '../site.js';
 import { NotAuthorizedError, SimDevice, type Counters } from './device-client.js';
+import { playFlood, type PlayingFlood } from './flood-player.js';
 import { Registrar } from './registrar.js';
 
 export interface SimulatorOptions {
@@ -26,6 +28,10 @@ export interface SimulatorOptions {
   /** Simulated time at the start, epoch ms (default now). */
   startAt?: number;
   seed?: number;
+  /** MQTT keepalive of every device in seconds (default 30): a dark device is noticed after 1.5 × this. */
+  keepaliveS?: number;
+  /** How `mains-loss-flood` steps play (the fire's time and zone, how devices drop, their boot times). */
+  flood?: FloodOptions;
   /** Lines for the user (scenarios started and ended, re-registrations). */
   log?: (line: string) => void;
   /** Registration and connection progress. */
@@ -71,6 +77,8 @@ export class Simulator {
   private registered = 0;
   private readonly lastRejections: SimulatorStats['lastRejections'] = [];
   private startedAt = 0;
+  /** Floods whose mains are out, by their distribution room. */
+  private readonly floods = new Map<string, PlayingFlood>();
 
   constructor(private readonly opts: SimulatorOptions) {
     this.clock = new SimClock(opts.startAt ?? Date.now(), opts.speed ?? 1);
@@ -89,7 +97,7 @@ export class Simulator {
     await this.watchRejections();
     const root = new Random(opts.seed ?? 1);
     const place = placeOf(opts.site);
-    const link = { mqttUrl: opts.mqttUrl, topics: this.topics, qos: opts.qos ?? 1, intervalMs: opts.intervalMs ?? 10_000 };
+    const link = { mqttUrl: opts.mqttUrl, topics: this.topics, qos: opts.qos ?? 1, intervalMs: opts.intervalMs ?? 10_000, keepaliveS: opts.keepaliveS };
     for (const spec of this.specs) {
       const model = createModel(spec, { rng: root.fork(spec.id), place }, this.clock.now());
       const device = new SimDevice(model, link, this.clock, this.counters);
@@ -126,6 +134,7 @@ export class Simulator {
 
   /** Starts (or ends) a scenario now; answers the devices it acted on. */
   apply(step: ScenarioStep, begin: boolean): string[] {
+    if (isFlood(step)) return this.applyFlood(step, begin);
     const devices = resolveTargets(step, this.specs).map((spec) => this.byId.get(spec.id)!);
     const fault = faultOf(step);
     let acted: string[];
@@ -144,6 +153,21 @@ export class Simulator {
       acted.length > 0 ? `scenario ${step.text} ${what}: ${acted.join(', ')}` : `scenario ${step.text}: no device in ${step.target} it applies to`,
     );
     return acted;
+  }
+
+  /**
+   * Plays a `mains-loss-flood` now (devices/flood.ts): `target` is the distribution room, its building or zone,
+   * or the site (the room feeding the most devices). The outage lasts `options.outageMs`, or until `restore()`.
+   * A room already out answers the flood in progress. Throws a ScenarioError when the target has no room.
+   */
+  flood(target?: string, options: FloodOptions = {}): PlayingFlood {
+    const plan = planFlood(this.specs, target, this.floodOptions(options));
+    const running = this.floods.get(plan.power);
+    if (running) return running;
+    const host = { device: (id: string) => this.byId.get(id), simNow: () => this.clock.now(), later: this.later.bind(this), log: this.opts.log };
+    const playing = playFlood(host, plan, () => this.floods.delete(plan.power));
+    if (!playing.played.some((p) => p.action === 'mains-restored')) this.floods.set(plan.power, playing);
+    return playing;
   }
 
   device(id: string): SimDevice | undefined {
@@ -166,12 +190,35 @@ export class Simulator {
     clearInterval(this.ticker);
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    this.floods.clear();
     let next = 0;
     const worker = async () => {
       while (next < this.devices.length) await this.devices[next++].stop();
     };
     await Promise.all(Array.from({ length: Math.min(CONNECT_CONCURRENCY, this.devices.length) }, worker));
     await this.watcher?.endAsync();
+  }
+
+  /** `options` over the simulator's flood options over its seed; an option left undefined takes the one below. */
+  floodOptions(options: FloodOptions = {}): FloodOptions {
+    const defined = (o: FloodOptions = {}) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+    return { seed: this.opts.seed, ...defined(this.opts.flood), ...defined(options) };
+  }
+
+  /** A flood scenario step: started with `+for` the mains return when it ends. */
+  private applyFlood(step: ScenarioStep, begin: boolean): string[] {
+    try {
+      if (!begin) {
+        const playing = this.floods.get(floodRoom(this.specs, step.target).id);
+        playing?.restore();
+        return playing ? [playing.plan.power, ...playing.plan.fed] : [];
+      }
+      const { plan } = this.flood(step.target, step.forMs === undefined ? {} : { outageMs: step.forMs });
+      return [plan.power, ...plan.fed];
+    } catch (err) {
+      this.opts.log?.(`scenario ${step.text}: ${(err as Error).message}`);
+      return [];
+    }
   }
 
   private tick(slot: number): void {

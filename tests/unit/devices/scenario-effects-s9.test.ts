@@ -292,7 +292,7 @@ it('covers every scenario of the lift, water, power, patrol, sos, environment an
     [
       ...['lift-trapped', 'lift-door-fault', 'lift-out-of-service', 'lift-inspection', 'lift-alarm-button', 'lift-power-loss', 'lift-overspeed', 'lift-fault'],
       ...['pump-fault', 'dry-run', 'water-leak', 'pump-short-cycling', 'tank-overflow', 'water-contamination', 'chlorine-overdose'],
-      ...['mains-loss', 'breaker-trip', 'transformer-overheat', 'power-room-flooding', 'generator-fault'],
+      ...['mains-loss', 'breaker-trip', 'transformer-overheat', 'power-room-flooding', 'generator-fault', 'mains-loss-flood'],
       ...['checkpoint-skipped', 'patrol-tamper', 'sos-call', 'sos-fault', 'sos-tamper'],
       ...['leak', 'valve-fault', 'pollution', 'night-noise', 'bin-overfill', 'bin-fire'],
     ].sort(),
