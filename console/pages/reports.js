@@ -1,4 +1,4 @@
-// Service reports per site and period: alarms, life safety, work orders, energy, parking, access, availability,
+// Service reports per site and period: alarms, life safety, alarm-system health, work orders, energy, parking, access, availability,
 // guard rounds, lifts and pumps.
 import { html, useEffect, useState } from '/vendor/htm-preact.js';
 import { get, token } from '../api.js';
@@ -84,6 +84,7 @@ function Report({ r }) {
     </div>
 
     <${LifeSafety} r=${r} />
+    <${AlarmHealth} r=${r} />
     <${Patrol} r=${r} />
     <${Lifts} r=${r} />
     <${Pumps} r=${r} />
@@ -169,6 +170,64 @@ function LifeSafety({ r }) {
           : html`<td colspan="3"><span class="badge sev-critical">${t('reports.notAcked')}</span></td>`}
       </tr>`)}</tbody>
     </table></div>
+  </section>`;
+}
+
+/** Seconds as the page reads them: "45 s", "2.5 min". */
+const seconds = (n) => (n === null ? '—' : n < 120 ? t('reports.seconds', { n: num(n, 0) }) : minutes(n / 60));
+
+/**
+ * Alarm-system health per day, after ISA-18.2 / EEMUA 191: the load on the desk, floods, the alarms behind most of
+ * it, chattering and standing alarms, and how soon critical alarms were acknowledged. A figure past the benchmark's
+ * "maximum manageable" is marked.
+ */
+function AlarmHealth({ r }) {
+  const h = r.alarmHealth;
+  const b = h.benchmarks;
+  const cell = (value, bad, text = value) => html`<td class=${`n${bad ? ' bad' : ''}`}>${text}</td>`;
+  const key = (x) => `${label('type', x.type)} · ${x.source}`;
+  // The last day is counted up to the report's time when the period was not over then.
+  const inProgress = Date.parse(r.generatedAt) < Date.parse(r.to);
+  const detailed = h.days.filter((d) => d.topSources.length + d.chattering.length + d.standing.length > 0);
+  return html`<section data-section="alarmHealth">
+    <h3>${t('reports.alarmHealth')}</h3>
+    <p class="help">${t('reports.alarmHealthHelp', { acceptable: b.perHourAcceptable, manageable: b.perHourManageable, flood: b.floodAlarms, minutes: b.floodWindowMinutes, standing: b.standingFewerThan, source: b.source })}</p>
+    ${h.days.length === 0 ? html`<p class="muted" data-empty>${t('reports.alarmHealthNone')}</p>` : html`<div class="scroll"><table>
+      <thead><tr><th>${t('reports.date')}</th><th class="n">${t('reports.raised')}</th><th class="n">${t('reports.perHour')}</th><th class="n">${t('reports.peakPer10Min')}</th>
+        <th class="n">${t('reports.floodMinutes')}</th><th class="n">${t('reports.topTenShare')}</th><th class="n">${t('reports.chattering')}</th><th class="n">${t('reports.standing')}</th>
+        <th class="n">${t('reports.criticalAcked')}</th><th class="n">${t('reports.ackP50')}</th><th class="n">${t('reports.ackP90')}</th></tr></thead>
+      <tbody>${h.days.map((d, i) => html`<tr data-day=${d.date}>
+        <td>${localDate(d.date)}${i === h.days.length - 1 && inProgress ? html` <span class="muted">${t('reports.soFar')}</span>` : ''}</td>
+        <td class="n">${d.raised}${d.silenced > 0 ? html` <span class="muted" title=${t('reports.silencedHelp')}>+${d.silenced}</span>` : ''}</td>
+        ${cell(d.perHour, d.perHour !== null && d.perHour > b.perHourManageable, num(d.perHour))}
+        ${cell(d.peakPer10Min, d.peakPer10Min > b.peakPer10MinMax)}
+        ${cell(d.floodMinutes, d.floodPct !== null && d.floodPct > b.floodPctMax, d.floodMinutes === 0 ? '0' : `${num(d.floodMinutes)} (${pct(d.floodPct)})`)}
+        ${cell(d.topTenSharePct, false, pct(d.topTenSharePct))}
+        ${cell(d.chattering.length, d.chattering.length > b.chatteringMax)}
+        ${cell(d.standing.length, d.standing.length >= b.standingFewerThan)}
+        ${cell(d.criticalAck.raised, d.criticalAck.unacknowledged > 0, `${d.criticalAck.acknowledged} / ${d.criticalAck.raised}`)}
+        <td class="n">${seconds(d.criticalAck.p50Seconds)}</td><td class="n">${seconds(d.criticalAck.p90Seconds)}</td>
+      </tr>`)}</tbody>
+    </table></div>`}
+    ${detailed.map((d) => html`<details class="health-day" data-day=${d.date} open=${h.days.length === 1}>
+      <summary>${localDate(d.date)}</summary>
+      <div class="two">
+        <table data-list="top">
+          <caption>${t('reports.topSources')}</caption>
+          <tbody>${d.topSources.map((x) => html`<tr><td>${key(x)}</td><td class="n">${x.count}</td><td class="n">${pct(x.sharePct)}</td></tr>`)}</tbody>
+        </table>
+        <div>
+          ${d.chattering.length > 0 && html`<table data-list="chattering">
+            <caption>${t('reports.chatteringAlarms')}</caption>
+            <tbody>${d.chattering.map((x) => html`<tr><td>${key(x)}</td><td class="n bad">${t('reports.perMinute', { n: x.maxPerMinute })}</td><td class="n">${t('reports.raises', { n: x.raises })}</td></tr>`)}</tbody>
+          </table>`}
+          ${d.standing.length > 0 && html`<table data-list="standing">
+            <caption>${t('reports.standingAlarms')}</caption>
+            <tbody>${d.standing.map((x) => html`<tr><td><span class=${`badge sev-${x.severity}`}>${label('severity', x.severity)}</span> ${key(x)}</td><td>${dateTime(x.firstSeen, r.timeZone)}</td><td class="n">${t('reports.hours', { n: num(x.hoursOpen) })}</td></tr>`)}</tbody>
+          </table>`}
+        </div>
+      </div>
+    </details>`)}
   </section>`;
 }
 

@@ -56,7 +56,7 @@ function reportRows(r: ServiceReport): CsvRow[] {
   rows.push(['availability', null, null, 'pct', r.availability.pct]);
   for (const k of r.availability.byKind) rows.push(['availability', k.kind, null, 'devices', k.devices], ['availability', k.kind, null, 'pct', k.pct]);
   for (const d of r.availability.devices) rows.push(['availability', d.kind, d.device, 'pct', d.pct]);
-  return [...rows, ...patrolRows(r), ...liftRows(r), ...pumpRows(r), ...lifeSafetyRows(r)];
+  return [...rows, ...patrolRows(r), ...liftRows(r), ...pumpRows(r), ...lifeSafetyRows(r), ...alarmHealthRows(r)];
 }
 
 /** Totals; per route and night; one row per missed round, keyed by night and checkpoint (a checkpoint has one route). */
@@ -97,6 +97,36 @@ function lifeSafetyRows({ lifeSafety: s }: ServiceReport): CsvRow[] {
   }
   for (const i of s.incidents) {
     for (const metric of ['type', 'acknowledgedAt', 'acknowledgedBy', 'minutesToAck'] as const) rows.push(['lifeSafety', i.device, i.raisedAt, metric, i[metric]]);
+  }
+  return rows;
+}
+
+/**
+ * The benchmarks (key1 `benchmark`); per day (key1 the date) its figures; then per alarm, keyed by date and
+ * `type/source` (neither holds a `/`): the ten most frequent, the chattering and the standing alarms.
+ */
+function alarmHealthRows({ alarmHealth: h }: ServiceReport): CsvRow[] {
+  const rows: CsvRow[] = [];
+  for (const [metric, value] of Object.entries(h.benchmarks)) rows.push(['alarmHealth', 'benchmark', null, metric, value]);
+  for (const d of h.days) {
+    for (const metric of ['hours', 'raised', 'silenced', 'perHour', 'peakPer10Min', 'floodMinutes', 'floodPct', 'topTenSharePct'] as const) {
+      rows.push(['alarmHealth', d.date, null, metric, d[metric]]);
+    }
+    const c = d.criticalAck;
+    rows.push(
+      ['alarmHealth', d.date, null, 'criticalRaised', c.raised],
+      ['alarmHealth', d.date, null, 'criticalAcknowledged', c.acknowledged],
+      ['alarmHealth', d.date, null, 'criticalUnacknowledged', c.unacknowledged],
+      ['alarmHealth', d.date, null, 'criticalAckP50Seconds', c.p50Seconds],
+      ['alarmHealth', d.date, null, 'criticalAckP90Seconds', c.p90Seconds],
+    );
+    for (const s of d.topSources) rows.push(['alarmHealth', d.date, `${s.type}/${s.source}`, 'topCount', s.count], ['alarmHealth', d.date, `${s.type}/${s.source}`, 'topSharePct', s.sharePct]);
+    for (const s of d.chattering) {
+      rows.push(['alarmHealth', d.date, `${s.type}/${s.source}`, 'chatterRaises', s.raises], ['alarmHealth', d.date, `${s.type}/${s.source}`, 'chatterMaxPerMinute', s.maxPerMinute]);
+    }
+    for (const s of d.standing) {
+      rows.push(['alarmHealth', d.date, `${s.type}/${s.source}`, 'standingSince', s.firstSeen], ['alarmHealth', d.date, `${s.type}/${s.source}`, 'standingHours', s.hoursOpen]);
+    }
   }
   return rows;
 }

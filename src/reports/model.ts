@@ -133,6 +133,80 @@ export interface LifeSafetyFigures {
   incidents: LifeSafetyIncident[];
 }
 
+/** An alarm source (type and source) among the most frequent of a day, and its share of the day's alarms. */
+export interface AlarmSourceShare {
+  type: string;
+  source: string;
+  count: number;
+  sharePct: number;
+}
+
+/** An alarm (type and source) raised 3 times or more within a minute on a day. */
+export interface ChatteringAlarm {
+  type: string;
+  source: string;
+  /** Its raises that day. */
+  raises: number;
+  /** The most of its raises in any 60 s window ending that day. */
+  maxPerMinute: number;
+}
+
+/** An alarm open for more than 24 h at the end of a day (or at report time for the current day). */
+export interface StandingAlarm {
+  id: string;
+  type: string;
+  source: string;
+  severity: Severity;
+  firstSeen: string;
+  hoursOpen: number;
+}
+
+/** One local day of alarm-system health (docs/reports.md, "Alarm-system health"). */
+export interface AlarmHealthDay {
+  date: string;
+  /** Hours of the day looked at: 24 (23 or 25 on a DST change day), fewer for the day in progress (up to now). */
+  hours: number;
+  /** Raises presented to the desk (not under a silence). */
+  raised: number;
+  /** Raises held back by a silence: not in the other figures. */
+  silenced: number;
+  perHour: number | null;
+  peakPer10Min: number;
+  floodMinutes: number;
+  floodPct: number | null;
+  /** At most ten, most frequent first. */
+  topSources: AlarmSourceShare[];
+  topTenSharePct: number | null;
+  chattering: ChatteringAlarm[];
+  /** Longest open first. */
+  standing: StandingAlarm[];
+  /** Critical alarms raised that day and how soon a person acknowledged them. */
+  criticalAck: { raised: number; acknowledged: number; unacknowledged: number; p50Seconds: number | null; p90Seconds: number | null };
+}
+
+/** The benchmark figures the days are read against, with their source. */
+export interface AlarmHealthBenchmarks {
+  source: string;
+  perHourAcceptable: number;
+  perHourManageable: number;
+  peakPer10MinMax: number;
+  floodAlarms: number;
+  floodWindowMinutes: number;
+  floodPctMax: number;
+  topTenSharePctMax: number;
+  chatterRaises: number;
+  chatterWindowSeconds: number;
+  chatteringMax: number;
+  standingHours: number;
+  standingFewerThan: number;
+}
+
+export interface AlarmHealthFigures {
+  benchmarks: AlarmHealthBenchmarks;
+  /** The days of the period begun by now, oldest first. */
+  days: AlarmHealthDay[];
+}
+
 export interface ServiceReport {
   site: string;
   period: Period;
@@ -151,6 +225,7 @@ export interface ServiceReport {
   lifts: LiftFigures;
   pumps: PumpFigures;
   lifeSafety: LifeSafetyFigures;
+  alarmHealth: AlarmHealthFigures;
 }
 
 /** The window a report looks at: [from, to) in epoch ms, and the time it is made (later instants are clipped to it). */

@@ -2,6 +2,7 @@ import { GatewayError } from '../errors.js';
 import type { InfluxQuery } from '../storage/influx/query.js';
 import type { StateStore } from '../storage/state/store.js';
 import { alarmFigures } from './alarm-figures.js';
+import { alarmHealthFigures } from './alarm-health-figures.js';
 import { availabilityFigures, siteDevices } from './availability.js';
 import { lifeSafetyFigures } from './life-safety-figures.js';
 import { liftFigures } from './lift-figures.js';
@@ -75,6 +76,7 @@ export class ServiceReports {
       lifts,
       pumps,
       lifeSafety: lifeSafetyFigures(store, devices, w),
+      alarmHealth: alarmHealthFigures(store, timeZone, w),
     };
   }
 }

@@ -522,8 +522,8 @@ describe('the operator console in a real browser', () => {
         expect((await gw.api('POST', `/api/alarms/${call.id}/ack`, { note: 'Guard on the way' }, oak.token)).status).toBe(200);
         await eventually(async () => (await report(night)).patrol.scansMade === 7, 30_000, 500);
         await eventually(async () => (await report()).pumps.devices[0]?.dryRuns === 1 && (await report()).lifts.devices[0]?.trips === 64, 30_000, 500);
-        // The page's own Latin words on a Chinese page: the SLA figure, the CSV button, kWh.
-        allowAsIs(OAK, oak.name, 'perimeter', first.timeZone, 'SLA', 'CSV', 'kWh');
+        // The page's own Latin words on a Chinese page: the SLA figure, the CSV button, kWh, the alarm-health standards.
+        allowAsIs(OAK, oak.name, 'perimeter', first.timeZone, 'SLA', 'CSV', 'kWh', 'ANSI', 'ISA', 'EEMUA');
       }, 90_000);
 
       /** The report page of the oak desk in `lang`, for `start` (today's when not given). */
@@ -547,6 +547,7 @@ describe('the operator console in a real browser', () => {
         round3: w('第 3 轮', 'round 3'),
         quiet: w('本期没有紧急呼叫或电梯困人', 'No emergency calls or trapped passengers in this period'),
         hours: w('2.5 小时', '2.5 h'),
+        alarmHealth: w('告警系统健康度', 'Alarm-system health'),
       };
 
       for (const lang of LANGS) {
@@ -574,6 +575,10 @@ describe('the operator console in a real browser', () => {
             expect(await a.page.locator('[data-section="lifts"] tr[data-lift="lift-oak-a"] td.n').nth(1).textContent()).toBe('64');
             expect(await a.page.locator('[data-section="lifts"] tr[data-lift="lift-oak-a"] td.n').nth(2).textContent()).toMatch(/^1/);
             expect(await a.page.locator('[data-section="pumps"] tr[data-pump="pump-oak-1"] td.n').allTextContents()).toStrictEqual([words('hours'), '6', '1', '0']);
+            // Alarm-system health, today so far: of the two critical alarms the call is acknowledged, the trapped passenger not.
+            const health = a.page.locator(`[data-section="alarmHealth"] tr[data-day="${today}"]`);
+            expect(await a.page.locator('[data-section="alarmHealth"] h3').textContent()).toBe(words('alarmHealth'));
+            expect(await health.locator('td.n').nth(7).textContent()).toBe('1 / 2');
             // Tonight's rounds are not over: said so, not a row of zeros.
             expect(await a.page.locator('[data-section="patrol"] [data-empty]').textContent()).toBe(words('noneDue'));
             expect(await foreignWords(a.page, lang)).toStrictEqual([]);

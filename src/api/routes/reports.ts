@@ -108,6 +108,42 @@ export const serviceReportSchema = record({
       }),
     ),
   }),
+  alarmHealth: record({
+    benchmarks: record({
+      source: str,
+      perHourAcceptable: num,
+      perHourManageable: num,
+      peakPer10MinMax: int,
+      floodAlarms: int,
+      floodWindowMinutes: int,
+      floodPctMax: num,
+      topTenSharePctMax: num,
+      chatterRaises: int,
+      chatterWindowSeconds: int,
+      chatteringMax: int,
+      standingHours: int,
+      standingFewerThan: int,
+    }),
+    days: list(
+      record({
+        date,
+        hours: num,
+        raised: int,
+        silenced: int,
+        perHour: numOrNull,
+        peakPer10Min: int,
+        floodMinutes: num,
+        floodPct: numOrNull,
+        topSources: list(record({ type: str, source: str, count: int, sharePct: num })),
+        topTenSharePct: numOrNull,
+        chattering: list(record({ type: str, source: str, raises: int, maxPerMinute: int })),
+        standing: list(
+          record({ id: str, type: str, source: str, severity: { type: 'string', enum: [...SEVERITIES] }, firstSeen: dateTime, hoursOpen: num }),
+        ),
+        criticalAck: record({ raised: int, acknowledged: int, unacknowledged: int, p50Seconds: numOrNull, p90Seconds: numOrNull }),
+      }),
+    ),
+  }),
 });
 
 interface ReportQuery {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { csvField, csvText, serviceReportCsv } from '../../../src/reports/csv.js';
+import { ALARM_HEALTH_BENCHMARKS } from '../../../src/reports/alarm-health-figures.js';
 import type { ServiceReport } from '../../../src/reports/model.js';
 
 describe('CSV fields (RFC 4180)', () => {
@@ -89,6 +90,26 @@ const REPORT: ServiceReport = {
       { type: 'passenger_trapped', device: 'lift-1', zone: 'b1-core', raisedAt: '2026-11-03T02:00:00.000Z', acknowledgedAt: null, acknowledgedBy: null, minutesToAck: null },
     ],
   },
+  alarmHealth: {
+    benchmarks: ALARM_HEALTH_BENCHMARKS,
+    days: [
+      {
+        date: '2026-11-03',
+        hours: 24,
+        raised: 3,
+        silenced: 0,
+        perHour: 0.1,
+        peakPer10Min: 3,
+        floodMinutes: 0,
+        floodPct: 0,
+        topSources: [{ type: 'fire_alarm', source: 'smoke-1', count: 3, sharePct: 100 }],
+        topTenSharePct: 100,
+        chattering: [{ type: 'fire_alarm', source: 'smoke-1', raises: 3, maxPerMinute: 3 }],
+        standing: [{ id: 'alm-1', type: 'low_battery', source: 'meter-1', severity: 'warning', firstSeen: '2026-11-01T00:00:00.000Z', hoursOpen: 64 }],
+        criticalAck: { raised: 3, acknowledged: 1, unacknowledged: 2, p50Seconds: 270, p90Seconds: 270 },
+      },
+    ],
+  },
 };
 
 describe('the service report as CSV', () => {
@@ -100,7 +121,8 @@ describe('the service report as CSV', () => {
     // 7 report + 5 alarm totals + 1 type + 4 severities + 1 pair + 5 work order totals + 6 per category
     // + 1 energy total + 1 building day + 24 parking + 2 access totals + 48 access hours + 1 + 2 + 1 availability
     // + 3 patrol totals + 4 route night + 1 missed round + 1 + 3 lift + 1 trapped + 4 pump + 1 + 2 × 3 types + 2 × 4 incidents
-    expect(lines.length - 2).toBe(7 + 5 + 1 + 4 + 1 + 5 + 6 + 1 + 1 + 24 + 2 + 48 + 1 + 2 + 1 + 3 + 4 + 1 + 1 + 3 + 1 + 4 + 1 + 6 + 8);
+    // + 13 benchmarks + 8 day figures + 5 critical acks + 2 top source + 2 chattering + 2 standing
+    expect(lines.length - 2).toBe(7 + 5 + 1 + 4 + 1 + 5 + 6 + 1 + 1 + 24 + 2 + 48 + 1 + 2 + 1 + 3 + 4 + 1 + 1 + 3 + 1 + 4 + 1 + 6 + 8 + 13 + 8 + 5 + 2 + 2 + 2);
   });
 
   it('writes each figure under its section and keys, null as an empty value', () => {
@@ -119,7 +141,7 @@ describe('the service report as CSV', () => {
     expect(lines).toContain('availability,energy,meter-1,pct,50');
   });
 
-  it('writes patrol, lift, pump and life-safety figures under their sections', () => {
+  it('writes patrol, lift, pump, life-safety and alarm-health figures under their sections', () => {
     for (const row of [
       'patrol,,,completionPct,87.5',
       'patrol,east,2026-11-03,checkpoints,2',
@@ -136,6 +158,16 @@ describe('the service report as CSV', () => {
       'lifeSafety,sos-1,2026-11-03T01:00:00.000Z,acknowledgedBy,Desk',
       'lifeSafety,lift-1,2026-11-03T02:00:00.000Z,minutesToAck,',
       'lifeSafety,lift-1,2026-11-03T02:00:00.000Z,type,passenger_trapped',
+      'alarmHealth,benchmark,,source,ANSI/ISA-18.2-2016 Table 5 (after EEMUA 191)',
+      'alarmHealth,benchmark,,perHourManageable,12',
+      'alarmHealth,2026-11-03,,perHour,0.1',
+      'alarmHealth,2026-11-03,,topTenSharePct,100',
+      'alarmHealth,2026-11-03,,criticalUnacknowledged,2',
+      'alarmHealth,2026-11-03,,criticalAckP90Seconds,270',
+      'alarmHealth,2026-11-03,fire_alarm/smoke-1,topSharePct,100',
+      'alarmHealth,2026-11-03,fire_alarm/smoke-1,chatterMaxPerMinute,3',
+      'alarmHealth,2026-11-03,low_battery/meter-1,standingSince,2026-11-01T00:00:00.000Z',
+      'alarmHealth,2026-11-03,low_battery/meter-1,standingHours,64',
     ]) {
       expect(lines).toContain(row);
     }

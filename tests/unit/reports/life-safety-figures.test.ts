@@ -43,6 +43,8 @@ function alarm(id: string, type: string, device: string, kind: string | undefine
     type,
     severity: 'critical',
     state: 'cleared',
+    // Stored closed (a cleared critical alarm nobody acknowledged would hold its key open).
+    acknowledged: true,
     source: device,
     device,
     ...(kind ? { kind } : {}),
