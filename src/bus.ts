@@ -1,4 +1,4 @@
-import type { Alarm, AlarmChange, Severity } from './alarms/model.js';
+import type { Alarm, AlarmChange, Incident, Severity, Silence } from './alarms/model.js';
 import type { Failures } from './failures.js';
 import type { Logger } from './log.js';
 import type { KindName, TelemetryFields } from './devices/kinds/index.js';
@@ -33,6 +33,10 @@ export interface BusEvents {
   alarmChanged: { alarm: Alarm; change: AlarmChange; previousSeverity?: Severity };
   /** An alarm was cleared, by hand or by its rule (`alarm.clearedBy`). */
   alarmCleared: { alarm: Alarm };
+  /** An incident (contract §11: alarms of one zone or parent raised together) opened, grew, changed or closed. */
+  incidentChanged: { incident: Incident; change: 'opened' | 'updated' | 'closed' };
+  /** A silence was created, began, ended on time or was deleted. */
+  silenceChanged: { silence: Silence; change: 'created' | 'started' | 'ended' | 'deleted' };
   /** A work order was created, changed by someone, or became overdue. */
   workOrderChanged: { workOrder: WorkOrder; change: 'created' | 'updated' | 'overdue'; previousStatus?: WorkOrderStatus };
 }

@@ -53,6 +53,11 @@ export class Topics {
     return `${this.base}/${site}/workorders/${id}`;
   }
 
+  /** contract §11: `sc/{site}/incidents/{id}`, retained while the incident is open. */
+  incident(site: string, id: string): string {
+    return `${this.base}/${site}/incidents/${id}`;
+  }
+
   /** Every alarm topic of a site: what the security desk subscribes to. */
   alarmsFilter(site: string): string {
     return `${this.base}/${site}/alarms/#`;
@@ -92,7 +97,7 @@ export class Topics {
   /** The subscription filters an operator of `site` may use (contract §3). */
   operatorFilters(site: string): string[] {
     const b = `${this.base}/${site}`;
-    return [this.alarmsFilter(site), this.workOrdersFilter(site), `${b}/gateway/#`, `${b}/+/+/status`];
+    return [this.alarmsFilter(site), this.workOrdersFilter(site), `${b}/incidents/#`, `${b}/gateway/#`, `${b}/+/+/status`];
   }
 }
 

@@ -1,5 +1,5 @@
 import { filterClause, type StateStore } from '../storage/state/store.js';
-import type { Alarm, AlarmKey, AlarmState, AlarmTransition, Severity } from './model.js';
+import { awaitsAck, type Alarm, type AlarmKey, type AlarmState, type AlarmTransition, type Severity } from './model.js';
 
 /** An alarm's pending or done escalation: severity `to` at `at` (epoch ms). */
 export interface Escalation {
@@ -24,7 +24,8 @@ export interface TransitionRecord {
 }
 
 export interface AlarmFilter {
-  state?: AlarmState;
+  /** `open`: active, acknowledged, or cleared awaiting acknowledgement (what the desk must still see). */
+  state?: AlarmState | 'open';
   severity?: Severity;
   site?: string;
   type?: string;
@@ -42,6 +43,8 @@ interface AlarmRow {
 }
 
 const COLUMNS = 'body, escalate_to, escalate_at, escalated';
+/** The rows of open alarms (the predicate of the partial unique index `alarms_open`). */
+const OPEN = "(state != 'cleared' OR awaiting_ack = 1)";
 const DEFAULT_LIMIT = 1000;
 
 /** The alarms and their transitions in the state store; every write is one transaction. */
@@ -53,9 +56,9 @@ export class AlarmStore {
     const db = this.store.db;
     db.transaction(() => {
       db.prepare(
-        `INSERT INTO alarms (id, site, type, source, severity, state, first_seen, escalate_to, escalate_at, escalated, body, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(a.id, a.site, a.type, a.source, a.severity, a.state, Date.parse(a.firstSeen), e?.to ?? null, e?.at ?? null, e?.done ? 1 : 0, JSON.stringify(a), t.at);
+        `INSERT INTO alarms (id, site, type, source, severity, state, awaiting_ack, incident, first_seen, escalate_to, escalate_at, escalated, body, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(a.id, a.site, a.type, a.source, a.severity, a.state, awaitsAck(a) ? 1 : 0, a.incident ?? null, Date.parse(a.firstSeen), e?.to ?? null, e?.at ?? null, e?.done ? 1 : 0, JSON.stringify(a), t.at);
       this.addTransition(a, t);
     })();
   }
@@ -66,9 +69,9 @@ export class AlarmStore {
     const db = this.store.db;
     db.transaction(() => {
       db.prepare(
-        `UPDATE alarms SET severity = ?, state = ?, escalate_to = ?, escalate_at = ?, escalated = ?, body = ?, updated_at = ?
+        `UPDATE alarms SET severity = ?, state = ?, awaiting_ack = ?, escalate_to = ?, escalate_at = ?, escalated = ?, body = ?, updated_at = ?
          WHERE id = ?`,
-      ).run(a.severity, a.state, e?.to ?? null, e?.at ?? null, e?.done ? 1 : 0, JSON.stringify(a), t?.at ?? Date.now(), a.id);
+      ).run(a.severity, a.state, awaitsAck(a) ? 1 : 0, e?.to ?? null, e?.at ?? null, e?.done ? 1 : 0, JSON.stringify(a), t?.at ?? Date.now(), a.id);
       if (t) this.addTransition(a, t);
     })();
   }
@@ -78,26 +81,35 @@ export class AlarmStore {
     return row && fromRow(row);
   }
 
-  /** The open (active or acknowledged) alarm of a key; the partial unique index `alarms_open` answers it. */
+  /** The open alarm of a key (active, acknowledged, or cleared awaiting acknowledgement); the partial unique index `alarms_open` answers it. */
   openByKey(key: AlarmKey): StoredAlarm | undefined {
     const row = this.store.db
-      .prepare(`SELECT ${COLUMNS} FROM alarms WHERE site = ? AND type = ? AND source = ? AND state != 'cleared'`)
+      .prepare(`SELECT ${COLUMNS} FROM alarms WHERE site = ? AND type = ? AND source = ? AND ${OPEN}`)
       .get(key.site, key.type, key.source) as AlarmRow | undefined;
     return row && fromRow(row);
   }
 
   open(): StoredAlarm[] {
-    const rows = this.store.db.prepare(`SELECT ${COLUMNS} FROM alarms WHERE state != 'cleared' ORDER BY first_seen, id`).all() as AlarmRow[];
+    const rows = this.store.db.prepare(`SELECT ${COLUMNS} FROM alarms WHERE ${OPEN} ORDER BY first_seen, id`).all() as AlarmRow[];
     return rows.map(fromRow);
+  }
+
+  /** The alarms of an incident, oldest first. */
+  ofIncident(incident: string): Alarm[] {
+    const rows = this.store.db.prepare('SELECT body FROM alarms WHERE incident = ? ORDER BY first_seen, id').all(incident) as Array<{ body: string }>;
+    return rows.map((r) => JSON.parse(r.body) as Alarm);
   }
 
   /** Alarms matching every given filter, newest (by firstSeen) first. */
   list(filter: AlarmFilter): Alarm[] {
     if (filter.sites?.length === 0) return [];
-    const { sql: where, args } = filterClause({ state: filter.state, severity: filter.severity, site: filter.site, type: filter.type }, filter.sites);
-    const sql = `SELECT body FROM alarms ${where} ORDER BY first_seen DESC, id DESC LIMIT ?`;
-    const rows = this.store.db.prepare(sql).all(...args, filter.limit ?? DEFAULT_LIMIT) as Array<{ body: string }>;
-    return rows.map((r) => JSON.parse(r.body) as Alarm);
+    const state = filter.state === 'open' ? undefined : filter.state;
+    const { sql, args } = filterClause({ state, severity: filter.severity, site: filter.site, type: filter.type }, filter.sites);
+    const where = filter.state === 'open' ? (sql ? `${sql} AND ${OPEN}` : `WHERE ${OPEN}`) : sql;
+    const rows = this.store.db
+      .prepare(`SELECT body FROM alarms ${where} ORDER BY first_seen DESC, id DESC LIMIT ?`)
+      .all(...args, filter.limit ?? DEFAULT_LIMIT) as Array<{ body: string }>;
+    return rows.map((r) => parseAlarm(r.body));
   }
 
   /** The transitions of one alarm, oldest first. */
@@ -110,7 +122,7 @@ export class AlarmStore {
       at: r.at,
       by: r.by,
       ...(r.note !== null ? { note: r.note } : {}),
-      alarm: JSON.parse(r.body) as Alarm,
+      alarm: parseAlarm(r.body),
     }));
   }
 
@@ -121,8 +133,15 @@ export class AlarmStore {
   }
 }
 
+/** An alarm stored before `acknowledged` existed (contract §11) says it from its state and who acknowledged it. */
+function parseAlarm(body: string): Alarm {
+  const alarm = JSON.parse(body) as Alarm;
+  if (alarm.acknowledged === undefined) alarm.acknowledged = alarm.state === 'acknowledged' || alarm.ackedBy !== undefined;
+  return alarm;
+}
+
 function fromRow(row: AlarmRow): StoredAlarm {
-  const alarm = JSON.parse(row.body) as Alarm;
+  const alarm = parseAlarm(row.body);
   if (row.escalate_to === null || row.escalate_at === null) return { alarm };
   return { alarm, escalation: { to: row.escalate_to, at: row.escalate_at, done: row.escalated === 1 } };
 }

@@ -24,6 +24,9 @@ export const AlarmSchema = z.strictObject({
   type: z.string(),
   severity: SeveritySchema,
   state: z.enum(ALARM_STATES),
+  acknowledged: z.boolean().meta({
+    description: 'whether a person acknowledged it (or cleared it by hand); a critical alarm cleared by its condition before that stays open, `state: cleared`, until acknowledged',
+  }),
   source: z.string().meta({ description: 'the device id, or the zone for a zone-level alarm' }),
   device: z.string().optional(),
   kind: z.string().optional(),
@@ -40,6 +43,11 @@ export const AlarmSchema = z.strictObject({
   clearedAt: TimeSchema.optional(),
   note: z.string().optional().meta({ description: 'the note given with the last ack or clear' }),
   workOrder: z.string().optional(),
+  incident: z.string().optional().meta({ description: 'the incident it belongs to: alarms of one zone or one parent raised within 5 minutes of each other' }),
+  lifeSafety: z.literal(true).optional().meta({ description: 'raised by a life-safety event (fire alarm, emergency call, trapped passenger, lift alarm button): never suppressed or silenced' }),
+  suppressed: z.int().nonnegative().optional().meta({ description: "how many of its descendants' offline and absent alarms it holds back while it is open" }),
+  silenced: z.string().optional().meta({ description: 'the silence it was raised under: stored and listed, not published, until the silence ends' }),
+  test: z.literal(true).optional().meta({ description: 'a fire alarm raised during a silence that says `fireTest: true`' }),
 });
 export type Alarm = z.infer<typeof AlarmSchema>;
 
@@ -60,6 +68,13 @@ export const AlarmRaiseSchema = AlarmSchema.pick({ severity: true, device: true,
   at: z.number().optional(),
   /** The work order this alarm belongs to (e.g. the overdue alarm of a work order). */
   workOrder: z.string().optional(),
+  /** Raised by a life-safety event (§11): critical at once, never suppressed, silenced or held back. */
+  lifeSafety: z.boolean().optional(),
+  /**
+   * An offline or absent alarm (§11 topology suppression): not raised while an ancestor of its device is down;
+   * `afterMs` is its rule's own wait, counted again from the ancestor's recovery.
+   */
+  suppressible: z.object({ afterMs: z.number().nonnegative() }).optional(),
 });
 export type AlarmRaise = z.infer<typeof AlarmRaiseSchema>;
 
@@ -70,27 +85,90 @@ export interface AlarmKey {
 }
 
 /** What happened to an open alarm, as the `alarmChanged` bus event names it. */
-export type AlarmChange = 'bumped' | 'acknowledged' | 'escalated' | 'severity_changed' | 'linked';
+export type AlarmChange =
+  | 'bumped'
+  | 'acknowledged'
+  | 'escalated'
+  | 'severity_changed'
+  | 'linked'
+  /** A critical alarm cleared but not yet acknowledged was raised again: active once more. */
+  | 'reopened'
+  /** The number of descendants' alarms it holds back (`suppressed`) changed. */
+  | 'suppressed'
+  /** The silence it was raised under ended while its condition still holds: published now. */
+  | 'unsilenced';
 
 /** The facts recorded in `alarm_transitions` (a bump is not one; the alarm row carries its count). */
-export type AlarmTransition = 'raised' | 'acknowledged' | 'cleared' | 'escalated' | 'severity_changed';
+export type AlarmTransition = 'raised' | 'acknowledged' | 'cleared' | 'escalated' | 'severity_changed' | 'reopened';
 
-/** Operations on an alarm, and the states each may start from (ThingsBoard: ack and clear are separate facts). */
-export const ALARM_OPERATIONS: Readonly<Record<'ack' | 'clear', readonly AlarmState[]>> = {
-  ack: ['active'],
-  clear: ['active', 'acknowledged'],
-};
-
-export function canOperate(op: keyof typeof ALARM_OPERATIONS, state: AlarmState): boolean {
-  return ALARM_OPERATIONS[op].includes(state);
+/**
+ * Whether an alarm still asks for an operator (contract §11): a critical or life-safety alarm whose condition
+ * cleared before anyone acknowledged it stays open, `state: cleared, acknowledged: false`, until acknowledged.
+ */
+export function awaitsAck(alarm: Pick<Alarm, 'state' | 'acknowledged' | 'severity' | 'lifeSafety'>): boolean {
+  return alarm.state === 'cleared' && alarm.acknowledged === false && (alarm.severity === 'critical' || alarm.lifeSafety === true);
 }
 
-/** Open = active or acknowledged: retained on its topic, and the one alarm of its (site, type, source). */
-export function isOpen(state: AlarmState): boolean {
-  return state !== 'cleared';
+/** Open = active, acknowledged, or cleared awaiting acknowledgement: retained on its topic, the one alarm of its (site, type, source). */
+export function isOpen(alarm: Pick<Alarm, 'state' | 'acknowledged' | 'severity' | 'lifeSafety'>): boolean {
+  return alarm.state !== 'cleared' || awaitsAck(alarm);
+}
+
+/** Whether a person may acknowledge it now: it is active, or cleared and still awaiting acknowledgement. */
+export function canAcknowledge(alarm: Alarm): boolean {
+  return alarm.state === 'active' || awaitsAck(alarm);
 }
 
 /** True when `a` is strictly more severe than `b`. */
 export function moreSevere(a: Severity, b: Severity): boolean {
   return SEVERITIES.indexOf(a) < SEVERITIES.indexOf(b);
 }
+
+/** An incident (contract §11): alarms of one site that arise together, in one zone or under one parent. */
+export const IncidentSchema = z.strictObject({
+  id: z.string(),
+  site: z.string(),
+  state: z.enum(['open', 'closed']).meta({ description: 'open while any of its alarms is' }),
+  severity: z.enum(SEVERITIES).meta({ description: 'the highest severity of its alarms' }),
+  lifeSafety: z.boolean().meta({ description: 'whether any of its alarms was raised by a life-safety event' }),
+  zones: z.array(z.string()),
+  parents: z.array(z.string()).meta({ description: 'the parent devices whose descendants it groups' }),
+  firstSeen: TimeSchema,
+  lastSeen: TimeSchema,
+  alarms: z.array(z.string()).meta({ description: 'its alarms, oldest first' }),
+  open: z.int().nonnegative().meta({ description: 'how many of its alarms are open' }),
+  counts: z.record(z.string(), z.int()).meta({ description: 'its alarms by type' }),
+  closedAt: TimeSchema.optional(),
+});
+export type Incident = z.infer<typeof IncidentSchema>;
+
+/** A silence (contract §11): a maintenance or test window that keeps matching alarms off the topics and the console. */
+const Name = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -');
+
+export const SilenceMatchSchema = z
+  .strictObject({
+    zone: Name.optional(),
+    devices: z.array(Name).min(1).max(1000).optional(),
+    kind: Name.optional(),
+    type: Name.optional(),
+  })
+  .refine((m) => m.zone !== undefined || m.devices !== undefined || m.kind !== undefined || m.type !== undefined, {
+    message: 'must name at least one of zone, devices, kind, type',
+  });
+
+export const SilenceSchema = z.strictObject({
+  id: z.string(),
+  site: z.string(),
+  match: SilenceMatchSchema,
+  from: TimeSchema,
+  to: TimeSchema,
+  reason: z.string(),
+  fireTest: z.boolean().optional(),
+  state: z.enum(['pending', 'active', 'ended']),
+  createdBy: z.string(),
+  createdAt: TimeSchema,
+  endedAt: TimeSchema.optional(),
+  endedBy: z.string().optional(),
+});
+export type Silence = z.infer<typeof SilenceSchema>;
+export type SilenceMatch = z.infer<typeof SilenceMatchSchema>;

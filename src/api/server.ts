@@ -13,6 +13,7 @@ import { consoleRoutes } from './routes/console.js';
 import { definitionRoutes, type DefinitionRouteDeps } from './routes/definitions.js';
 import { deviceRoutes, type DeviceRouteDeps } from './routes/devices.js';
 import { eventRoutes, type EventRouteDeps } from './routes/events.js';
+import { incidentRoutes, type IncidentRouteDeps } from './routes/incidents.js';
 import { operatorRoutes, type OperatorRouteDeps } from './routes/operators.js';
 import { profileRoutes, type ProfileRouteDeps } from './routes/profiles.js';
 import { reportRoutes, type ReportRouteDeps } from './routes/reports.js';
@@ -25,6 +26,7 @@ export interface ApiDeps
     DeviceRouteDeps,
     OperatorRouteDeps,
     AlarmRouteDeps,
+    IncidentRouteDeps,
     EventRouteDeps,
     WorkOrderRouteDeps,
     RuleRouteDeps,
@@ -94,6 +96,7 @@ export async function buildApi(deps: ApiDeps, limits: HttpLimits): Promise<Fasti
   deviceRoutes(app, deps);
   operatorRoutes(app, deps);
   alarmRoutes(app, deps);
+  incidentRoutes(app, deps);
   workOrderRoutes(app, deps);
   ruleRoutes(app, deps);
   profileRoutes(app, deps);

@@ -1,6 +1,6 @@
 import type { Bus } from '../bus.js';
 import type { Logger } from '../log.js';
-import { ConflictError, NotFoundError } from '../errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { hashSecret, newSecret, secretMatches } from '../secrets.js';
 import type { StateStore } from '../storage/state/store.js';
 import type { KindName } from './kinds/index.js';
@@ -18,6 +18,8 @@ export interface DeviceRecord {
   lastSeen: number | null;
   /** How a device that does not speak the gateway's own JSON reaches it; absent for a native device. */
   source?: DeviceSource;
+  /** The device it depends on (the breaker feeding it, the controller it is wired to): topology suppression (contract §11). */
+  parent?: string;
 }
 
 /** Where the gateway polls a Modbus device: a TCP host (or a serial server speaking RTU over TCP), or a serial line. */
@@ -43,6 +45,7 @@ export interface NewDevice {
   name?: string;
   tags?: Record<string, string>;
   source?: DeviceSource;
+  parent?: string;
 }
 
 /** An online/offline change waiting for the next flush into `device_status_log`. */
@@ -64,6 +67,7 @@ interface DeviceRow {
   online: number;
   last_seen: number | null;
   source: string | null;
+  parent: string | null;
 }
 
 /**
@@ -128,6 +132,7 @@ export class DeviceRegistry {
     if (bridge !== undefined && this.behindBridges.has(bridgeKey(bridge, input.source!.externalId ?? input.id))) {
       throw new ConflictError(`bridge ${bridge} already has a device named ${JSON.stringify(input.source!.externalId ?? input.id)}`);
     }
+    if (input.parent !== undefined) this.checkParent(input.id, input.site, input.parent);
     const password = newSecret();
     const device: DeviceRecord = {
       id: input.id,
@@ -140,11 +145,12 @@ export class DeviceRegistry {
       online: false,
       lastSeen: null,
       ...(input.source ? { source: input.source } : {}),
+      ...(input.parent !== undefined ? { parent: input.parent } : {}),
     };
     const hash = hashSecret(password);
     this.store.db
       .prepare(
-        'INSERT INTO devices (id, kind, site, zone, name, tags, secret_hash, created_at, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO devices (id, kind, site, zone, name, tags, secret_hash, created_at, source, parent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       )
       .run(
         device.id,
@@ -156,6 +162,7 @@ export class DeviceRegistry {
         hash,
         device.createdAt,
         device.source ? JSON.stringify(device.source) : null,
+        device.parent ?? null,
       );
     this.remember(device);
     this.secretHashes.set(device.id, hash);
@@ -203,6 +210,10 @@ export class DeviceRegistry {
 
   delete(id: string): DeviceRecord {
     const device = this.require(id);
+    const children = this.childrenOf(id);
+    if (children.length > 0) {
+      throw new ConflictError(`device ${id} is the parent of ${children.length} device(s) (${children.slice(0, 5).join(', ')}${children.length > 5 ? ', ...' : ''}): delete them first`);
+    }
     const db = this.store.db;
     // Its status log goes too: a device registered later under the same id starts with none.
     db.transaction(() => {
@@ -216,6 +227,23 @@ export class DeviceRegistry {
     this.statusLog = this.statusLog.filter((c) => c.device !== id);
     this.log.info({ device: id, site: device.site }, 'device deleted');
     return device;
+  }
+
+  /** The devices registered with `id` as their parent. */
+  childrenOf(id: string): string[] {
+    return [...this.devices.values()].filter((d) => d.parent === id).map((d) => d.id);
+  }
+
+  /** A parent must be a registered device of the same site, and must not lead back to the device (no cycle). */
+  private checkParent(id: string, site: string, parent: string): void {
+    const p = this.devices.get(parent);
+    if (!p) throw new ValidationError('parent', `no device ${JSON.stringify(parent)} is registered`);
+    if (p.site !== site) throw new ValidationError('parent', `device ${parent} is of site ${p.site}, not ${site}`);
+    const seen = new Set<string>([id]);
+    for (let at: string | undefined = parent; at !== undefined; at = this.devices.get(at)?.parent) {
+      if (seen.has(at)) throw new ValidationError('parent', `${parent} would make a cycle of parents through ${at}`);
+      seen.add(at);
+    }
   }
 
   /** Replaces the device's MQTT password (new credentials); the old one stops working for new connections. */
@@ -323,6 +351,7 @@ function fromRow(row: DeviceRow): DeviceRecord {
     online: row.online === 1,
     lastSeen: row.last_seen,
     ...(row.source ? { source: JSON.parse(row.source) as DeviceSource } : {}),
+    ...(row.parent ? { parent: row.parent } : {}),
   };
 }
 
@@ -339,5 +368,6 @@ export function deviceJson(d: DeviceRecord) {
     lastSeen: d.lastSeen === null ? null : new Date(d.lastSeen).toISOString(),
     createdAt: new Date(d.createdAt).toISOString(),
     ...(d.source ? d.source : {}),
+    ...(d.parent !== undefined ? { parent: d.parent } : {}),
   };
 }

@@ -4,6 +4,7 @@
  * holding → clear the alarm unless `autoClear: false`. Each action fails alone, reported with the rule.
  */
 import type { Severity } from '../alarms/model.js';
+import { LIFE_SAFETY_EVENTS } from '../devices/kinds/index.js';
 import type { FailureContext, FailureStage } from '../failures.js';
 import type { Priority } from '../workorders/model.js';
 import type { RuleActions } from './actions.js';
@@ -30,6 +31,12 @@ const STAGE_OF: Record<string, FailureStage> = {
   devices: 'commands',
   sendCommand: 'commands',
 };
+
+/** A rule raised by one of its kind's life-safety events (§11): its alarm is critical at once and never held back. */
+function lifeSafetyRule(rule: Rule, kind: string | undefined): boolean {
+  const when = rule.when;
+  return when.form === 'event' && kind !== undefined && LIFE_SAFETY_EVENTS.some((e) => e.kind === kind && e.type === when.event);
+}
 
 /** Runs `rule`'s actions for one edge of its condition. */
 export function applyChange(rule: Rule, change: Change, actions: RuleActions, log: ActionFailed): void {
@@ -61,6 +68,8 @@ function onHolds(rule: Rule, change: Change, vars: TemplateVars, actions: RuleAc
       value: change.value,
       escalate: a.escalate ? { afterMs: a.escalate.after, to: a.escalate.to } : undefined,
       at: change.at,
+      ...(lifeSafetyRule(rule, s.kind) && { lifeSafety: true }),
+      ...(rule.when.form === 'absent' && { suppressible: { afterMs: rule.when.absentMs } }),
     };
     alarm = attempt(log, rule, change, 'raiseAlarm', () => actions.raiseAlarm(req));
     // A bump of an alarm already open (contract §4) opens no second work order and repeats no command.

@@ -164,7 +164,8 @@ export class WorkOrderService {
   private afterStatus(prev: WorkOrder, wo: WorkOrder): void {
     if (isSettled(wo.status) && !isSettled(prev.status)) {
       this.timers.cancel(wo.id);
-      this.deps.alarms.clearByKey(overdueKey(wo), OVERDUE_BY);
+      // People settled it: the overdue alarm needs no acknowledgement of its own.
+      this.deps.alarms.clearByKey(overdueKey(wo), OVERDUE_BY, true);
     } else if (!isSettled(wo.status) && isSettled(prev.status)) {
       this.arm(wo);
     }

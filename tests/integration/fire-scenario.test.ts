@@ -39,7 +39,7 @@ describe('the fire scenario with the default rule pack', () => {
       const order = await eventually(() => received.find((m) => m.topic.includes('/workorders/') && m.body.alarm === confirmed.body.id), 5000);
       await eventually(() => obeyed.doorUnlocked !== undefined && obeyed.lampFull !== undefined, 5000, 20);
 
-      expect(fire.body).toMatchObject({ site: SITE, severity: 'major', source: 'fire-b1-f2-01', zone: 'b1-f2', rule: 'fire-alarm' });
+      expect(fire.body).toMatchObject({ site: SITE, severity: 'critical', source: 'fire-b1-f2-01', zone: 'b1-f2', rule: 'fire-alarm' });
       expect(confirmed.body).toMatchObject({ severity: 'critical', source: 'b1-f2', zone: 'b1-f2', rule: 'fire-confirmed' });
       expect((await gw.api('GET', `/api/alarms/${confirmed.body.id}`)).body.workOrder).toBe(order.body.id);
       expect(confirmed.topic).toBe(`sc/${SITE}/alarms/critical/fire_confirmed/b1-f2`);

@@ -32,6 +32,7 @@ function insertAlarm(gw: TestGateway, s: AlarmSpec): void {
     type: s.type,
     severity: s.raisedAs ?? s.severity,
     state: 'active',
+    acknowledged: false,
     source: s.source,
     device: s.source,
     rule: 'test',
@@ -46,11 +47,12 @@ function insertAlarm(gw: TestGateway, s: AlarmSpec): void {
     store.update({ alarm }, { transition: 'escalated', at: at(s.escalated), by: 'escalation' });
   }
   if (s.acked) {
-    alarm = { ...alarm, state: 'acknowledged', ackedBy: 'Desk', ackedAt: iso(at(s.acked)) };
+    alarm = { ...alarm, state: 'acknowledged', acknowledged: true, ackedBy: 'Desk', ackedAt: iso(at(s.acked)) };
     store.update({ alarm }, { transition: 'acknowledged', at: at(s.acked), by: 'Desk' });
   }
   if (s.cleared) {
-    alarm = { ...alarm, state: 'cleared', clearedBy: 'Desk', clearedAt: iso(at(s.cleared)) };
+    // A person's clear acknowledges it too.
+    alarm = { ...alarm, state: 'cleared', acknowledged: true, clearedBy: 'Desk', clearedAt: iso(at(s.cleared)) };
     store.update({ alarm }, { transition: 'cleared', at: at(s.cleared), by: 'Desk' });
   }
 }

@@ -38,6 +38,7 @@ const registerBody = {
     zone: { type: 'string', pattern: ZONE_RE.source },
     name: { type: 'string', minLength: 1, maxLength: 128 },
     tags: { type: 'object', additionalProperties: { type: 'string', maxLength: 128 }, maxProperties: 32 },
+    parent: { type: 'string', pattern: DEVICE_ID_RE.source },
     ...deviceSourceProperties,
   },
 } as const;
@@ -51,7 +52,7 @@ export function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps): void 
     return device;
   };
 
-  app.post<{ Body: { id: string; kind: KindName; site: string; zone: string; name?: string; tags?: Record<string, string> } & SourceInput }>(
+  app.post<{ Body: { id: string; kind: KindName; site: string; zone: string; name?: string; tags?: Record<string, string>; parent?: string } & SourceInput }>(
     '/api/devices',
     {
       config: { adminOnly: true },
@@ -63,11 +64,11 @@ export function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps): void 
       },
     },
     async (request, reply) => {
-      const { id, kind, site, zone, name, tags } = request.body;
+      const { id, kind, site, zone, name, tags, parent } = request.body;
       const source = checkSource(request.body, deps.sources);
       if (source && !source.modbus && deps.mqttProfilesUnavailable) throw new ValidationError('profile', deps.mqttProfilesUnavailable);
       if (deps.sources.bridge(id)) throw new ConflictError(`${JSON.stringify(id)} is already a bridge's username`);
-      const { device, password } = deps.registry.register({ id, kind, site, zone, name, tags, source });
+      const { device, password } = deps.registry.register({ id, kind, site, zone, name, tags, source, parent });
       if (deps.createDeviceAccount) await accountOrUndo(deps, device, password);
       // A polled device never connects: it has no MQTT credentials to show.
       if (device.source?.modbus) return reply.status(201).send(deviceJson(device));

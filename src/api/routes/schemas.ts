@@ -69,6 +69,7 @@ export function deviceSchema(withCredentials: boolean) {
       profile: { type: 'string' },
       bridge: { type: 'string' },
       externalId: { type: 'string' },
+      parent: { type: 'string', description: 'the device it depends on (topology suppression)' },
       modbus: { type: 'object', additionalProperties: true },
       poll: {
         type: 'object',

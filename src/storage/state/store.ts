@@ -95,6 +95,43 @@ const MIGRATIONS = [
      secret_hash TEXT NOT NULL,
      created_at INTEGER NOT NULL
    );`,
+  // Life-safety first (alarm states, incidents, topology, silences, notifications). A critical alarm cleared before
+  // anyone acknowledged it stays open (awaiting_ack = 1) and keeps its (site, type, source). Every alarm belongs to
+  // an incident; a device may have a parent (the breaker feeding it, the controller a door is wired to).
+  `ALTER TABLE alarms ADD COLUMN awaiting_ack INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE alarms ADD COLUMN incident TEXT;
+   DROP INDEX alarms_open;
+   CREATE UNIQUE INDEX alarms_open ON alarms(site, type, source) WHERE state != 'cleared' OR awaiting_ack = 1;
+   CREATE INDEX alarms_incident ON alarms(incident);
+   ALTER TABLE devices ADD COLUMN parent TEXT;
+   CREATE TABLE incidents (
+     id TEXT PRIMARY KEY,
+     site TEXT NOT NULL,
+     open INTEGER NOT NULL,
+     first_seen INTEGER NOT NULL,
+     last_seen INTEGER NOT NULL,
+     body TEXT NOT NULL
+   );
+   CREATE INDEX incidents_open ON incidents(site, open);
+   CREATE TABLE silences (
+     id TEXT PRIMARY KEY,
+     site TEXT NOT NULL,
+     from_at INTEGER NOT NULL,
+     to_at INTEGER NOT NULL,
+     ended_at INTEGER,
+     body TEXT NOT NULL
+   );
+   CREATE TABLE alarm_notifications (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     alarm_id TEXT NOT NULL,
+     channel TEXT NOT NULL,
+     event TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     ok INTEGER NOT NULL,
+     attempts INTEGER NOT NULL,
+     error TEXT
+   );
+   CREATE INDEX alarm_notifications_alarm ON alarm_notifications(alarm_id);`,
 ];
 
 /** The embedded state store: one SQLite file under DATA_DIR, in WAL mode. */

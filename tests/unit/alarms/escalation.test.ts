@@ -1,6 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { AlarmRaise } from '../../../src/alarms/model.js';
-import { createHarness, type Harness } from './harness.js';
+import { harnessPerTest } from './harness.js';
 
 const T0 = Date.parse('2025-03-01T08:00:00.000Z');
 
@@ -14,23 +14,8 @@ const SMOKE: AlarmRaise = {
 };
 const TOPIC = (severity: string) => `sc/maple-court/alarms/${severity}/smoke/fire-b3-01`;
 
-let h: Harness;
-
-beforeEach(async () => {
-  vi.useFakeTimers({ now: T0 });
-  h = await createHarness();
-  h.alarms.start();
-});
-
-afterEach(async () => {
-  vi.useRealTimers();
-  await h.close();
-});
-
-async function drain() {
-  await h.settled();
-  return h.published.splice(0);
-}
+const h = harnessPerTest(T0);
+const drain = () => h.drain();
 
 describe('AlarmService escalation', () => {
   const ESCALATING: AlarmRaise = { ...SMOKE, escalate: { afterMs: 60_000, to: 'critical' } };

@@ -1,24 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { ALARM_OPERATIONS, canOperate, isOpen, moreSevere, SEVERITIES } from '../../../src/alarms/model.js';
+import { awaitsAck, isOpen, moreSevere, SEVERITIES, type AlarmState, type Severity } from '../../../src/alarms/model.js';
 
-describe('alarm transitions (ThingsBoard: ack and clear are separate facts)', () => {
-  it('acknowledges only an active alarm and clears only an open one', () => {
-    expect(ALARM_OPERATIONS).toStrictEqual({ ack: ['active'], clear: ['active', 'acknowledged'] });
+describe('open alarms (contract §11: a critical alarm waits for its acknowledgement)', () => {
+  const alarm = (state: AlarmState, acknowledged: boolean, severity: Severity = 'major', lifeSafety?: true) => ({ state, acknowledged, severity, lifeSafety });
+
+  it('counts active and acknowledged alarms as open, a cleared ordinary one not', () => {
+    expect([isOpen(alarm('active', false)), isOpen(alarm('acknowledged', true)), isOpen(alarm('cleared', false))]).toStrictEqual([true, true, false]);
   });
 
-  it.each([
-    ['ack', 'active', true],
-    ['ack', 'acknowledged', false],
-    ['ack', 'cleared', false],
-    ['clear', 'active', true],
-    ['clear', 'acknowledged', true],
-    ['clear', 'cleared', false],
-  ] as const)('%s of a %s alarm is allowed: %s', (op, state, allowed) => {
-    expect(canOperate(op, state)).toBe(allowed);
-  });
-
-  it('counts active and acknowledged alarms as open, cleared ones not', () => {
-    expect([isOpen('active'), isOpen('acknowledged'), isOpen('cleared')]).toStrictEqual([true, true, false]);
+  it('keeps a critical or life-safety alarm cleared before anyone acknowledged it open, and closes it once acknowledged', () => {
+    expect(awaitsAck(alarm('cleared', false, 'critical'))).toBe(true);
+    expect(awaitsAck(alarm('cleared', false, 'major', true))).toBe(true);
+    expect(isOpen(alarm('cleared', false, 'critical'))).toBe(true);
+    expect(isOpen(alarm('cleared', true, 'critical'))).toBe(false);
   });
 });
 

@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { AlarmRaise } from '../../../src/alarms/model.js';
 import { GatewayError } from '../../../src/errors.js';
-import { createHarness, type Harness } from './harness.js';
+import { harnessPerTest } from './harness.js';
 
 const T0 = Date.parse('2025-03-01T08:00:00.000Z');
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -20,24 +20,8 @@ const SMOKE: AlarmRaise = {
 };
 const TOPIC = (severity: string) => `sc/maple-court/alarms/${severity}/smoke/fire-b3-01`;
 
-let h: Harness;
-
-beforeEach(async () => {
-  vi.useFakeTimers({ now: T0 });
-  h = await createHarness();
-  h.alarms.start();
-});
-
-afterEach(async () => {
-  vi.useRealTimers();
-  await h.close();
-});
-
-/** The publishes since the last call, once they are all out. */
-async function drain() {
-  await h.settled();
-  return h.published.splice(0);
-}
+const h = harnessPerTest(T0);
+const drain = () => h.drain();
 
 function expectIllegal(fn: () => unknown, message: string) {
   try {
@@ -63,6 +47,7 @@ describe('AlarmService.raise', () => {
       type: 'smoke',
       severity: 'major',
       state: 'active',
+      acknowledged: false,
       source: 'fire-b3-01',
       device: 'fire-b3-01',
       kind: 'fire',
@@ -73,8 +58,10 @@ describe('AlarmService.raise', () => {
       lastSeen: iso(T0),
       count: 1,
       value: 12,
+      incident: alarm.incident,
     };
     expect(raised).toBe(true);
+    expect(alarm.incident).toMatch(/^inc-/);
     expect(alarm).toStrictEqual(expected);
     expect(alarm.id).toMatch(/^alm-/);
     expect(h.alarms.get(alarm.id)).toStrictEqual(expected);
@@ -144,7 +131,7 @@ describe('AlarmService ack and clear', () => {
     await drain();
     vi.setSystemTime(T0 + 60_000);
     const alarm = h.alarms.ack(raised.id, 'Desk', 'on my way');
-    const expected = { ...raised, state: 'acknowledged', ackedBy: 'Desk', ackedAt: iso(T0 + 60_000), note: 'on my way' };
+    const expected = { ...raised, state: 'acknowledged', acknowledged: true, ackedBy: 'Desk', ackedAt: iso(T0 + 60_000), note: 'on my way' };
     expect(alarm).toStrictEqual(expected);
     expect(await drain()).toStrictEqual([{ topic: TOPIC('major'), retain: true, qos: 1, body: expected }]);
     expect(h.lines[1]).toBe(
@@ -158,7 +145,9 @@ describe('AlarmService ack and clear', () => {
     await drain();
     vi.setSystemTime(T0 + 90_000);
     const alarm = h.alarms.clear(raised.id, 'Desk', 'false alarm: dust');
-    const expected = { ...raised, state: 'cleared', clearedBy: 'Desk', clearedAt: iso(T0 + 90_000), note: 'false alarm: dust' };
+    // A person's clear acknowledges it too (contract §11: their duty is done).
+    const at = iso(T0 + 90_000);
+    const expected = { ...raised, state: 'cleared', acknowledged: true, ackedBy: 'Desk', ackedAt: at, clearedBy: 'Desk', clearedAt: at, note: 'false alarm: dust' };
     expect(alarm).toStrictEqual(expected);
     expect(await drain()).toStrictEqual([
       { topic: TOPIC('major'), retain: false, qos: 1, body: expected },

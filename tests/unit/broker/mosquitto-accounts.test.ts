@@ -24,14 +24,16 @@ describe('the Mosquitto roles of contract §3', () => {
     expect(acls.filter((a) => a.acltype === 'subscribePattern').map((a) => a.topic)).toStrictEqual([
       'sc/a/alarms/#',
       'sc/a/workorders/#',
+      'sc/a/incidents/#',
       'sc/a/gateway/#',
       'sc/a/+/+/status',
       'sc/b/alarms/#',
       'sc/b/workorders/#',
+      'sc/b/incidents/#',
       'sc/b/gateway/#',
       'sc/b/+/+/status',
     ]);
-    expect(acls.filter((a) => a.acltype === 'publishClientReceive')).toHaveLength(8);
+    expect(acls.filter((a) => a.acltype === 'publishClientReceive')).toHaveLength(10);
   });
 
   it('gives the gateway the base topic, shared subscriptions to it included, and nothing outside it', () => {

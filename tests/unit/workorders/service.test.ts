@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { GatewayError } from '../../../src/errors.js';
 import type { WorkOrderCreate } from '../../../src/workorders/model.js';
-import { createHarness, DUE_MS, type Harness } from '../alarms/harness.js';
+import { DUE_MS, harnessPerTest } from '../alarms/harness.js';
 
 const T0 = Date.parse('2025-03-01T08:00:00.000Z');
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -16,24 +16,8 @@ const LIFT: WorkOrderCreate = {
   note: 'reported by resident of 12B',
 };
 
-let h: Harness;
-
-beforeEach(async () => {
-  vi.useFakeTimers({ now: T0 });
-  h = await createHarness();
-  h.alarms.start();
-  h.workOrders.start();
-});
-
-afterEach(async () => {
-  vi.useRealTimers();
-  await h.close();
-});
-
-async function drain() {
-  await h.settled();
-  return h.published.splice(0);
-}
+const h = harnessPerTest(T0, { workOrders: true });
+const drain = () => h.drain();
 
 describe('WorkOrderService.create', () => {
   it('opens a work order due after the time of its priority, with its first history entry, published retained', async () => {
@@ -175,6 +159,7 @@ describe('WorkOrderService overdue', () => {
       type: 'workorder_overdue',
       severity: 'major',
       state: 'active',
+      acknowledged: false,
       source: wo.id,
       rule: 'workorder_overdue',
       message: `Work order ${wo.id} "Lift 2 stuck between floors" is overdue (due ${wo.dueAt})`,
@@ -182,6 +167,7 @@ describe('WorkOrderService overdue', () => {
       lastSeen: due,
       count: 1,
       workOrder: wo.id,
+      incident: alarm.incident,
     });
     expect(h.workOrders.get(wo.id)).toStrictEqual(overdue);
     expect(await drain()).toStrictEqual([
