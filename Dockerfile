@@ -35,11 +35,13 @@ COPY --from=build /app/dist/ dist/
 COPY rules/ rules/
 # PROFILES_DIR: the shipped device profiles; mount a site's own over /app/profiles (watched and reloaded too).
 COPY profiles/ profiles/
+# SITES_DIR: site files (notification channels); mount a site's own over /app/sites (watched and reloaded too).
+COPY sites/ sites/
 # The console is served from console/ at the top of the project: dist/api/routes/../../../console/.
 COPY console/ console/
 # Owned by `node` so a new named volume mounted on /data starts writable for it.
 RUN mkdir -p /data && chown node:node /data
-ENV DATA_DIR=/data RULES_DIR=/app/rules PROFILES_DIR=/app/profiles
+ENV DATA_DIR=/data RULES_DIR=/app/rules PROFILES_DIR=/app/profiles SITES_DIR=/app/sites
 USER node
 VOLUME /data
 # MQTT, MQTT over WebSocket, HTTP (MQTT_PORT, MQTT_WS_PORT, HTTP_PORT defaults).

@@ -21,6 +21,8 @@ export interface FolderKind<T> {
   parseItem(raw: unknown, file: string, index: number): ItemParse<T>;
   /** The id an item is known by; no two files may use the same one. */
   idOf(item: T): string;
+  /** Each file holds one item (a map, as a site file does) rather than a list; default false. */
+  oneItemPerFile?: boolean;
 }
 
 /** A folder as read: the items of the files that validated, every problem of the others, and whether it exists. */
@@ -36,14 +38,15 @@ export type FolderLoad = { ok: true; count: number } | { ok: false; errors: stri
 const EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 
 /** Parses one file's text into the items that validate and the problems of the others (empty text: no items). */
-export function parseListFile<T>(file: string, text: string, kind: Pick<FolderKind<T>, 'noun' | 'parseItem'>): { items: T[]; errors: string[] } {
+export function parseListFile<T>(file: string, text: string, kind: Pick<FolderKind<T>, 'noun' | 'parseItem' | 'oneItemPerFile'>): { items: T[]; errors: string[] } {
   const data = parseText(file, text);
   if ('errors' in data) return { items: [], errors: data.errors };
   if (data.value === null || data.value === undefined) return { items: [], errors: [] };
-  if (!Array.isArray(data.value)) return { items: [], errors: [`${file}: must hold a list of ${kind.noun}s`] };
+  const list: unknown = kind.oneItemPerFile ? [data.value] : data.value;
+  if (!Array.isArray(list)) return { items: [], errors: [`${file}: must hold a list of ${kind.noun}s`] };
   const items: T[] = [];
   const errors: string[] = [];
-  data.value.forEach((raw: unknown, i) => {
+  list.forEach((raw: unknown, i) => {
     const r = kind.parseItem(raw, file, i);
     if (r.ok) items.push(r.item);
     else errors.push(...r.errors);

@@ -42,6 +42,8 @@ export async function startGateway(env: Record<string, string> = {}, dataDir?: s
     RULES_DIR: join(dir, 'rules'),
     // Nor profiles: a test that needs them brings a folder.
     PROFILES_DIR: join(dir, 'profiles'),
+    // Nor site files (channels to notify): the repository's folder holds only a sample.
+    SITES_DIR: join(dir, 'sites'),
     INFLUX_URL: NO_INFLUX,
     INFLUX_FLUSH_INTERVAL: '20ms',
     INFLUX_RETRY_MAX: '1s',

@@ -76,7 +76,7 @@ describe('alarms over MQTT and the API (contract §4, §5)', () => {
   it('acknowledges and clears through the API and refuses the illegal transitions with 409', async () => {
     const raised = gw.gateway.alarms.raise(smoke('fire-a1')).alarm;
     const ack = await gw.api('POST', `/api/alarms/${raised.id}/ack`, undefined, desk.token);
-    const acked = { ...raised, state: 'acknowledged', ackedBy: 'Desk', ackedAt: ack.body.ackedAt };
+    const acked = { ...raised, state: 'acknowledged', acknowledged: true, ackedBy: 'Desk', ackedAt: ack.body.ackedAt };
     expect(ack).toStrictEqual({ status: 200, body: acked });
     expect(await gw.api('POST', `/api/alarms/${raised.id}/ack`, {}, desk.token)).toStrictEqual({
       status: 409,
@@ -92,7 +92,7 @@ describe('alarms over MQTT and the API (contract §4, §5)', () => {
       body: { error: 'illegal_transition', message: `alarm ${raised.id} is already cleared` },
     });
     expect((await gw.api('POST', `/api/alarms/${raised.id}/ack`)).body.error).toBe('illegal_transition');
-    expect(await gw.api('GET', `/api/alarms/${raised.id}`, undefined, desk.token)).toStrictEqual({ status: 200, body: clear.body });
+    expect(await gw.api('GET', `/api/alarms/${raised.id}`, undefined, desk.token)).toStrictEqual({ status: 200, body: { ...clear.body, notifications: [] } });
     const history = await gw.api('GET', `/api/alarms/${raised.id}/history`, undefined, desk.token);
     expect(history.body.map((t: { transition: string; by: string; note?: string }) => [t.transition, t.by, t.note])).toStrictEqual([
       ['raised', 'fire-smoke', undefined],

@@ -110,7 +110,7 @@ describe('work orders over MQTT and the API (contract §4, §5)', () => {
     const alarm = gw.gateway.alarms.raise({ site: SITE, type: 'lift_fault', severity: 'major', source: 'b1', rule: 'manual', message: 'Lift 2 fault' }).alarm;
     const wo = (await gw.api('POST', '/api/workorders', { ...REQUEST, alarm: alarm.id }, desk.token)).body;
     expect(wo.alarm).toBe(alarm.id);
-    expect((await gw.api('GET', `/api/alarms/${alarm.id}`, undefined, desk.token)).body).toStrictEqual({ ...alarm, workOrder: wo.id });
+    expect((await gw.api('GET', `/api/alarms/${alarm.id}`, undefined, desk.token)).body).toStrictEqual({ ...alarm, workOrder: wo.id, notifications: [] });
     expect((await gw.api('GET', `/api/workorders?alarm=${alarm.id}`, undefined, desk.token)).body).toStrictEqual([wo]);
   });
 

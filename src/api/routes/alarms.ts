@@ -8,7 +8,45 @@ import { errorResponses, idParams } from './schemas.js';
 
 export interface AlarmRouteDeps {
   alarms: AlarmService;
+  /** The notifications sent about an alarm and their outcomes (contract §16); none when absent. */
+  notificationsOf?(alarmId: string): AlarmNotification[];
 }
+
+/** One notification about an alarm: to which channel, for which event, and how it went (`at`: its last attempt). */
+export interface AlarmNotification {
+  channel: string;
+  event: string;
+  at: string;
+  ok: boolean;
+  attempts: number;
+  error?: string;
+}
+
+/** One alarm as `GET /api/alarms/{id}` answers it: the alarm JSON and its notifications. */
+const alarmWithNotifications = {
+  ...alarmJsonSchema,
+  required: [...(alarmJsonSchema.required ?? []), 'notifications'],
+  properties: {
+    ...alarmJsonSchema.properties,
+    notifications: {
+      type: 'array',
+      description: 'notifications sent about it (webhooks, robots, e-mail), oldest first',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['channel', 'event', 'at', 'ok', 'attempts'],
+        properties: {
+          channel: { type: 'string' },
+          event: { type: 'string', enum: ['raised', 'acknowledged', 'cleared', 'escalated'] },
+          at: { type: 'string', format: 'date-time', description: 'its last attempt' },
+          ok: { type: 'boolean' },
+          attempts: { type: 'integer', minimum: 0 },
+          error: { type: 'string' },
+        },
+      },
+    },
+  },
+};
 
 /** The alarm JSON of contract §4 (alarms/model.ts), for the OpenAPI document and the serializer (which drops what is not listed). */
 export const alarmSchema = alarmJsonSchema;
@@ -32,7 +70,7 @@ export function alarmRoutes(app: FastifyInstance, deps: AlarmRouteDeps): void {
     return alarm;
   };
 
-  app.get<{ Querystring: { state?: AlarmState; severity?: Severity; site?: string; type?: string; limit?: string } }>(
+  app.get<{ Querystring: { state?: AlarmState | 'open'; severity?: Severity; site?: string; type?: string; limit?: string } }>(
     '/api/alarms',
     {
       schema: {
@@ -42,7 +80,11 @@ export function alarmRoutes(app: FastifyInstance, deps: AlarmRouteDeps): void {
           type: 'object',
           additionalProperties: false,
           properties: {
-            state: { type: 'string', enum: [...ALARM_STATES] },
+            state: {
+              type: 'string',
+              enum: [...ALARM_STATES, 'open'],
+              description: '`open`: active, acknowledged, or cleared but still awaiting acknowledgement (a critical alarm)',
+            },
             severity: { type: 'string', enum: [...SEVERITIES] },
             site: { type: 'string', pattern: SITE_RE.source },
             type: { type: 'string', minLength: 1, maxLength: 64 },
@@ -57,8 +99,11 @@ export function alarmRoutes(app: FastifyInstance, deps: AlarmRouteDeps): void {
 
   app.get<{ Params: { id: string } }>(
     '/api/alarms/:id',
-    { schema: { tags: ['alarms'], summary: 'One alarm', params: idParams, response: { 200: alarmSchema, ...errorResponses } } },
-    async (request) => visible(request, request.params.id),
+    { schema: { tags: ['alarms'], summary: 'One alarm, with its notifications', params: idParams, response: { 200: alarmWithNotifications, ...errorResponses } } },
+    async (request) => {
+      const alarm = visible(request, request.params.id);
+      return { ...alarm, notifications: deps.notificationsOf?.(alarm.id) ?? [] };
+    },
   );
 
   app.get<{ Params: { id: string } }>(
@@ -99,7 +144,7 @@ export function alarmRoutes(app: FastifyInstance, deps: AlarmRouteDeps): void {
       preValidation: optionalBody,
       schema: {
         tags: ['alarms'],
-        summary: 'Acknowledge an active alarm (409 when it is acknowledged or cleared already)',
+        summary: 'Acknowledge an active alarm, or a critical one cleared before anyone acknowledged it (which closes it); 409 otherwise',
         params: idParams,
         body: noteBody,
         response: { 200: alarmSchema, ...errorResponses },
@@ -117,7 +162,7 @@ export function alarmRoutes(app: FastifyInstance, deps: AlarmRouteDeps): void {
       preValidation: optionalBody,
       schema: {
         tags: ['alarms'],
-        summary: 'Clear an open alarm by hand (409 when it is cleared already)',
+        summary: 'Clear an open alarm by hand, which acknowledges it too (409 when it is closed already)',
         params: idParams,
         body: noteBody,
         response: { 200: alarmSchema, ...errorResponses },
