@@ -1,39 +1,54 @@
-// The console's shell: sign-in, navigation, and the live store every page reads.
+// The console's shell: sign-in, navigation, the banner and sound of life-safety alarms, and the live store every page reads.
 import { html, render, useEffect, useState } from '/vendor/htm-preact.js';
+import { alarmingNow, enableSound, isMuted, mute, muteMs, startAlerting, unmute } from './alerting.js';
 import { ApiError, api, forgetToken, follow, get, onUnauthorized, saveToken, token } from './api.js';
 import { loadDefinitions } from './definitions.js';
-import { LANGUAGES, label, language, setLanguage, t } from './i18n.js';
-import { AlarmsPage } from './pages/alarms.js';
+import { countdown, dateTime, duration } from './format.js';
+import { LANGUAGES, inLanguage, label, language, setLanguage, t } from './i18n.js';
+import { AlarmsPage, acknowledge } from './pages/alarms.js';
 import { DevicePage, DevicesPage } from './pages/devices.js';
 import { ReportsPage } from './pages/reports.js';
 import { RulesPage } from './pages/rules.js';
+import { SilencesPage } from './pages/silences.js';
 import { WorkOrdersPage } from './pages/workorders.js';
-import { changed, store, useStore } from './store.js';
+import { awaitingAck, changed, isOpenAlarm, needsAck, putAlarm, store, useNow, useStore } from './store.js';
+
+/** A list the gateway may not serve (an older gateway): shown empty rather than stopping the console. */
+const orEmpty = (path) => get(path).catch((err) => {
+  if (err instanceof ApiError && err.status === 404) return [];
+  throw err;
+});
 
 async function reload() {
-  const [active, acknowledged, workOrders, devices] = await Promise.all([
-    get('/api/alarms?state=active'),
-    get('/api/alarms?state=acknowledged'),
+  const [open, incidents, silences, pending, workOrders, devices] = await Promise.all([
+    // Active, acknowledged, and the critical ones cleared but not yet acknowledged.
+    get('/api/alarms?state=open'),
+    orEmpty('/api/incidents?state=open'),
+    orEmpty('/api/silences?state=active'),
+    orEmpty('/api/silences?state=pending'),
     get('/api/workorders?limit=2000'),
     get('/api/devices'),
   ]);
-  store.alarms = new Map([...active, ...acknowledged].map((a) => [a.id, a]));
+  const alarms = open.filter(isOpenAlarm);
+  store.alarms = new Map(alarms.map((a) => [a.id, a]));
+  store.incidents = new Map(incidents.map(({ alarmList: _list, ...i }) => [i.id, i]));
+  store.silences = new Map([...silences, ...pending].map((x) => [x.id, x]));
   store.workOrders = new Map(workOrders.map((w) => [w.id, w]));
   store.devices = new Map(devices.map((d) => [d.id, d]));
   store.live = true;
+  store.lost = false;
   changed();
 }
 
 function onEvent(name, data) {
   if (name === 'alarm') {
-    const { alarm, change } = data;
-    const before = store.alarms.get(alarm.id);
-    if (alarm.state === 'cleared') store.alarms.delete(alarm.id);
-    else store.alarms.set(alarm.id, alarm);
-    if (alarm.state === 'active' && alarm.severity === 'critical' && before?.severity !== 'critical' && change !== 'acknowledged') {
-      alertCritical(alarm);
-    }
-    if (store.alert?.id === alarm.id && alarm.state !== 'active') store.alert = undefined;
+    // A critical alarm its condition cleared before anyone acknowledged it stays until acknowledged.
+    putAlarm(data.alarm);
+  } else if (name === 'incident') {
+    if (data.incident.state === 'closed') store.incidents.delete(data.incident.id);
+    else store.incidents.set(data.incident.id, data.incident);
+  } else if (name === 'silence') {
+    store.silences.set(data.silence.id, data.silence);
   } else if (name === 'workorder') {
     store.workOrders.set(data.workOrder.id, data.workOrder);
   } else if (name === 'device') {
@@ -43,27 +58,10 @@ function onEvent(name, data) {
   changed();
 }
 
-let audio;
-/** A new critical alarm: the banner flashes, the tab's title says so, and (unless muted) three beeps sound. */
-function alertCritical(alarm) {
-  store.alert = alarm;
-  if (!store.sound) return;
-  try {
-    audio ??= new AudioContext();
-    for (let i = 0; i < 3; i++) {
-      const osc = audio.createOscillator();
-      const gain = audio.createGain();
-      osc.frequency.value = 880;
-      gain.gain.value = 0.2;
-      osc.connect(gain).connect(audio.destination);
-      const at = audio.currentTime + i * 0.4;
-      osc.start(at);
-      osc.stop(at + 0.25);
-    }
-  } catch (err) {
-    // A browser that allows no sound before a click still shows the flashing banner.
-    console.warn('alarm sound unavailable', err);
-  }
+/** The tab's title when no alarm flashes in it: how many critical alarms wait for acknowledgement, and the console's name. */
+function title() {
+  const open = [...store.alarms.values()].filter((a) => a.severity === 'critical' && !a.silenced && needsAck(a)).length;
+  return (open ? `(${open}) ` : '') + t('app.title');
 }
 
 function useRoute() {
@@ -115,28 +113,62 @@ function LanguagePicker() {
   </select>`;
 }
 
+/**
+ * Across every page while a life-safety or critical alarm is open and unacknowledged: the most urgent one (type,
+ * zone, device, its sentence, when), acknowledge in one click, and the sound's mute with the time it has left.
+ */
 function Banner() {
-  const { alert } = useStore();
-  if (!alert) return null;
-  return html`<div class="banner critical flash" role="alert" data-banner-alarm=${alert.id}>
-    <a href="#/alarms" onClick=${() => { store.alert = undefined; changed(); }}>
-      <strong>${t('alarms.newCritical')}</strong> · ${[...new Set([label('type', alert.type, alert.kind), alert.zone, alert.device ?? alert.source])].filter(Boolean).join(' · ')}
-    </a>
+  const s = useStore();
+  useNow(1000);
+  const now = Date.now();
+  const [error, setError] = useState();
+  const alarming = alarmingNow();
+  if (alarming.length === 0) return null;
+  const a = alarming[0];
+  const sounding = alarming.some((x) => !isMuted(x, now));
+  const muted = now < s.mute.until;
+  const ack = async () => {
+    const err = await acknowledge([a]);
+    setError(err?.message);
+  };
+  return html`<div class=${`banner critical flash${a.lifeSafety ? ' life-safety' : ''}`} role="alert" data-banner-alarm=${a.id}
+    data-sounding=${String(sounding)}>
+    <a href="#/alarms"><strong>${t('alarms.newCritical')}</strong> · ${[...new Set([label('type', a.type, a.kind), a.zone, a.device ?? a.source])].filter(Boolean).join(' · ')}</a>
+    ${a.test && html`<span class="badge test">${t('alarms.test')}</span>`}
+    ${awaitingAck(a) && html`<span class="banner-state">${t('alarms.awaitingAck')}</span>`}
+    ${inLanguage(a.message) && html`<span class="banner-message">${a.message}</span>`}
+    <time title=${a.firstSeen}>${dateTime(a.firstSeen)}</time>
+    ${alarming.length > 1 && html`<span class="banner-more">${t('alarms.more', { n: alarming.length - 1 })}</span>`}
+    <span class="banner-actions">
+      <button class="primary" data-action="banner-ack" onClick=${ack}>${t('alarms.ack')}</button>
+      ${sounding
+        ? html`<button data-action="mute" onClick=${mute}>${t('sound.mute', { d: duration(muteMs()) })}</button>`
+        : muted && html`<span class="muted-left" data-testid="muted">${t('sound.muted', { left: countdown(s.mute.until - now) })}</span>
+            <button data-action="unmute" onClick=${unmute}>${t('sound.unmute')}</button>`}
+      ${sounding && s.audioBlocked && html`<button data-action="enable-sound" onClick=${enableSound}>${t('sound.enable')}</button>`}
+    </span>
+    ${error && html`<span class="banner-error" role="status">${error}</span>`}
   </div>`;
+}
+
+/** Says so, across the page, while the live stream is down and the console tries again. */
+function LiveBar() {
+  const s = useStore();
+  if (s.live || !s.lost) return null;
+  return html`<div class="banner lost" role="status" data-testid="connection-lost">${t('live.lost')}</div>`;
 }
 
 function Shell({ onSignOut }) {
   const s = useStore();
   const { page, arg } = useRoute();
-  const openCritical = [...s.alarms.values()].filter((a) => a.severity === 'critical' && a.state === 'active').length;
-  useEffect(() => {
-    document.title = (openCritical ? `(${openCritical}) ` : '') + t('app.title');
-  }, [openCritical, language()]);
+  const open = [...s.alarms.values()].filter((a) => !a.silenced).length;
+  const silences = [...s.silences.values()].filter((x) => x.state === 'active').length;
   const nav = [
-    ['alarms', t('nav.alarms'), s.alarms.size],
+    ['alarms', t('nav.alarms'), open],
     ['workorders', t('nav.workorders')],
     ['devices', t('nav.devices')],
     ['rules', t('nav.rules')],
+    ['silences', t('nav.silences'), silences],
     ['reports', t('nav.reports')],
   ];
   const body = {
@@ -144,6 +176,7 @@ function Shell({ onSignOut }) {
     workorders: () => html`<${WorkOrdersPage} />`,
     devices: () => (arg ? html`<${DevicePage} id=${arg} />` : html`<${DevicesPage} />`),
     rules: () => html`<${RulesPage} />`,
+    silences: () => html`<${SilencesPage} />`,
     reports: () => html`<${ReportsPage} />`,
   }[page] ?? (() => html`<${AlarmsPage} />`);
   return html`
@@ -156,13 +189,12 @@ function Shell({ onSignOut }) {
       <span class="tools">
         <span class=${s.live ? 'live on' : 'live off'} title=${s.live ? t('live.connected') : t('live.disconnected')}>
           ● ${s.live ? t('live.connected') : t('live.disconnected')}</span>
-        <label class="inline"><input type="checkbox" checked=${s.sound}
-          onChange=${(e) => { store.sound = e.target.checked; localStorage.setItem('sound', store.sound ? 'on' : 'off'); changed(); }} /> ${t('nav.sound')}</label>
         <${LanguagePicker} />
         <span class="who">${s.me?.name}</span>
         <button class="link" onClick=${onSignOut}>${t('nav.logout')}</button>
       </span>
     </header>
+    <${LiveBar} />
     <${Banner} />
     <main class="page">${body()}</main>`;
 }
@@ -194,11 +226,13 @@ function App() {
         if (cancelled) return;
         setDefsError(undefined);
         setDefined(true);
-        stop = follow({
+        const quiet = startAlerting(title);
+        const unfollow = follow({
           onEvent,
           onOpen: reload,
-          onDown: () => { store.live = false; changed(); },
+          onDown: () => { store.live = false; store.lost = true; changed(); },
         });
+        stop = () => { unfollow(); quiet(); };
       },
       (err) => {
         // A 401 has already sent the console back to the sign-in page; anything else is tried again.

@@ -1,6 +1,7 @@
 // Times, durations and orderings as the console shows them.
 import { defs } from './definitions.js';
 import { language } from './i18n.js';
+import { needsAck } from './store.js';
 
 /** 0 for the most severe, in the gateway's order; an unknown severity sorts last. */
 export function severityRank(severity) {
@@ -58,9 +59,35 @@ export function localInput(ms) {
 export function alarmOrder(a, b) {
   return (
     severityRank(a.severity) - severityRank(b.severity) ||
-    (a.state === 'active' ? 0 : 1) - (b.state === 'active' ? 0 : 1) ||
+    (needsAck(a) ? 0 : 1) - (needsAck(b) ? 0 : 1) ||
     b.lastSeen.localeCompare(a.lastSeen)
   );
+}
+
+/**
+ * Incident cards (`{ alarms, lifeSafety }`, alarms already in `alarmOrder`) in the order the desk works them: any
+ * life-safety alarm first, then the highest severity, then the newest.
+ */
+export function incidentOrder(a, b) {
+  const newest = (g) => g.alarms.reduce((m, x) => (x.lastSeen > m ? x.lastSeen : m), '');
+  const top = (g) => Math.min(...g.alarms.map((x) => severityRank(x.severity)));
+  return (b.lifeSafety ? 1 : 0) - (a.lifeSafety ? 1 : 0) || top(a) - top(b) || newest(b).localeCompare(newest(a));
+}
+
+/** A time left as `h:mm:ss` (or `m:ss` under an hour); never negative. */
+export function countdown(ms) {
+  const s = Math.max(0, Math.ceil(ms / 1000));
+  const pad = (n) => String(n).padStart(2, '0');
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h ? `${h}:${pad(m)}:${pad(s % 60)}` : `${m}:${pad(s % 60)}`;
+}
+
+/** A length of time in words of the page's language ("2 minutes", "2分钟", "30 seconds"). */
+export function duration(ms) {
+  const s = Math.round(ms / 1000);
+  const [value, unit] = s % 3600 === 0 && s > 0 ? [s / 3600, 'hour'] : s % 60 === 0 && s > 0 ? [s / 60, 'minute'] : [s, 'second'];
+  return new Intl.NumberFormat(language(), { style: 'unit', unit, unitDisplay: 'long' }).format(value);
 }
 
 /** The building a zone belongs to: its part before the first `-` (`b2-f3` → `b2`). */

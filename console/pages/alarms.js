@@ -1,18 +1,47 @@
-// Open alarms, critical first, live; acknowledge and clear with a note; each alarm's history.
+// Open alarms by incident, life safety first, live; acknowledge (one or a whole incident) and clear with a note;
+// each alarm's history; the alarms silences hold back, apart.
 import { html, useEffect, useState } from '/vendor/htm-preact.js';
 import { api, get } from '../api.js';
 import { defs } from '../definitions.js';
-import { ago, alarmOrder, dateTime, num } from '../format.js';
+import { ago, alarmOrder, dateTime, incidentOrder, num } from '../format.js';
 import { inLanguage, label, t, valueLabel } from '../i18n.js';
-import { changed, sites, store, useStore } from '../store.js';
+import { awaitingAck, changed, needsAck, putAlarm, sites, store, useStore } from '../store.js';
+
+/** Acknowledges alarms (no note) and keeps what the gateway answers; answers the first error, if any. */
+export async function acknowledge(alarms) {
+  const results = await Promise.allSettled(alarms.map((a) => api('POST', `/api/alarms/${encodeURIComponent(a.id)}/ack`, {})));
+  for (const r of results) if (r.status === 'fulfilled') putAlarm(r.value);
+  changed();
+  return results.find((r) => r.status === 'rejected')?.reason;
+}
+
+/**
+ * The open alarms as incident cards: an incident's alarms together (an alarm with no incident alone), the cards
+ * with a life-safety alarm first, then by their highest severity, then the newest.
+ */
+function incidentCards(alarms) {
+  const groups = new Map();
+  for (const a of alarms) {
+    const key = a.incident ?? `alarm:${a.id}`;
+    if (!groups.has(key)) groups.set(key, { key, incident: a.incident ? store.incidents.get(a.incident) : undefined, alarms: [] });
+    groups.get(key).alarms.push(a);
+  }
+  const cards = [...groups.values()];
+  for (const g of cards) {
+    g.alarms.sort(alarmOrder);
+    g.lifeSafety = g.alarms.some((a) => a.lifeSafety === true);
+  }
+  return cards.sort(incidentOrder);
+}
 
 export function AlarmsPage() {
   const s = useStore();
   const [site, setSite] = useState('');
   const [severity, setSeverity] = useState('');
-  const open = [...s.alarms.values()]
-    .filter((a) => (!site || a.site === site) && (!severity || a.severity === severity))
-    .sort(alarmOrder);
+  const shown = [...s.alarms.values()].filter((a) => (!site || a.site === site) && (!severity || a.severity === severity));
+  const open = shown.filter((a) => !a.silenced);
+  const held = shown.filter((a) => a.silenced).sort(alarmOrder);
+  const cards = incidentCards(open);
   return html`
     <section>
       <div class="bar">
@@ -25,9 +54,47 @@ export function AlarmsPage() {
       </div>
       ${open.length === 0
         ? html`<p class="empty" data-testid="no-alarms">${t('alarms.empty')}</p>`
-        : html`<ul class="alarms">${open.map((a) => html`<${AlarmCard} key=${a.id} alarm=${a} />`)}</ul>`}
+        : html`<ul class="incidents">${cards.map((g) => html`<${IncidentCard} key=${g.key} group=${g} />`)}</ul>`}
+      ${held.length > 0 && html`<details class="silenced-alarms" data-testid="silenced-alarms">
+        <summary>${t('alarms.silencedSection')} (${held.length})</summary>
+        <p class="help">${t('alarms.silencedHelp')}</p>
+        <ul class="alarms">${held.map((a) => html`<${AlarmCard} key=${a.id} alarm=${a} />`)}</ul>
+      </details>`}
       <${RecentlyCleared} site=${site} openCount=${s.alarms.size} />
     </section>`;
+}
+
+/** One incident: what it is about at a glance (zones, alarm types, times), its alarms inside, and "acknowledge all". */
+function IncidentCard({ group: g }) {
+  const [error, setError] = useState();
+  const [busy, setBusy] = useState(false);
+  const unacked = g.alarms.filter(needsAck);
+  const top = g.alarms[0];
+  const zones = [...new Set(g.alarms.map((a) => a.zone).filter(Boolean))];
+  const first = g.alarms.reduce((m, a) => (a.firstSeen < m ? a.firstSeen : m), top.firstSeen);
+  const last = g.alarms.reduce((m, a) => (a.lastSeen > m ? a.lastSeen : m), top.lastSeen);
+  const types = [...new Set(g.alarms.map((a) => label('type', a.type, a.kind)))];
+  const ackAll = async () => {
+    setBusy(true);
+    const err = await acknowledge(unacked);
+    setBusy(false);
+    setError(err?.message);
+  };
+  return html`<li class=${`incident sev-${top.severity}${g.lifeSafety ? ' life-safety' : ''}${unacked.length ? ' unacked' : ''}`}
+    data-incident=${g.incident?.id ?? top.incident ?? ''} data-alarms=${g.alarms.length}>
+    <div class="incident-head">
+      <span class=${`badge sev-${top.severity}`}>${label('severity', top.severity)}</span>
+      ${g.lifeSafety && html`<span class="badge life-safety">${t('alarms.lifeSafety')}</span>`}
+      <strong>${types.join(' · ')}</strong>
+      <span class="muted">${[top.site, ...zones].join(' · ')}</span>
+      ${g.alarms.length > 1 && html`<span class="count">${t('alarms.incidentAlarms', { n: g.alarms.length })}</span>`}
+      <span class="muted" title=${`${dateTime(first)} – ${dateTime(last)}`}>${ago(first)}</span>
+      ${g.alarms.length > 1 && unacked.length > 0 && html`<button class="primary" data-action="ack-all" disabled=${busy} onClick=${ackAll}>
+        ${t('alarms.ackAll')} (${unacked.length})</button>`}
+    </div>
+    ${error && html`<p class="error" role="alert">${error}</p>`}
+    <ul class="alarms">${g.alarms.map((a) => html`<${AlarmCard} key=${a.id} alarm=${a} />`)}</ul>
+  </li>`;
 }
 
 export function SiteFilter({ value, onChange }) {
@@ -46,14 +113,20 @@ export function SiteFilter({ value, onChange }) {
 function AlarmCard({ alarm: a }) {
   const [action, setAction] = useState();
   const [showHistory, setShowHistory] = useState(false);
-  return html`<li class=${`alarm sev-${a.severity} ${a.state}`} data-alarm=${a.id} data-type=${a.type} data-state=${a.state}>
+  const waiting = awaitingAck(a);
+  const silence = a.silenced && store.silences.get(a.silenced);
+  return html`<li class=${`alarm sev-${a.severity} ${a.state}${waiting ? ' awaiting-ack' : ''}${a.lifeSafety ? ' life-safety' : ''}`}
+    data-alarm=${a.id} data-type=${a.type} data-state=${a.state} data-awaiting-ack=${waiting ? 'true' : undefined}>
     <div class="alarm-head">
       <span class=${`badge sev-${a.severity}`}>${label('severity', a.severity)}</span>
+      ${a.test && html`<span class="badge test" data-testid="test-badge">${t('alarms.test')}</span>`}
       <strong class="alarm-type" title=${a.message}>${label('type', a.type, a.kind)}</strong>
-      <span class=${`state ${a.state}`}>${t(`state.${a.state}`)}</span>
+      <span class=${`state ${waiting ? 'awaiting' : a.state}`}>${waiting ? t('alarms.awaitingAck') : t(`state.${a.state}`)}</span>
       ${a.count > 1 && html`<span class="muted">×${a.count}</span>`}
     </div>
     ${inLanguage(a.message) && html`<p class="alarm-message">${a.message}</p>`}
+    ${a.suppressed > 0 && html`<p class="suppressed" data-suppressed=${a.suppressed}>${t('alarms.suppressed', { n: a.suppressed })}</p>`}
+    ${a.silenced && html`<p class="help" data-silence=${a.silenced}>${t('alarms.silencedBy')}: ${silence ? silence.reason : a.silenced}</p>`}
     <dl class="facts">
       <div><dt>${t('common.site')}</dt><dd>${a.site}</dd></div>
       <div><dt>${t('common.zone')}</dt><dd>${a.zone ?? '—'}</dd></div>
@@ -65,8 +138,8 @@ function AlarmCard({ alarm: a }) {
       ${a.workOrder && html`<div><dt>${t('alarms.workOrder')}</dt><dd><a href="#/workorders">${a.workOrder}</a></dd></div>`}
     </dl>
     <div class="actions">
-      ${a.state === 'active' && html`<button class="primary" data-action="ack" onClick=${() => setAction('ack')}>${t('alarms.ack')}</button>`}
-      <button data-action="clear" onClick=${() => setAction('clear')}>${t('alarms.clear')}</button>
+      ${needsAck(a) && html`<button class="primary" data-action="ack" onClick=${() => setAction('ack')}>${t('alarms.ack')}</button>`}
+      ${a.state !== 'cleared' && html`<button data-action="clear" onClick=${() => setAction('clear')}>${t('alarms.clear')}</button>`}
       <button class="link" onClick=${() => setShowHistory(!showHistory)}>${t('alarms.history')}</button>
     </div>
     ${action && html`<${NoteForm} alarm=${a} action=${action} onDone=${() => setAction(undefined)} />`}
@@ -83,9 +156,7 @@ function NoteForm({ alarm, action, onDone }) {
       const body = note.trim() ? { note: note.trim() } : {};
       const updated = await api('POST', `/api/alarms/${encodeURIComponent(alarm.id)}/${action}`, body);
       // The live stream brings the same change; applying the answer now spares the wait.
-      if (updated.state === 'cleared') store.alarms.delete(updated.id);
-      else store.alarms.set(updated.id, updated);
-      if (store.alert?.id === updated.id) store.alert = undefined;
+      putAlarm(updated);
       changed();
       onDone();
     } catch (err) {

@@ -257,20 +257,23 @@ describe('the console is served by the gateway', () => {
       const lamp = await gw.connect(await gw.register('lamp-b2', 'lighting', 'site-b', 'b1'));
       await lamp.publishAsync('sc/site-b/lighting/lamp-b2/status', 'online', { qos: 1, retain: true });
       await eventually(() => sb.events.some((e) => e.event === 'device'));
-      await eventually(() => sa.events.filter((e) => e.event !== 'ready').length >= 4);
+      await eventually(() => sa.events.filter((e) => e.event !== 'ready').length >= 7);
 
-      expect(sa.events.map((e) => [e.event, e.data.change, e.data.alarm?.state ?? e.data.workOrder?.status])).toStrictEqual([
+      expect(sa.events.map((e) => [e.event, e.data.change, e.data.alarm?.state ?? e.data.workOrder?.status ?? e.data.incident?.state])).toStrictEqual([
         ['ready', undefined, undefined],
         ['alarm', 'raised', 'active'],
+        ['incident', 'opened', 'open'],
         ['alarm', 'acknowledged', 'acknowledged'],
+        ['incident', 'updated', 'open'],
         ['workorder', 'created', 'open'],
         ['alarm', 'cleared', 'cleared'],
+        ['incident', 'closed', 'closed'],
       ]);
       expect(sb.events.map((e) => [e.event, e.data.change, e.data.device?.id])).toStrictEqual([
         ['ready', undefined, undefined],
         ['device', 'online', 'lamp-b2'],
       ]);
-      expect(admin.events.filter((e) => e.event !== 'ready')).toHaveLength(5);
+      expect(admin.events.filter((e) => e.event !== 'ready')).toHaveLength(8);
       await lamp.endAsync();
     } finally {
       await Promise.all([sa.close(), sb.close(), admin.close()]);

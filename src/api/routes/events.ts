@@ -13,10 +13,12 @@ const KEEPALIVE_MS = 15_000;
 type StreamEvent =
   | { event: 'alarm'; change: string; site: string; data: unknown }
   | { event: 'workorder'; change: string; site: string; data: unknown }
-  | { event: 'device'; change: 'online' | 'offline'; site: string; data: unknown };
+  | { event: 'device'; change: 'online' | 'offline'; site: string; data: unknown }
+  | { event: 'incident'; change: string; site: string; data: unknown }
+  | { event: 'silence'; change: string; site: string; data: unknown };
 
 /**
- * `GET /api/events`: alarms, work orders and device status as they change, as server-sent events
+ * `GET /api/events`: alarms, incidents, silences, work orders and device status as they change, as server-sent events
  * (`text/event-stream`), limited to the caller's sites. The console reads it with `fetch` so the bearer
  * token travels in the header as on every other route, never in the URL. A client that reconnects reloads
  * the lists it shows; nothing is replayed.
@@ -33,9 +35,10 @@ export function eventRoutes(app: FastifyInstance, deps: EventRouteDeps): void {
     {
       schema: {
         tags: ['events'],
-        summary: 'Live alarms, work orders and device status of your sites (server-sent events)',
+        summary: 'Live alarms, incidents, silences, work orders and device status of your sites (server-sent events)',
         description:
-          'Each message is `event: alarm|workorder|device` with `data: {"change": ..., "alarm"|"workOrder"|"device": {...}}`. ' +
+          'Each message is `event: alarm|incident|silence|workorder|device` with ' +
+          '`data: {"change": ..., "alarm"|"incident"|"silence"|"workOrder"|"device": {...}}`. ' +
           'A `ready` event comes first; a comment line every 15 s keeps the stream open.',
         produces: ['text/event-stream'],
       },
@@ -60,6 +63,10 @@ export function eventRoutes(app: FastifyInstance, deps: EventRouteDeps): void {
       deps.bus.on('alarmRaised', owner, ({ alarm }) => forward({ event: 'alarm', change: 'raised', site: alarm.site, data: alarm }));
       deps.bus.on('alarmChanged', owner, ({ alarm, change }) => forward({ event: 'alarm', change, site: alarm.site, data: alarm }));
       deps.bus.on('alarmCleared', owner, ({ alarm }) => forward({ event: 'alarm', change: 'cleared', site: alarm.site, data: alarm }));
+      deps.bus.on('incidentChanged', owner, ({ incident, change }) =>
+        forward({ event: 'incident', change, site: incident.site, data: incident }),
+      );
+      deps.bus.on('silenceChanged', owner, ({ silence, change }) => forward({ event: 'silence', change, site: silence.site, data: silence }));
       deps.bus.on('workOrderChanged', owner, ({ workOrder, change }) =>
         forward({ event: 'workorder', change, site: workOrder.site, data: workOrder }),
       );
