@@ -5,7 +5,8 @@
  */
 import { join } from 'node:path';
 import { ExternalBroker, type ExternalBrokerDeps } from './broker/external.js';
-import { Bus } from './bus.js';
+import { quotaOf } from './broker/quota.js';
+import { Bus, type Origin } from './bus.js';
 import type { Config } from './config/env.js';
 import { Failures } from './failures.js';
 import { Ingest, type IngestSink } from './ingest/pipeline.js';
@@ -72,6 +73,7 @@ export function createIngest(
   ingest: Ingest;
   unknownDevice: (topic: string, payload: Buffer) => void;
   unknownBehindBridge: (bridge: { id: string; site: string }, kind: string, topic: string, name: string) => void;
+  rateLimited: (o: Origin, topic: string) => void;
 } {
   const rejections = new Rejections(core.topics, core.bus, core.metrics, core.log('ingest'), publish, config.rejectLogIntervalMs);
   // With ingest workers storing (STORE_TELEMETRY=false), the primary's validation feeds only the rules.
@@ -91,7 +93,16 @@ export function createIngest(
     const who = name === '' ? 'names no device' : `has no device ${JSON.stringify(name)} registered`;
     rejections.reject({ topic, site: bridge.site, kind, reason: `unknown_device: bridge ${bridge.id} ${who}` });
   };
-  return { ingest, unknownDevice, unknownBehindBridge };
+  // A device over its quota (broker/quota.ts): the broker counts every refusal (gateway_quota_messages_total); the
+  // rejected topic and the log hear of each device's at most once a minute (contract §11).
+  const quota = quotaOf(config.quota);
+  const perDevice = new LogLimiter(60_000);
+  const rateLimited = (o: Origin, topic: string) => {
+    if (!quota || perDevice.allow(o.device) === undefined) return;
+    const reason = `rate_limited: more than ${quota.rate} messages a second (bursts of ${quota.burst}); QoS 0 messages over it are refused`;
+    rejections.reject({ topic, site: o.site, kind: o.kind, device: o.device, reason });
+  };
+  return { ingest, unknownDevice, unknownBehindBridge, rateLimited };
 }
 
 /** The gateway as a client of an external broker (docs/scale-out.md), for the primary and for ingest workers. */

@@ -56,6 +56,13 @@ export interface Definitions {
   };
 }
 
+/** The alarm of a device over its quota (contract §11; the broker's quota, src/broker/quota.ts, decides). */
+export const FLOODING_ALARM = 'device_flooding';
+/** The `rule` of that alarm. */
+export const FLOODING_RULE = 'quota';
+/** Its message: `{rate}` is what the device sent a second over the last 10 s, `{limit}` DEVICE_MAX_RATE. */
+export const FLOODING_MESSAGE = '{device} sends {rate} messages a second, more than its quota of {limit}';
+
 /** Alarm types the gateway raises itself, whatever the rules say. */
 const GATEWAY_ALARM_TYPES: readonly AlarmTypeDefinition[] = [
   {
@@ -65,6 +72,7 @@ const GATEWAY_ALARM_TYPES: readonly AlarmTypeDefinition[] = [
     message: OVERDUE_MESSAGE,
     severityByPriority: { ...OVERDUE_SEVERITY },
   },
+  { type: FLOODING_ALARM, severity: 'warning', rule: FLOODING_RULE, message: FLOODING_MESSAGE },
 ];
 
 /** The parts that depend on no rule (the schemas and tables cannot change while the gateway runs), frozen as they are shared. */

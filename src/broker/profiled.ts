@@ -6,10 +6,11 @@
  */
 import type { Origin } from '../bus.js';
 import type { BridgeRecord } from '../devices/bridges.js';
+import { LIFE_SAFETY_EVENTS } from '../devices/kinds/index.js';
 import type { DeviceRecord } from '../devices/registry.js';
 import { MAX_PAYLOAD_BYTES, type Ingest, type IngestResult } from '../ingest/pipeline.js';
 import { mapMqtt, newEdgeState, type EdgeState } from '../profiles/mapping.js';
-import type { MqttProfile } from '../profiles/profile.js';
+import type { MqttEventMapping, MqttProfile } from '../profiles/profile.js';
 import { matchTopic, type CompiledTopic } from '../profiles/topic.js';
 import { filterCovers, topicMatches } from '../topics.js';
 import type { Principal } from './principal.js';
@@ -76,7 +77,20 @@ export interface RoutingDeps extends ProfiledDeps {
   unknownDevice(bridge: BridgeRecord, profile: MqttProfile, topic: string, name: string): void;
 }
 
-type Route = (p: Principal | undefined, topic: string, payload: Buffer, qos: number) => IngestResult | undefined;
+/**
+ * A profiled device's or a bridge's message with the device it is for found, its ingest not yet run: the broker's
+ * quota (broker/quota.ts) counts it against that device, so each device behind a bridge has its own.
+ */
+export interface ProfiledMessage {
+  /** The device it is for; absent when it is refused already (no such device behind the bridge). */
+  origin?: Origin;
+  /** Whether it may be a life-safety event: only decides the quota's exemption; ingest maps it fully. */
+  lifeSafety(): boolean;
+  /** Maps it through the device's profile and hands it to ingest. */
+  ingest(): IngestResult;
+}
+
+type Route = (p: Principal | undefined, topic: string, payload: Buffer, qos: number) => ProfiledMessage | undefined;
 
 /**
  * Ingest for profiled devices and bridges: finds the device (itself, or the one the bridge names by topic or
@@ -101,16 +115,23 @@ export function createProfiledRouting(deps: RoutingDeps): Route {
     if (!o) origins.set(device, (o = { site: device.site, kind: device.kind, device: device.id, zone: device.zone }));
     return o;
   };
-  const ingestAs = (device: DeviceRecord, profile: MqttProfile, topic: string, payload: Buffer, qos: number, parsed?: unknown) => {
-    const o = originOf(device);
-    const edge = edgeOf(device.id, profile.id);
-    return deps.ingest.handleMapped(o, topic, payload, qos, (body, at) => mapMqtt(profile, body, at, edge), parsed);
+  const messageFor = (device: DeviceRecord, profile: MqttProfile, topic: string, payload: Buffer, qos: number, parsed?: unknown): ProfiledMessage => {
+    let body = parsed;
+    const read = () => (body ??= parseSmall(payload));
+    return {
+      origin: originOf(device),
+      lifeSafety: () => mayBeLifeSafety(profile, read),
+      ingest: () => {
+        const edge = edgeOf(device.id, profile.id);
+        return deps.ingest.handleMapped(originOf(device), topic, payload, qos, (b, at) => mapMqtt(profile, b, at, edge), body);
+      },
+    };
   };
 
   return (p, topic, payload, qos) => {
     if (p?.role === 'device') {
       const profile = profileOf(deps, p.device);
-      return profile && ingestAs(p.device, profile, topic, payload, qos);
+      return profile && messageFor(p.device, profile, topic, payload, qos);
     }
     if (p?.role !== 'bridge') return undefined;
     const found = bridgeTopic(bridgeProfiles(deps, p.bridge), topic);
@@ -130,11 +151,29 @@ export function createProfiledRouting(deps: RoutingDeps): Route {
       deps.unknownDevice(p.bridge, found.profile, topic, name);
       return REFUSED;
     }
-    return ingestAs(device, profile, topic, payload, qos, parsed);
+    return messageFor(device, profile, topic, payload, qos, parsed);
   };
 }
 
-const REFUSED: IngestResult = { accepted: false };
+const REFUSED: ProfiledMessage = { lifeSafety: () => false, ingest: () => ({ accepted: false }) };
+
+/** `kind/type` of each life-safety event. */
+const LIFE_SAFETY = new Set(LIFE_SAFETY_EVENTS.map((e) => `${e.kind}/${e.type}`));
+/** The event mappings of each profile that yield a life-safety event. */
+const lifeSafetyMappings = new WeakMap<MqttProfile, readonly MqttEventMapping[]>();
+
+/**
+ * Whether a vendor message may carry a life-safety event: one of the profile's mappings to such an event matches
+ * (an `edge` mapping counts on every matching message: this only exempts it from the quota). The payload is parsed
+ * only for a profile that has such a mapping, once, and ingest reuses it.
+ */
+function mayBeLifeSafety(profile: MqttProfile, read: () => unknown): boolean {
+  let mappings = lifeSafetyMappings.get(profile);
+  if (!mappings) lifeSafetyMappings.set(profile, (mappings = profile.events.filter((e) => LIFE_SAFETY.has(`${profile.kind}/${e.type}`))));
+  if (mappings.length === 0) return false;
+  const body = read();
+  return body !== undefined && mappings.some((e) => e.matches(e.path.get(body)));
+}
 
 /** The payload as JSON when it is small enough to be a message at all; undefined otherwise. */
 function parseSmall(payload: Buffer): unknown {

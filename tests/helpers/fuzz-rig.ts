@@ -71,6 +71,8 @@ export async function startFuzzRig(db: string, env: Record<string, string> = {},
       // A spooled batch is tried again within 2 s, so a run waits seconds, not the default 30 s, for the replay.
       INFLUX_RETRY_MAX: '2s',
       LOG_LEVEL: 'info',
+      // One device sends thousands of messages a second: the per-device quota would refuse them (its own tests: quota.test.ts).
+      DEVICE_MAX_RATE: '0',
       // The oracle reads an ISO `ts` without offset in the test's zone; the gateway must read it in the same one.
       TZ: Intl.DateTimeFormat().resolvedOptions().timeZone,
       ...(inspector && { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --inspect=127.0.0.1:0`.trim() }),

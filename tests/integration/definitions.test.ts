@@ -81,6 +81,7 @@ describe('the definitions document, over HTTP and retained on MQTT (contract §1
     expect(res.body.alarms.types.map((t: { type: string; rule: string }) => [t.type, t.rule])).toStrictEqual([
       ['smoke_high', 'smoke-high'],
       ['workorder_overdue', 'workorder_overdue'],
+      ['device_flooding', 'quota'],
     ]);
     expect(await gw.api('GET', '/api/definitions', undefined, null)).toStrictEqual({
       status: 401,

@@ -21,7 +21,8 @@ describe('nothing is lost when InfluxDB goes away (contract §7)', () => {
 
   beforeAll(async () => {
     influx = await startInflux();
-    gw = await startGateway({ INFLUX_URL: influx.url, INFLUX_DB: 'outage', INFLUX_RETRY_MAX: '500ms' });
+    // One device sends thousands of messages a second here: no per-device quota (quota.test.ts tests it).
+    gw = await startGateway({ INFLUX_URL: influx.url, INFLUX_DB: 'outage', INFLUX_RETRY_MAX: '500ms', DEVICE_MAX_RATE: '0' });
   });
   afterAll(async () => {
     await gw?.stop();
@@ -80,7 +81,7 @@ describe('an acknowledged QoS 1 event survives a crash of the gateway', () => {
   });
 
   async function registerAndPublish(db: string, device: string, n: number) {
-    const env = { DATA_DIR: dataDir, ADMIN_TOKEN: ADMIN, INFLUX_URL: influx.url, INFLUX_DB: db, INFLUX_FLUSH_INTERVAL: '50ms', INFLUX_RETRY_MAX: '500ms' };
+    const env = { DATA_DIR: dataDir, ADMIN_TOKEN: ADMIN, INFLUX_URL: influx.url, INFLUX_DB: db, INFLUX_FLUSH_INTERVAL: '50ms', INFLUX_RETRY_MAX: '500ms', DEVICE_MAX_RATE: '0' };
     const g = await spawnGateway(env);
     const mqtt = await registerOver(g, ADMIN, { id: device, kind: 'fire', site: SITE, zone: 'b3-f12' });
     const client = await connectMqtt(`mqtt://127.0.0.1:${g.mqttPort}`, mqtt);

@@ -32,6 +32,7 @@ const OVERDUE = {
   message: 'Work order {workOrder} "{title}" is overdue (due {dueAt})',
   severityByPriority: { urgent: 'critical', high: 'major', normal: 'major', low: 'major' },
 };
+const FLOODING = { type: 'device_flooding', severity: 'warning', rule: 'quota', message: '{device} sends {rate} messages a second, more than its quota of {limit}' };
 
 describe('buildDefinitions', () => {
   it("lists the alarm types of the rules in force, one per rule that raises one, then the gateway's own", () => {
@@ -39,8 +40,9 @@ describe('buildDefinitions', () => {
       { type: 'smoke_high', severity: 'major', rule: 'smoke-high', message: 'Smoke at {device} ({value} %)', escalateTo: 'critical' },
       { type: 'device_offline', severity: 'warning', rule: 'offline' },
       OVERDUE,
+      FLOODING,
     ]);
-    expect(buildDefinitions([]).alarms.types).toStrictEqual([OVERDUE]);
+    expect(buildDefinitions([]).alarms.types).toStrictEqual([OVERDUE, FLOODING]);
   });
 
   it("takes severities, statuses, transitions and the settled and final statuses from the gateway's own tables", () => {
@@ -117,8 +119,8 @@ describe('DefinitionsPublisher', () => {
     bus.emit('rulesLoaded', { rules: 2 });
     await publisher.settled();
     expect(published.slice(2).map((p) => [p.topic, p.body.alarms.types.map((t) => t.type)])).toStrictEqual([
-      ['sc/maple-court/gateway/definitions', ['smoke_high', 'device_offline', 'workorder_overdue']],
-      ['sc/oak-park/gateway/definitions', ['smoke_high', 'device_offline', 'workorder_overdue']],
+      ['sc/maple-court/gateway/definitions', ['smoke_high', 'device_offline', 'workorder_overdue', 'device_flooding']],
+      ['sc/oak-park/gateway/definitions', ['smoke_high', 'device_offline', 'workorder_overdue', 'device_flooding']],
     ]);
   });
 
