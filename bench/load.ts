@@ -7,6 +7,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import mqttPacket from 'mqtt-packet';
 
 export interface LoadDevice {
@@ -24,6 +26,11 @@ export interface LoadOptions {
   qos: 0 | 1;
   /** First timestamp; each device's readings are 1 ms apart from there, so no two points collide. */
   baseTs: number;
+  /**
+   * Where each device's energy register starts (default 0). Steps of one run continue from the last one, so that
+   * a register never goes back (the rule pack's `meter-register-back` would raise 1,000 alarms at each step).
+   */
+  energyFrom?: number;
   /**
    * `native` (the default): `{"powerKw":…,"energyKwh":…,"ts":…}`; `native-full`: the same four readings as
    * `vendor`, natively named, `{"voltageV":…,"currentA":…,"powerKw":…,"energyKwh":…,"ts":…}`; `vendor`: a vendor's
@@ -43,9 +50,14 @@ export interface LoadResult {
   /** Bytes the sockets could not take at the end: the pipeline was pushing back. */
   backlogBytes: number;
   connectErrors: number;
+  /** When the sending ended (ms since the epoch). */
+  endedAt: number;
 }
 
 const TICK_MS = 10;
+
+/** The line printed on stdout once every connection is up and the sending starts (before the result line). */
+export const SENDING = 'sending';
 
 interface Counters {
   acked: number;
@@ -128,7 +140,7 @@ async function open(opts: LoadOptions, d: LoadDevice, counters: Counters): Promi
 }
 
 /** Runs the load and resolves with what was sent and acknowledged. */
-export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
+export async function runLoad(opts: LoadOptions, onSending: () => void = () => undefined): Promise<LoadResult> {
   const counters: Counters = { acked: 0, latencies: [] };
   let connectErrors = 0;
   const conns: Conn[] = [];
@@ -139,11 +151,14 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       else connectErrors++;
     }
   }
+  onSending();
   const start = Date.now();
   const end = start + opts.seconds * 1000;
   let sent = 0;
   let next = 0;
-  const payloadOf = (seq: number, ts: number): string => {
+  const energyFrom = opts.energyFrom ?? 0;
+  const payloadOf = (n: number, ts: number): string => {
+    const seq = n + energyFrom;
     const v = (2250 + (seq % 100)) / 10;
     const i = (seq % 200) / 10;
     const p = (seq % 500) / 10;
@@ -172,7 +187,8 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     };
     tick();
   });
-  const seconds = (Date.now() - start) / 1000;
+  const endedAt = Date.now();
+  const seconds = (endedAt - start) / 1000;
   const backlogBytes = conns.reduce((n, c) => n + c.socket.writableLength, 0);
   // Give QoS 1 acknowledgements a moment to arrive, bounded.
   const ackDeadline = Date.now() + 15_000;
@@ -189,11 +205,13 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     ackP99Ms: pct(0.99),
     backlogBytes,
     connectErrors,
+    endedAt,
   };
 }
 
-if (process.argv[2]) {
-  const result = await runLoad(JSON.parse(readFileSync(process.argv[2], 'utf8')) as LoadOptions);
+// Run as a program (not imported for SENDING): the options file is the argument.
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  const result = await runLoad(JSON.parse(readFileSync(process.argv[2], 'utf8')) as LoadOptions, () => process.stdout.write(`${SENDING}\n`));
   process.stdout.write(`${JSON.stringify(result)}\n`);
   process.exit(0);
 }

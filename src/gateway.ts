@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { AlarmService } from './alarms/service.js';
 import { readinessOf, type Readiness } from './api/routes/system.js';
@@ -5,19 +6,21 @@ import { ApiServer, buildApi, type ApiDeps } from './api/server.js';
 import { createAuth } from './broker/auth.js';
 import { createProfiledRouting } from './broker/profiled.js';
 import { Broker } from './broker/broker.js';
+import { quotaOf } from './broker/quota.js';
 import { DYNSEC_RESPONSE_TOPIC, DynsecClient } from './broker/dynsec.js';
 import type { GatewayBroker } from './broker/gateway-broker.js';
 import { MosquittoAccounts } from './broker/mosquitto-accounts.js';
-import type { Bus } from './bus.js';
+import type { Bus, Origin } from './bus.js';
 import { Commands, type VendorCommand } from './commands/commands.js';
 import type { Config } from './config/env.js';
 import { createCore, createExternalBroker, createIngest, type Core } from './core.js';
-import { buildDefinitions, DefinitionsPublisher, type Definitions } from './definitions.js';
+import { buildDefinitions, DefinitionsPublisher, FLOODING_ALARM, FLOODING_MESSAGE, FLOODING_RULE, type Definitions } from './definitions.js';
 import { BridgeRegistry } from './devices/bridges.js';
 import { DeviceRegistry, type DeviceRecord } from './devices/registry.js';
 import { topicResolver } from './devices/targets.js';
 import type { Ingest } from './ingest/pipeline.js';
-import { Lifecycle, type Part } from './lifecycle.js';
+import { Lifecycle, part, type Part } from './lifecycle.js';
+import { Notifier } from './notify/notifier.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { OperatorRegistry } from './operators/registry.js';
@@ -70,6 +73,8 @@ export class Gateway {
   readonly upstream?: Upstream;
   readonly alarms: AlarmService;
   readonly workOrders: WorkOrderService;
+  /** Tells the people the site files name about alarms (contract §16). */
+  readonly notifier: Notifier;
   readonly rules: RuleEngine;
   readonly ruleLoader: RuleLoader;
   readonly profiles: ProfileLoader;
@@ -113,14 +118,32 @@ export class Gateway {
     this.commands = new Commands(topics, publish, bus, config.commandTimeoutMs, child('commands'), metrics, (device, action, params) =>
       this.vendorCommand(device, action, params, publish),
     );
-    const { ingest, unknownDevice, unknownBehindBridge } = createIngest(core, config, publish);
+    const { ingest, unknownDevice, unknownBehindBridge, rateLimited } = createIngest(core, config, publish);
     this.accounts = this.brokerAccounts(publish);
-    this.broker = config.broker ? this.externalBroker(ingest, unknownDevice) : this.embeddedBroker(ingest, unknownDevice, unknownBehindBridge);
+    this.broker = config.broker ? this.externalBroker(ingest, unknownDevice) : this.embeddedBroker(ingest, unknownDevice, unknownBehindBridge, rateLimited);
     this.upstream = config.upstream && this.upstreamLink(config.upstream);
     this.polling = new ModbusDevices({ bus, registry: this.registry, profile: (id) => this.profiles.get(id), ingest, metrics, log: child('modbus') });
     // The writer's promise is pre-handled and a failure it cannot spool is logged and counted there.
     const writeLine = (line: string) => void core.writer.write(line);
-    this.alarms = new AlarmService({ store: this.store, bus, topics, publish, writeLine, log: child('alarms') });
+    const topology = {
+      parentOf: (id: string) => this.registry.get(id)?.parent,
+      // A parent no longer registered holds nothing back.
+      online: (id: string) => this.registry.get(id)?.online ?? true,
+      lastSeen: (id: string) => this.registry.get(id)?.lastSeen ?? null,
+    };
+    this.alarms = new AlarmService({ store: this.store, bus, topics, publish, writeLine, topology, log: child('alarms') });
+    this.notifier = new Notifier({
+      bus,
+      store: this.store,
+      sitesDir: config.sitesDir,
+      settings: config.notify,
+      timeZone: config.timeZone,
+      consoleUrl: () => config.notify.consoleUrl ?? listenerUrl(config.http.host, this.api.port),
+      openAlarms: () => this.alarms.list({ state: 'open', limit: 100_000 }),
+      alarmOf: (id) => this.alarms.get(id),
+      log: child('notify'),
+      metrics,
+    });
     this.workOrders = new WorkOrderService({ store: this.store, bus, topics, publish, alarms: this.alarms, dueMs: config.workOrderDueMs, log: child('workorders') });
     const actions = createRuleActions({ alarms: this.alarms, workOrders: this.workOrders, commands: this.commands, registry: this.registry, metrics, log: child('rules') });
     const state = new SqliteRuleStateStore(() => this.store.db);
@@ -132,6 +155,8 @@ export class Gateway {
     this.reportScheduler = new ReportScheduler({ dir: join(config.dataDir, 'reports'), cron: config.reportsCron, timeZone: config.timeZone, reports: this.reports, log: child('reports') });
     this.readiness = readinessOf({ broker: this.broker, store: this.store, writer: core.writer, upstream: this.upstream });
     this.api = new ApiServer(() => buildApi(this.apiDeps(), config.http), config.http);
+    // What a former run left of the quota's alarms is older than this (clearFloodingAlarms).
+    const constructedAt = Date.now();
     // In order; each after the parts it needs. Stopped in reverse: MQTT closes before the writer flushes, the
     // registry outlives the broker (the last wills still reach it), the state store closes last.
     this.parts = [
@@ -150,6 +175,10 @@ export class Gateway {
       this.upstream,
       // After the broker: both republish their open records retained, which the broker lost when it stopped.
       this.alarms,
+      // The quota's buckets did not survive the restart: a device still flooding raises its alarm again.
+      part('flooding alarms', () => this.clearFloodingAlarms(constructedAt), () => undefined),
+      // After the alarms (it re-arms the escalations of the open ones), before the rules that raise them.
+      this.notifier,
       this.workOrders,
       // After the registry (absent counts from last seen) and the alarm services (the rules act through them).
       this.rules,
@@ -194,6 +223,9 @@ export class Gateway {
       operators: this.operators,
       history: this.history,
       alarms: this.alarms,
+      notificationsOf: (id) => this.notifier.notificationsOf(id),
+      incidents: { list: (f) => this.alarms.incidents.list(f), get: (id) => this.alarms.incidents.get(id), alarmsOf: (id) => this.alarms.ofIncident(id) },
+      silences: this.alarms.silences,
       workOrders: this.workOrders,
       reports: this.reports,
       rules: () => this.ruleLoader.rules().map(ruleView),
@@ -260,6 +292,7 @@ export class Gateway {
     ingest: Ingest,
     unknownDevice: (topic: string, payload: Buffer) => void,
     unknownBehindBridge: (bridge: { id: string; site: string }, kind: string, topic: string, name: string) => void,
+    rateLimited: (o: Origin, topic: string) => void,
   ): Broker {
     const { core, config } = this;
     const profiled = { profile: (id: string) => mqttProfile(this.profiles.get(id)) };
@@ -289,12 +322,36 @@ export class Gateway {
       routeProfiled,
       resolveTopic: topicResolver(core.topics, (id, site, kind) => this.registry.find(id, site, kind)),
       unknownDevice,
+      quota: quotaOf(config.quota),
+      rateLimited,
+      flooding: (o, on, rate) => this.deviceFlooding(o, on, rate),
       // The connections the broker closes when the gateway stops say nothing of the devices: their last seen
       // stays the time of their last message (an `absent` rule counts from it after the restart).
       deviceDisconnected: (id) => {
         if (!this.stopping) this.registry.setOnline(id, false, Date.now());
       },
     });
+  }
+
+  /** One `device_flooding` warning per device over its quota (contract §11), cleared when it has calmed down. */
+  private deviceFlooding(o: Origin, on: boolean, rate: number): void {
+    const key = { site: o.site, type: FLOODING_ALARM, source: o.device };
+    try {
+      if (!on) return void this.alarms.clearByKey(key, `rule:${FLOODING_RULE}`);
+      const vars: Record<string, string> = { device: o.device, rate: String(Math.round(rate * 10) / 10), limit: String(this.config.quota.rate) };
+      const message = FLOODING_MESSAGE.replace(/\{(device|rate|limit)\}/g, (_, name: string) => vars[name]);
+      this.alarms.raise({ ...key, severity: 'warning', device: o.device, kind: o.kind, zone: o.zone, rule: FLOODING_RULE, message });
+    } catch (err) {
+      this.log.error({ err, device: o.device, on }, 'device_flooding alarm not changed');
+    }
+  }
+
+  /** Clears the `device_flooding` alarms last raised before `since` (a former run): no bucket remembers them. */
+  private clearFloodingAlarms(since: number): void {
+    for (const a of this.alarms.list({ type: FLOODING_ALARM, state: 'open', limit: 100_000 })) {
+      if (a.rule !== FLOODING_RULE || a.state === 'cleared' || Date.parse(a.lastSeen) >= since) continue;
+      this.alarms.clearByKey({ site: a.site, type: a.type, source: a.source }, `rule:${FLOODING_RULE}`);
+    }
   }
 
   /** The gateway as a client of an external broker (docs/scale-out.md); it receives every device message. */
@@ -346,6 +403,12 @@ export class Gateway {
       metrics: core.metrics,
     });
   }
+}
+
+/** The HTTP listener's address as a link: the machine's name when it listens on every interface. */
+function listenerUrl(host: string, port: number): string {
+  const name = host === '0.0.0.0' || host === '::' ? hostname() : host.includes(':') ? `[${host}]` : host;
+  return `http://${name}:${port}`;
 }
 
 /** The profile when it is one devices publish with (MQTT); a Modbus profile gives no MQTT rights. */

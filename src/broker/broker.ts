@@ -14,6 +14,9 @@ import type { Publish } from '../topics.js';
 import { DROPPED_TOPIC, principalOf, type Auth, type Principal } from './auth.js';
 import type { GatewayBroker } from './gateway-broker.js';
 import { limitPacketSize, MAX_PACKET_BYTES } from './packet-limit.js';
+import type { ProfiledMessage } from './profiled.js';
+import { DeviceQuota, MAX_DELAYED, mayBeLifeSafety, type Verdict } from './quota.js';
+import { FAIR_READ_DEFAULTS, FairReader, LoopDelay, lifeSafetyConnection, readMetrics } from './priority.js';
 
 export interface BrokerDeps {
   config: Config['mqtt'];
@@ -29,7 +32,13 @@ export interface BrokerDeps {
   /** A device's last connection closed. */
   deviceDisconnected(id: string): void;
   /** Ingest for a profiled device's or a bridge's vendor JSON; undefined for anyone else (src/broker/profiled.ts). */
-  routeProfiled?(p: Principal | undefined, topic: string, payload: Buffer, qos: number): IngestResult | undefined;
+  routeProfiled?(p: Principal | undefined, topic: string, payload: Buffer, qos: number): ProfiledMessage | undefined;
+  /** The per-device quota (DEVICE_MAX_RATE, broker/quota.ts); absent: off. */
+  quota?: { rate: number; burst: number };
+  /** A device's QoS 0 message over its quota (counted here; the callee tells the rejected topic now and then). */
+  rateLimited?(o: Origin, topic: string): void;
+  /** A device started (`on`) or stopped flooding: over its quota, at `rate` messages a second over 10 s. */
+  flooding?(o: Origin, on: boolean, rate: number): void;
   /** Where a failure outside ingest's own boundary is counted (stage `broker`). */
   failures: Failures;
 }
@@ -50,6 +59,9 @@ export class Broker implements GatewayBroker {
   private tcp?: Server;
   private http?: HttpServer;
   private wss?: WebSocketServer;
+  /** The priority lane's read path (broker/priority.ts), unless MQTT_FAIR_READ=false. */
+  private reader?: FairReader;
+  private readonly loopDelay = new LoopDelay();
   /** Every live connection of each device: a device may hold more than one (several client ids). */
   private readonly deviceClients = new Map<string, Set<Client>>();
   private readonly origins = new WeakMap<Client, { origin: Origin; prefix: string }>();
@@ -62,13 +74,24 @@ export class Broker implements GatewayBroker {
     },
     each: (w, err) => {
       if (err) this.failedHandoffs.remember(w.device, w.messageId, w.payload);
-      w.done(err ?? null);
+      // A batch's thousands of callbacks run in the read path's short turns, not in one burst (broker/priority.ts).
+      if (this.reader) this.reader.defer(() => w.done(err ?? null));
+      else w.done(err ?? null);
     },
     // One connection's failure to write its PUBACK must not keep the others' from being written.
     failed: (failure) => this.deps.failures.report('broker', failure, { step: 'puback' }),
   });
 
-  constructor(private readonly deps: BrokerDeps) {}
+  /** Token buckets per device (contract: bridges' devices each have their own); undefined when off. */
+  private readonly quota?: DeviceQuota<Origin>;
+  private readonly quotaCounts: { refused: () => void; delayed: () => void };
+
+  constructor(private readonly deps: BrokerDeps) {
+    const quota = (this.quota = deps.quota && this.createQuota(deps.quota));
+    const count = (outcome: string) => deps.metrics.counterFor('gateway_quota_messages_total', 'Device messages over their quota, by outcome', { outcome });
+    this.quotaCounts = quota ? { refused: count('refused'), delayed: count('delayed') } : { refused: () => undefined, delayed: () => undefined };
+    if (quota) deps.metrics.gauge('gateway_quota_waiting', 'Device QoS 1 messages waiting for their quota now', () => quota.delayed);
+  }
 
   /** Listens on TCP and WebSocket; resolves with the ports bound (0 in the config means any free one). */
   async start(): Promise<{ port: number; wsPort: number }> {
@@ -91,12 +114,28 @@ export class Broker implements GatewayBroker {
       'MQTT connections, publishes and subscriptions refused, by what and why',
       { what: 'packet', reason: 'too_large' },
     );
+    // Life-safety devices' connections are read at once, the others' in short fair slices (broker/priority.ts).
+    const reader = this.deps.config.fairRead
+      ? new FairReader(
+          FAIR_READ_DEFAULTS,
+          (client) => lifeSafetyConnection(principalOf(client)),
+          // One connection's failure to write its PUBACK must not keep the others' from being written.
+          (failure) => this.deps.failures.report('broker', failure, { step: 'puback' }),
+        )
+      : undefined;
+    this.reader = reader;
+    this.loopDelay.start();
+    readMetrics(this.deps.metrics, reader, this.loopDelay);
     // Every connection's packets are limited before aedes buffers them (broker/packet-limit.ts).
     const handle = (stream: Parameters<Aedes['handle']>[0], req?: Parameters<Aedes['handle']>[1]) => {
       const client = aedes.handle(stream, req);
       if (!limitPacketSize(client, MAX_PACKET_BYTES, tooLarge)) {
         client.close();
         throw new Error('this aedes version has no packet parser to limit: see broker/packet-limit.ts');
+      }
+      if (reader && !reader.attach(client)) {
+        client.close();
+        throw new Error('this aedes version has no read path to schedule: see broker/priority.ts (or set MQTT_FAIR_READ=false)');
       }
     };
     this.tcp = createServer((socket) => handle(socket));
@@ -145,6 +184,8 @@ export class Broker implements GatewayBroker {
     const aedes = this.aedes;
     this.aedes = undefined;
     if (!aedes) return;
+    this.reader?.stop();
+    this.loopDelay.stop();
     const tcpClosed = this.tcp ? new Promise<void>((r) => this.tcp!.close(() => r())) : Promise.resolve();
     this.wss?.close();
     const httpClosed = this.http ? new Promise<void>((r) => this.http!.close(() => r())) : Promise.resolve();
@@ -152,6 +193,7 @@ export class Broker implements GatewayBroker {
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
     await Promise.all([tcpClosed, httpClosed]);
     this.deviceClients.clear();
+    this.quota?.stop();
   }
 
   /**
@@ -185,8 +227,12 @@ export class Broker implements GatewayBroker {
     if (routed) {
       // A vendor's message is taken in, not passed on as it came: nothing of it is retained.
       packet.retain = false;
-      if (!routed.safe) return done(null);
-      return void this.pubacks.add(routed.safe, { done, device: client.id, messageId: packet.messageId ?? 0, payload });
+      const { origin } = routed;
+      const ingest = () => this.acknowledged(routed.ingest(), done, client.id, packet, payload);
+      // Counted against the device it is for: each device behind a bridge has its own quota.
+      const verdict = origin && this.quota ? this.quota.take(origin.device, origin, packet.qos, routed.lifeSafety()) : 'pass';
+      if (verdict !== 'pass') return this.beyondQuota(verdict, client, packet, done, origin!, ingest);
+      return ingest();
     }
     const target = this.targetOf(client, packet.topic);
     if (!target) {
@@ -194,17 +240,80 @@ export class Broker implements GatewayBroker {
       this.deps.unknownDevice(packet.topic, payload);
       return done(null);
     }
+    const { origin } = target;
     const suffix = packet.topic.slice(target.prefix.length);
-    const { device } = target.origin;
+    if (this.quota) {
+      // A cheap look decides a life-safety event's exemption; ingest validates it like any message.
+      const verdict = this.quota.take(origin.device, origin, packet.qos, mayBeLifeSafety(origin.kind, suffix, payload));
+      if (verdict !== 'pass') return this.beyondQuota(verdict, client, packet, done, origin, () => this.ingestNative(origin, suffix, packet, payload, done));
+    }
+    this.ingestNative(origin, suffix, packet, payload, done);
+  }
+
+  private ingestNative(origin: Origin, suffix: string, packet: PublishPacket, payload: Buffer, done: (err?: Error | null) => void): void {
+    const { device } = origin;
     const messageId = packet.messageId ?? 0;
     const resend = packet.qos > 0 && this.failedHandoffs.isResend(device, messageId, payload);
-    const result = this.deps.ingest(target.origin, packet.topic, suffix, payload, packet.qos, resend);
+    const result = this.deps.ingest(origin, packet.topic, suffix, payload, packet.qos, resend);
     // Only a valid status is kept as the retained state; any other retained flag would hold memory for nobody.
     if (!(result.accepted && suffix === 'status')) packet.retain = false;
+    this.acknowledged(result, done, device, packet, payload);
+  }
+
+  /** Calls aedes back once the message is safe: it writes the QoS 1 PUBACK then. */
+  private acknowledged(result: IngestResult, done: (err?: Error | null) => void, device: string, packet: PublishPacket, payload: Buffer): void {
     if (!result.safe) return done(null);
-    // aedes writes the QoS 1 PUBACK as soon as this calls back: wait until the point is safe. Thousands of
-    // messages share one batch promise, so the callbacks are grouped under it (one reaction per batch).
-    this.pubacks.add(result.safe, { done, device, messageId, payload });
+    // Thousands of messages share one batch promise, so the callbacks are grouped under it (one reaction per batch).
+    this.pubacks.add(result.safe, { done, device, messageId: packet.messageId ?? 0, payload });
+  }
+
+  /**
+   * A message over its device's quota (broker/quota.ts, docs/integrators.md "Over quota"): at QoS 0 refused with
+   * `rate_limited`, at QoS 1 held, its PUBACK with it, until the device has a token again; its ingest runs then.
+   */
+  private beyondQuota(
+    verdict: Exclude<Verdict, 'pass'>,
+    client: Client,
+    packet: PublishPacket,
+    done: (err?: Error | null) => void,
+    origin: Origin,
+    ingest: () => void,
+  ): void {
+    if (verdict === 'refuse') {
+      this.quotaCounts.refused();
+      this.deps.rateLimited?.(origin, packet.topic);
+      // Refused: nobody receives it, nothing of it is retained.
+      packet.topic = DROPPED_TOPIC;
+      packet.retain = false;
+      return done(null);
+    }
+    if (verdict === 'overflow') {
+      // As aedes bounds its QoS 2 receive window (maxInflightInbound): MQTT 3.1.1 has no reason code, so the
+      // connection closes; what it sent unacknowledged comes again.
+      return done(new Error(`more than ${MAX_DELAYED} messages of ${origin.device} wait for the quota`));
+    }
+    this.quotaCounts.delayed();
+    this.quota!.wait(origin.device, client, () => {
+      // Outside authorizePublish's boundary now: the same last catch.
+      try {
+        ingest();
+      } catch (err) {
+        packet.retain = false;
+        this.deps.failures.report('broker', err, { client: client.id, topic: packet.topic });
+        done(null);
+      }
+    });
+  }
+
+  private createQuota(settings: { rate: number; burst: number }): DeviceQuota<Origin> {
+    return new DeviceQuota<Origin>({
+      ...settings,
+      flooding: (origin, on, rate) => {
+        this.deps.log.info({ site: origin.site, kind: origin.kind, device: origin.device, rate }, on ? 'device flooding' : 'device calmed down');
+        this.deps.flooding?.(origin, on, rate);
+      },
+      failed: (err) => this.deps.failures.report('broker', err, { step: 'quota' }),
+    });
   }
 
   private targetOf(client: Client, topic: string): { origin: Origin; prefix: string } | undefined {
@@ -229,6 +338,8 @@ export class Broker implements GatewayBroker {
   private clientGone(client: Client): void {
     const p = principalOf(client);
     this.deps.auth.forget(client);
+    // Its messages still waiting for the quota were never acknowledged: the device sends them again.
+    this.quota?.forget(client);
     const id = connectedAs(p);
     if (id === undefined) return;
     const clients = this.deviceClients.get(id);

@@ -33,6 +33,8 @@ const VARS = {
     port: v('MQTT_PORT', port.default(1883)),
     wsPort: v('MQTT_WS_PORT', port.default(8083)),
     allowAnonymous: v('MQTT_ALLOW_ANONYMOUS', bool.default(false)),
+    /** The priority lane's read path (src/broker/priority.ts); false: aedes reads each socket as it comes. */
+    fairRead: v('MQTT_FAIR_READ', bool.default(true)),
   },
   // Slow and numerous HTTP clients (docs/security.md#slow-and-numerous-http-clients).
   http: {
@@ -60,9 +62,29 @@ const VARS = {
     maxPending: v('INFLUX_MAX_PENDING', positiveInt.default(100_000)),
   },
   spool: { maxBytes: v('SPOOL_MAX_MB', positiveInt.default(1024).transform((mb) => mb * MB)) },
+  // The per-device quota of the embedded broker (docs/integrators.md#over-quota).
+  quota: {
+    /** Messages a second per device; 0 turns the quota off. */
+    rate: v('DEVICE_MAX_RATE', z.coerce.number().min(0).max(1_000_000).default(10)),
+    /** The bucket: messages a device may send at once; undefined: 50, or 5 s of the rate when that is more. */
+    burst: v('DEVICE_MAX_BURST', positiveInt.max(1_000_000).optional()),
+  },
   dataDir: v('DATA_DIR', nonEmpty.default('./data')),
   rulesDir: v('RULES_DIR', nonEmpty.default('./rules')),
   profilesDir: v('PROFILES_DIR', nonEmpty.default('./profiles')),
+  sitesDir: v('SITES_DIR', nonEmpty.default('./sites')),
+  // Notifications (docs/notifications.md): the channels themselves are in the site files.
+  notify: {
+    smtpUrl: v('SMTP_URL', z.url({ protocol: /^smtps?$/, error: 'an smtp:// or smtps:// URL' }).optional()),
+    from: v('NOTIFY_FROM', nonEmpty.default(() => `gateway@${hostname()}`)),
+    /** The console's address the notifications link to; undefined: the HTTP listener's. */
+    consoleUrl: v('CONSOLE_URL', httpBase.optional()),
+    /** The first retry of a failed delivery waits this long; each next one twice as long, at most 2 minutes. */
+    retryDelayMs: v('NOTIFY_RETRY_DELAY', minDuration(10).default(5_000)),
+    /** A delivery is retried until this long after its first attempt. */
+    retryForMs: v('NOTIFY_RETRY_FOR', duration.default(600_000)),
+    timeoutMs: v('NOTIFY_TIMEOUT', minDuration(100).default(10_000)),
+  },
   adminToken: v('ADMIN_TOKEN', z.string().min(16, 'must be at least 16 characters').optional()),
   baseTopic: v('BASE_TOPIC', topicRoot.default('sc')),
   timeZone: v('TZ', ianaTimeZone),
@@ -155,7 +177,7 @@ export class ConfigError extends Error {
 }
 
 /** Variables whose value a validation error must not repeat: every token, password and secret. */
-const isSecret = (name: string) => /_(TOKEN|PASSWORD|SECRET|TRUSTED)$/.test(name);
+const isSecret = (name: string) => /_(TOKEN|PASSWORD|SECRET|TRUSTED)$/.test(name) || name === NAME.notify.smtpUrl;
 
 /** Reads `.env` (when present) under the real environment, which wins. */
 export function readEnvironment(env: NodeJS.ProcessEnv = process.env, envFile = '.env'): Record<string, string | undefined> {
