@@ -3,7 +3,7 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
 import { Aedes, type Client, type PublishPacket } from 'aedes';
 import mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FairReader, lifeSafetyConnection } from '../../../src/broker/priority.js';
+import { FairReader, lifeSafetyConnection, READ_AHEAD } from '../../../src/broker/priority.js';
 import type { DeviceRecord } from '../../../src/devices/registry.js';
 
 /** A real aedes broker whose connections FairReader reads; ids starting `fire-` are the life-safety ones. */
@@ -91,7 +91,7 @@ describe('FairReader: the broker read path of the priority lane', () => {
     expect(b.reader.stats.priorityPackets).toBeGreaterThanOrEqual(1);
   });
 
-  it('reads on while messages wait for storage, up to 64 of them, then holds the connection until they are safe', async () => {
+  it('reads on while messages wait for storage, up to READ_AHEAD of them, then holds the connection until they are safe', async () => {
     const b = await start({ chunkBytes: 4096, sliceMs: 4 });
     stopping = b.stop;
     const fire = await b.open('fire-1');
@@ -103,15 +103,16 @@ describe('FairReader: the broker read path of the priority lane', () => {
     fire.socket.write(publish('fire_alarm', 2));
     await b.until(() => b.handled.includes('fire-1:fire_alarm'));
     expect(b.handled).toContain('fire-1:fire_alarm');
-    // A meter with 70 readings waiting is not read further (back-pressure) until they are safe.
-    meter.socket.write(Buffer.concat(Array.from({ length: 70 }, (_, i) => publish('held', i + 1))));
-    await b.until(() => b.handled.filter((h) => h === 'meter-1:held').length === 70);
-    meter.socket.write(publish('reading', 71));
+    // A meter with more readings waiting than it may is not read further (back-pressure) until they are safe.
+    const held = READ_AHEAD + 6;
+    meter.socket.write(Buffer.concat(Array.from({ length: held }, (_, i) => publish('held', i + 1))));
+    await b.until(() => b.handled.filter((h) => h === 'meter-1:held').length === held);
+    meter.socket.write(publish('reading', held + 1));
     await new Promise((r) => setTimeout(r, 50));
     expect(b.handled).not.toContain('meter-1:reading');
     b.release();
-    await b.until(() => b.handled.includes('meter-1:reading') && meter.acks.length === 71 && fire.acks.length === 2);
-    expect(meter.acks).toStrictEqual(Array.from({ length: 71 }, (_, i) => i + 1));
+    await b.until(() => b.handled.includes('meter-1:reading') && meter.acks.length === held + 1 && fire.acks.length === 2);
+    expect(meter.acks).toStrictEqual(Array.from({ length: held + 1 }, (_, i) => i + 1));
     expect([...fire.acks].sort()).toStrictEqual([1, 2]);
   });
 
