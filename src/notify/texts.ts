@@ -3,6 +3,7 @@
  * and the link to the alarm in the console.
  */
 import type { Alarm, Severity } from '../alarms/model.js';
+import { wallClock } from '../shared/wall-clock.js';
 import type { Language } from './site-channels.js';
 
 /** The events a notification is sent for (contract §16). */
@@ -62,18 +63,9 @@ export function alarmLink(consoleUrl: string, alarm: Alarm): string {
 
 /** `2026-12-06 19:20:05` in the given zone. */
 export function localTime(iso: string, timeZone: string): string {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(new Date(iso));
-  const p = Object.fromEntries(parts.map((x) => [x.type, x.value]));
-  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`;
+  const c = wallClock(Date.parse(iso), timeZone);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${c.year}-${two(c.month)}-${two(c.day)} ${two(c.hour)}:${two(c.minute)}:${two(c.second)}`;
 }
 
 /** Building and zone as the alarm names them (names when it carries them, ids otherwise). */

@@ -2,6 +2,7 @@
  * Report periods in the gateway's time zone (TZ). A day runs from local midnight to local midnight, so a
  * DST change day lasts 23 or 25 hours; local midnights are found with Intl, never by adding 24 hours.
  */
+import { wallClock } from '../shared/wall-clock.js';
 import { ValidationError } from '../errors.js';
 
 export const PERIODS = ['day', 'week', 'month'] as const;
@@ -20,22 +21,11 @@ const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const HOUR_MS = 3_600_000;
 const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', hourCycle: 'h23' });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
-
 /** The local calendar date and hour of an instant in `timeZone`. */
 function localParts(ts: number, timeZone: string): { date: string; hour: number } {
-  const parts: Record<string, string> = {};
-  for (const p of formatter(timeZone).formatToParts(ts)) parts[p.type] = p.value;
-  return { date: `${parts.year.padStart(4, '0')}-${parts.month}-${parts.day}`, hour: Number(parts.hour) };
+  const c = wallClock(ts, timeZone);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return { date: `${String(c.year).padStart(4, '0')}-${two(c.month)}-${two(c.day)}`, hour: c.hour };
 }
 
 /** `YYYY-MM-DD` of the local day `ts` falls in. */

@@ -1,3 +1,5 @@
+import { wallClock } from '../shared/wall-clock.js';
+
 /**
  * Telemetry summaries for headquarters (issue 6), computed in memory from `telemetryAccepted`: per site, kind
  * and zone, the messages, the devices reporting and min/mean/max of each numeric field. Memory grows with
@@ -109,26 +111,9 @@ export class SummaryWindow {
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
 /** Milliseconds `timeZone` is ahead of UTC at the instant `ts` (to the second, as time zones are). */
 export function zoneOffsetMs(ts: number, timeZone: string): number {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    });
-    formatters.set(timeZone, f);
-  }
-  const p: Record<string, number> = {};
-  for (const part of f.formatToParts(ts)) if (part.type !== 'literal') p[part.type] = Number(part.value);
+  const p = wallClock(ts, timeZone);
   const wall = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
   return wall - Math.floor(ts / 1000) * 1000;
 }
