@@ -10,6 +10,7 @@ import { describeKinds, type KindDescription } from './devices/kinds/describe.js
 import { LIFE_SAFETY_EVENTS, type KindEvent, type KindName } from './devices/kinds/index.js';
 import type { Logger } from './log.js';
 import type { Rule } from './rules/schema.js';
+import { DEFAULT_LANGUAGE, LANGUAGES, type Language } from './shared/language.js';
 import { SerialPublisher } from './shared/serial-publisher.js';
 import type { Publish, Topics } from './topics.js';
 import {
@@ -21,7 +22,9 @@ import {
   type Priority,
   type WorkOrderStatus,
 } from './workorders/model.js';
-import { OVERDUE_ALARM, OVERDUE_MESSAGE, OVERDUE_SEVERITY } from './workorders/service.js';
+import { OVERDUE_ALARM, OVERDUE_MESSAGES, OVERDUE_SEVERITY } from './workorders/service.js';
+
+type Texts = Record<Language, string>;
 
 /** An alarm type the gateway can raise: one entry per rule that raises it, and one per type of its own. */
 export interface AlarmTypeDefinition {
@@ -30,10 +33,16 @@ export interface AlarmTypeDefinition {
   /** The rule that raises it (the alarm JSON's `rule`). */
   rule: string;
   /**
-   * The message template as written, one language (localised messages are another issue). Absent when the rule
-   * gives none: the alarm then says `<type> at <source>`.
+   * The message template in the default language (zh-CN). Absent when the rule gives none: the alarm then says
+   * `<type> at <source>` (`<type>（<source>）` in Chinese).
    */
   message?: string;
+  /** The message template in every language (a rule written in one language says it in both). */
+  messages?: Texts;
+  /** What the desk must do when it is raised (the rule's `alarm.instructions`). */
+  instructions?: Texts;
+  /** What the rule watches (the rule's `description`). */
+  description?: Texts;
   /** The severity it escalates to when still unacknowledged (the rule's `alarm.escalate.to`). */
   escalateTo?: Severity;
   /** The gateway's own types whose severity follows a work order's priority. */
@@ -61,18 +70,53 @@ export const FLOODING_ALARM = 'device_flooding';
 /** The `rule` of that alarm. */
 export const FLOODING_RULE = 'quota';
 /** Its message: `{rate}` is what the device sent a second over the last 10 s, `{limit}` DEVICE_MAX_RATE. */
-export const FLOODING_MESSAGE = '{device} sends {rate} messages a second, more than its quota of {limit}';
+export const FLOODING_MESSAGES: Readonly<Texts> = {
+  'zh-CN': '{device} 每秒发送 {rate} 条消息，超过其配额 {limit} 条',
+  en: '{device} sends {rate} messages a second, more than its quota of {limit}',
+};
 
-/** Alarm types the gateway raises itself, whatever the rules say. */
+/** The texts of a `device_flooding` alarm (`message` in the default language; the alarm service answers the site's). */
+export function floodingTexts(device: string, rate: number, limit: number): { message: string; messages: Texts } {
+  const vars: Record<string, string> = { device, rate: String(Math.round(rate * 10) / 10), limit: String(limit) };
+  // One pass per language, so a device id holding `{rate}` stays as written.
+  const fill = (l: Language) => FLOODING_MESSAGES[l].replace(/\{(device|rate|limit)\}/g, (_, name: string) => vars[name]);
+  const messages = Object.fromEntries(LANGUAGES.map((l) => [l, fill(l)])) as Texts;
+  return { message: messages[DEFAULT_LANGUAGE], messages };
+}
+
+/** Alarm types the gateway raises itself, whatever the rules say, with what they mean and what the desk does. */
 const GATEWAY_ALARM_TYPES: readonly AlarmTypeDefinition[] = [
   {
     type: OVERDUE_ALARM,
     severity: OVERDUE_SEVERITY.normal,
     rule: OVERDUE_ALARM,
-    message: OVERDUE_MESSAGE,
+    message: OVERDUE_MESSAGES[DEFAULT_LANGUAGE],
+    messages: { ...OVERDUE_MESSAGES },
+    instructions: {
+      'zh-CN': '联系工单的处理人，了解维修进展；无人处理时重新指派或上报主管。',
+      en: "Call the work order's assignee and ask how the repair is going; when nobody has it, assign it or tell the supervisor.",
+    },
+    description: {
+      'zh-CN': '工单在应完成时间前未解决；紧急工单逾期为严重告警。',
+      en: 'A work order was not resolved by its due time; an overdue urgent order is critical.',
+    },
     severityByPriority: { ...OVERDUE_SEVERITY },
   },
-  { type: FLOODING_ALARM, severity: 'warning', rule: FLOODING_RULE, message: FLOODING_MESSAGE },
+  {
+    type: FLOODING_ALARM,
+    severity: 'warning',
+    rule: FLOODING_RULE,
+    message: FLOODING_MESSAGES[DEFAULT_LANGUAGE],
+    messages: { ...FLOODING_MESSAGES },
+    instructions: {
+      'zh-CN': '检查该设备是否故障或配置有误（上报过于频繁）。修复前，其超出配额的普通消息会被延迟或丢弃；生命安全事件不受影响。',
+      en: 'Check the device for a fault or a wrong setting (it reports too often). Until it is fixed, its ordinary messages over the quota are delayed or dropped; life-safety events still pass.',
+    },
+    description: {
+      'zh-CN': '设备发送消息的速率超过其配额（DEVICE_MAX_RATE）。',
+      en: 'A device sends messages faster than its quota (DEVICE_MAX_RATE).',
+    },
+  },
 ];
 
 /** The parts that depend on no rule (the schemas and tables cannot change while the gateway runs), frozen as they are shared. */
@@ -98,10 +142,24 @@ function deepFreeze<T>(value: T): T {
 export function alarmTypes(rules: readonly Rule[]): AlarmTypeDefinition[] {
   const fromRules = rules.flatMap((r): AlarmTypeDefinition[] => {
     if (!r.alarm) return [];
-    const { type, severity, message, escalate } = r.alarm;
-    return [{ type, severity, rule: r.id, ...(message && { message: message.text }), ...(escalate && { escalateTo: escalate.to }) }];
+    const { type, severity, message, instructions, escalate } = r.alarm;
+    return [
+      {
+        type,
+        severity,
+        rule: r.id,
+        ...(message && { message: message[DEFAULT_LANGUAGE].text, messages: texts((l) => message[l].text) }),
+        ...(instructions && { instructions: { ...instructions } }),
+        ...(r.description && { description: { ...r.description } }),
+        ...(escalate && { escalateTo: escalate.to }),
+      },
+    ];
   });
   return [...fromRules, ...GATEWAY_ALARM_TYPES.map((t) => ({ ...t }))];
+}
+
+function texts(of: (l: Language) => string): Texts {
+  return Object.fromEntries(LANGUAGES.map((l) => [l, of(l)])) as Texts;
 }
 
 /** The definitions document with the alarm types of the rules in force. */

@@ -1,5 +1,6 @@
 /** Alarms as contract §4 describes them (ThingsBoard's model: one open alarm per originator and type). */
 import { z } from 'zod';
+import { LANGUAGES, type Language } from '../shared/language.js';
 import { SITE_RE } from '../topics.js';
 
 /** Most severe first: the order a console sorts by and `escalate` climbs. */
@@ -13,6 +14,10 @@ export type AlarmState = (typeof ALARM_STATES)[number];
 const TopicLevelSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -');
 const SeveritySchema = z.enum(SEVERITIES, { error: `must be one of ${SEVERITIES.join(', ')}` });
 const TimeSchema = z.string().meta({ format: 'date-time' });
+
+/** A text in every language the gateway speaks (issue 17). */
+export const TextsSchema = z.strictObject(Object.fromEntries(LANGUAGES.map((l) => [l, z.string()])) as Record<Language, z.ZodString>);
+export type Texts = Record<Language, string>;
 
 /**
  * The alarm JSON of contract §4, defined once: published retained, answered by the API (its OpenAPI schema is
@@ -31,8 +36,11 @@ export const AlarmSchema = z.strictObject({
   device: z.string().optional(),
   kind: z.string().optional(),
   zone: z.string().optional(),
+  zoneName: z.string().optional().meta({ description: "the zone's name in the site's first language, when the site file knows the zone (contract §12)" }),
+  buildingName: z.string().optional().meta({ description: "the name of the zone's building in the site's first language, when known" }),
   rule: z.string().meta({ description: 'the rule that raised it, or `manual`' }),
-  message: z.string(),
+  message: z.string().meta({ description: "the message in the site's first language (`messages[language]`)" }),
+  messages: TextsSchema.optional().meta({ description: 'the message in every language, each rendered with the same values; absent on an alarm raised before the gateway spoke more than one' }),
   firstSeen: TimeSchema,
   lastSeen: TimeSchema,
   count: z.int().nonnegative().meta({ description: 'times raised while open' }),
@@ -59,6 +67,8 @@ export const alarmJsonSchema = (() => {
 
 /** What raising an alarm takes; a second raise of an open (site, type, source) bumps count and lastSeen. */
 export const AlarmRaiseSchema = AlarmSchema.pick({ severity: true, device: true, kind: true, zone: true, rule: true, message: true, value: true }).extend({
+  /** The message in every language; without it `message` is the text in every language. */
+  messages: TextsSchema.optional(),
   site: z.string().regex(SITE_RE, 'is not a site name'),
   type: TopicLevelSchema,
   source: TopicLevelSchema,

@@ -13,6 +13,8 @@ import { Incidents } from './incidents.js';
 import { AlarmRaiseSchema, awaitsAck, canAcknowledge, isOpen, moreSevere, type Alarm, type AlarmKey, type AlarmRaise, type Silence } from './model.js';
 import { Silences } from './silences.js';
 import { DOWN_TYPES, Suppression, type Topology } from './suppression.js';
+import { alarmTexts } from './texts.js';
+import { NO_SITES, type SitePlaces } from '../shared/language.js';
 
 export type { AlarmFilter } from './alarm-store.js';
 
@@ -26,6 +28,8 @@ export interface AlarmServiceDeps {
   writeLine(line: string): void;
   /** The devices' parents and states (topology suppression, incidents by parent); none: no device has a parent. */
   topology?: Topology;
+  /** The sites' languages and zone names (contract §12); default: no site files. */
+  places?: SitePlaces;
   log: Logger;
 }
 
@@ -225,8 +229,8 @@ export class AlarmService {
       device: req.device,
       kind: req.kind,
       zone: req.zone,
+      ...this.texts(req),
       rule: req.rule,
-      message: req.message,
       firstSeen: seen,
       lastSeen: seen,
       count: 1,
@@ -276,7 +280,7 @@ export class AlarmService {
   /** What `raise` answers for a raise held back while the parent has no alarm of its own yet (nothing is stored). */
   private heldPlaceholder(req: AlarmRaise, at: number): Alarm {
     const seen = iso(at);
-    return compact({ id: '', site: req.site, type: req.type, severity: req.severity, state: 'cleared' as const, acknowledged: false, source: req.source, device: req.device, kind: req.kind, zone: req.zone, rule: req.rule, message: req.message, firstSeen: seen, lastSeen: seen, count: 0 });
+    return compact({ id: '', site: req.site, type: req.type, severity: req.severity, state: 'cleared' as const, acknowledged: false, source: req.source, device: req.device, kind: req.kind, zone: req.zone, rule: req.rule, ...this.texts(req), firstSeen: seen, lastSeen: seen, count: 0 });
   }
 
   /** A silence ended: the alarms raised under it that are still open are published now. */
@@ -302,7 +306,7 @@ export class AlarmService {
       severity,
       count: prev.count + 1,
       lastSeen: seen > prev.lastSeen ? seen : prev.lastSeen,
-      message: req.message,
+      ...this.texts(req),
       value: req.value,
       workOrder: prev.workOrder ?? req.workOrder,
     });
@@ -324,7 +328,7 @@ export class AlarmService {
   private reopen(s: StoredAlarm, req: AlarmRaise, at: number): Alarm {
     const { clearedAt: _at, clearedBy: _by, ...prev } = s.alarm;
     const seen = iso(at);
-    const alarm: Alarm = compact({ ...prev, state: 'active' as const, count: prev.count + 1, lastSeen: seen > prev.lastSeen ? seen : prev.lastSeen, message: req.message, value: req.value });
+    const alarm: Alarm = compact({ ...prev, state: 'active' as const, count: prev.count + 1, lastSeen: seen > prev.lastSeen ? seen : prev.lastSeen, ...this.texts(req), value: req.value });
     this.commit(s, { ...s, alarm }, { transition: 'reopened', at, by: req.rule });
     this.deps.log.info(this.logContext(alarm, { rule: req.rule }), 'alarm raised again before it was acknowledged');
     this.deps.bus.emit('alarmChanged', { alarm, change: 'reopened' });
@@ -413,6 +417,11 @@ export class AlarmService {
       // The state store has the transition already; InfluxDB's copy is history, not truth.
       this.deps.log.error({ err, alarm: alarm.id }, 'alarm point not written');
     }
+  }
+
+  /** `message` in the site's language, `messages`, and the zone's names (issue 17). */
+  private texts(req: AlarmRaise) {
+    return alarmTexts(req, this.deps.places ?? NO_SITES);
   }
 
   private topic(alarm: Alarm): string {

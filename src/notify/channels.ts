@@ -23,6 +23,8 @@ export interface Delivery {
   site: string;
   alarm: Alarm;
   language: Language;
+  /** The site's time zone (contract §12); default: the context's, the gateway's. */
+  timeZone?: string;
   /** An escalation's delay as written (`2m`). */
   after?: string;
 }
@@ -77,7 +79,7 @@ export function dingtalkBody(input: TextInput, mention: readonly string[] = []):
 
 /** Sends one delivery; throws with what went wrong. */
 export async function deliver(d: Delivery, ctx: SendContext): Promise<void> {
-  const input: TextInput = { alarm: d.alarm, event: d.event, language: d.language, consoleUrl: ctx.consoleUrl, timeZone: ctx.timeZone, after: d.after };
+  const input: TextInput = { alarm: d.alarm, event: d.event, language: d.language, consoleUrl: ctx.consoleUrl, timeZone: d.timeZone ?? ctx.timeZone, after: d.after };
   const c = d.channel;
   switch (channelType(c)) {
     case 'webhook': {
@@ -95,7 +97,7 @@ export async function deliver(d: Delivery, ctx: SendContext): Promise<void> {
     }
     case 'email':
       if (!ctx.mail) throw new PermanentFailure('no SMTP_URL: e-mail is not configured');
-      await ctx.mail.sendMail({ from: ctx.from, to: c.email!, subject: mailSubject(d.alarm), text: mailBody(input) });
+      await ctx.mail.sendMail({ from: ctx.from, to: c.email!, subject: mailSubject(d.alarm, d.language), text: mailBody(input) });
   }
 }
 

@@ -70,9 +70,13 @@ export function localTime(iso: string, timeZone: string): string {
 
 /** Building and zone as the alarm names them (names when it carries them, ids otherwise). */
 function where(alarm: Alarm): string | undefined {
-  const named = alarm as Alarm & { buildingName?: string; zoneName?: string };
-  const text = [named.buildingName, named.zoneName ?? alarm.zone].filter(Boolean).join(' ');
+  const text = [alarm.buildingName, alarm.zoneName ?? alarm.zone].filter(Boolean).join(' ');
   return text || undefined;
+}
+
+/** The alarm's message in `language`; an alarm raised before it had `messages` has only the one. */
+export function messageIn(alarm: Alarm, language: Language): string {
+  return alarm.messages?.[language] ?? alarm.message;
 }
 
 /** The title line: `【紧急】告警：3号楼12层烟感报警` / `[Critical] Alarm: Smoke at 3-12`. */
@@ -83,7 +87,7 @@ export function titleOf(input: TextInput): string {
   const colon = input.language === 'zh-CN' ? '：' : ': ';
   // A fire alarm raised during a fire-test silence is still sent (nothing holds a life-safety alarm), marked as a test.
   const test = input.alarm.test ? (input.language === 'zh-CN' ? '【测试】' : '[TEST] ') : '';
-  return `${test}${open}${w.event[input.event]}${colon}${input.alarm.message}`;
+  return `${test}${open}${w.event[input.event]}${colon}${messageIn(input.alarm, input.language)}`;
 }
 
 /** The detail lines (label, value), in order. */
@@ -116,7 +120,7 @@ export function plainText(input: TextInput): string {
   return lines.join('\n');
 }
 
-/** An e-mail's subject: `[critical] message` (the severity as the API writes it, for mail filters). */
-export function mailSubject(alarm: Alarm): string {
-  return `[${alarm.severity}] ${alarm.message}`.replace(/[\r\n]+/g, ' ');
+/** An e-mail's subject: `[critical] message` (the severity as the API writes it, for mail filters), the message in `language`. */
+export function mailSubject(alarm: Alarm, language: Language): string {
+  return `[${alarm.severity}] ${messageIn(alarm, language)}`.replace(/[\r\n]+/g, ' ');
 }

@@ -10,8 +10,9 @@ import type { Priority } from '../workorders/model.js';
 import type { RuleActions } from './actions.js';
 import type { Change } from './conditions/types.js';
 import { devicesMatching, resolveCommandMatch } from './match.js';
-import type { Rule, RulePriority, RuleSeverity } from './schema.js';
+import type { LocalisedTemplate, Rule, RulePriority, RuleSeverity } from './schema.js';
 import { render, templateVars, type TemplateVars } from './template.js';
+import { DEFAULT_LANGUAGE, LANGUAGES, type Language } from '../shared/language.js';
 
 // rules/schema is a leaf and repeats the severity and priority names: fail to compile if they drift apart.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -48,13 +49,23 @@ export function applyChange(rule: Rule, change: Change, actions: RuleActions, lo
   }
 }
 
+/** A template rendered in every language with the same values. */
+function renderAll(t: LocalisedTemplate, vars: TemplateVars): Record<Language, string> {
+  return Object.fromEntries(LANGUAGES.map((l) => [l, render(t[l], vars)])) as Record<Language, string>;
+}
+
+/** What an alarm of a rule without `message` says. */
+function defaultMessages(type: string, source: string): Record<Language, string> {
+  return { 'zh-CN': `${type}（${source}）`, en: `${type} at ${source}` };
+}
+
 function onHolds(rule: Rule, change: Change, vars: TemplateVars, actions: RuleActions, log: ActionFailed): void {
   let alarm: { id: string; raised: boolean } | undefined;
-  let message: string | undefined;
+  let messages: Record<Language, string> | undefined;
   if (rule.alarm) {
     const a = rule.alarm;
     const s = change.source;
-    message = a.message ? render(a.message, vars) : `${a.type} at ${s.id}`;
+    messages = a.message ? renderAll(a.message, vars) : defaultMessages(a.type, s.id);
     const req = {
       site: s.site,
       type: a.type,
@@ -64,7 +75,9 @@ function onHolds(rule: Rule, change: Change, vars: TemplateVars, actions: RuleAc
       kind: s.kind,
       zone: s.zone,
       rule: rule.id,
-      message,
+      // The alarm service answers `message` in the site's language; this one is for a service without sites.
+      message: messages[DEFAULT_LANGUAGE],
+      messages,
       value: change.value,
       escalate: a.escalate ? { afterMs: a.escalate.after, to: a.escalate.to } : undefined,
       at: change.at,
@@ -75,17 +88,26 @@ function onHolds(rule: Rule, change: Change, vars: TemplateVars, actions: RuleAc
     // A bump of an alarm already open (contract §4) opens no second work order and repeats no command.
     if (!alarm?.raised) return;
   }
-  if (rule.workOrder) openWorkOrder(rule, change, vars, alarm?.id, message, actions, log);
+  if (rule.workOrder) openWorkOrder(rule, change, vars, alarm?.id, messages, actions, log);
   for (const cmd of rule.commands ?? []) {
     const targets = attempt(log, rule, change, 'devices', () => devicesMatching(resolveCommandMatch(cmd.match, vars), actions.devices())) ?? [];
     for (const device of targets) attempt(log, rule, change, 'sendCommand', () => actions.sendCommand(device, cmd.action, cmd.params, rule.id));
   }
 }
 
-function openWorkOrder(rule: Rule, change: Change, vars: TemplateVars, alarm: string | undefined, message: string | undefined, actions: RuleActions, log: ActionFailed): void {
+function openWorkOrder(
+  rule: Rule,
+  change: Change,
+  vars: TemplateVars,
+  alarm: string | undefined,
+  messages: Record<Language, string> | undefined,
+  actions: RuleActions,
+  log: ActionFailed,
+): void {
   const w = rule.workOrder!;
   const s = change.source;
-  const title = w.title ? render(w.title, vars) : (message ?? rule.description ?? rule.id);
+  // The work order service answers `title` in the site's language from these.
+  const title = w.title ? renderAll(w.title, vars) : (messages ?? rule.description ?? rule.id);
   attempt(log, rule, change, 'openWorkOrder', () =>
     actions.openWorkOrder({
       site: s.site,

@@ -7,6 +7,7 @@
 import type { Bus } from '../bus.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { DEFAULT_LANGUAGE, type Language } from '../shared/language.js';
 import { parseListFile, readFolder, WatchedFolder, type FolderKind, type FolderLoad } from '../shared/watched-folder.js';
 import { parseRule, type Rule } from './schema.js';
 
@@ -25,9 +26,21 @@ export interface LoadedRule {
   definition: unknown;
 }
 
-/** A loaded rule as plain JSON for the API: where it is, whether it is on, and its text as written. */
-export function ruleView(l: LoadedRule): { id: string; file: string; enabled: boolean; form: string; description?: string; definition: unknown } {
-  return { id: l.rule.id, file: l.file, enabled: l.rule.enabled, form: l.rule.when.form, description: l.rule.description, definition: l.definition };
+/**
+ * A loaded rule as plain JSON for the API: where it is, whether it is on, and its text as written; `description`
+ * in the default language, `descriptions` in every language.
+ */
+export function ruleView(l: LoadedRule): {
+  id: string;
+  file: string;
+  enabled: boolean;
+  form: string;
+  description?: string;
+  descriptions?: Record<Language, string>;
+  definition: unknown;
+} {
+  const d = l.rule.description;
+  return { id: l.rule.id, file: l.file, enabled: l.rule.enabled, form: l.rule.when.form, description: d?.[DEFAULT_LANGUAGE], ...(d && { descriptions: { ...d } }), definition: l.definition };
 }
 
 export type ReloadResult = { ok: true; rules: number } | { ok: false; errors: string[] };

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../config/duration.js';
 import { KIND_NAMES, type KindName } from '../devices/kinds/index.js';
+import { inEveryLanguage, LANGUAGES, localisedSchema, type Language, type Localised } from '../shared/language.js';
 
 /**
  * Severities and priorities as the alarm and work order models spell them. Repeated here because
@@ -68,6 +69,27 @@ export const TemplateSchema = z.string({ error: 'must be text' }).transform((tex
   }
   return compiled;
 });
+
+/** Text per language as a rule holds it after load: every language, one falling back on the other (`inEveryLanguage`). */
+export type LocalisedTemplate = Record<Language, Template>;
+export type LocalisedText = Record<Language, string>;
+
+const LOCALISED_HINT = `must be text, or text per language such as { ${LANGUAGES.map((l) => `${l}: ...`).join(', ')} }`;
+
+/**
+ * `item` written once for every language or per language (contract §6, issue 17), normalised to every language.
+ * The union carries its own message for a value that is neither; describeIssue unwraps a union's issues when
+ * only one form fits, so an error names `alarm.message.en`.
+ */
+function localised<T extends z.ZodType>(item: T) {
+  return z.union(localisedSchema(item).options, { error: LOCALISED_HINT }).transform((v) => inEveryLanguage(v as Localised<z.output<T>>));
+}
+
+/** A template (`message`, `title`) in one text for all languages or per language, each compiled and checked. */
+export const LocalisedTemplateSchema = localised(TemplateSchema);
+
+/** Plain text (`description`, `instructions`) in one text for all languages or per language. */
+export const LocalisedTextSchema = localised(z.string({ error: 'must be text' }).min(1, 'must not be empty'));
 
 const oneOrMany = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).min(1)]).transform((v) => (Array.isArray(v) ? v : [v]) as Array<z.output<T>>);
 

@@ -9,16 +9,18 @@ import { firstNonFinite, notFinite } from '../finite.js';
 import {
   CommandMatchSchema,
   durationSchema,
+  LocalisedTemplateSchema,
+  LocalisedTextSchema,
   MatchSchema,
   RULE_PRIORITIES,
   RULE_SEVERITIES,
   ScalarSchema,
-  TemplateSchema,
   type CommandMatch,
+  type LocalisedTemplate,
+  type LocalisedText,
   type Match,
   type RulePriority,
   type RuleSeverity,
-  type Template,
 } from './schema-parts.js';
 import { checkFieldTypes } from './schema-fields.js';
 import { referencedNames, WhenSchema, type When } from './schema-when.js';
@@ -33,7 +35,9 @@ const AlarmSchema = z
   .strictObject({
     type: TextSchema,
     severity: z.enum(RULE_SEVERITIES, { error: `must be one of ${RULE_SEVERITIES.join(', ')}` }),
-    message: TemplateSchema.optional(),
+    message: LocalisedTemplateSchema.optional(),
+    /** What the desk must do when it is raised (issue 17): plain text, shown beside the alarm. */
+    instructions: LocalisedTextSchema.optional(),
     escalate: z
       .strictObject({ after: durationSchema({ min: 1 }), to: z.enum(RULE_SEVERITIES, { error: `must be one of ${RULE_SEVERITIES.join(', ')}` }) })
       .optional(),
@@ -48,7 +52,7 @@ const AlarmSchema = z
 const WorkOrderSchema = z.strictObject({
   category: TextSchema,
   priority: z.enum(RULE_PRIORITIES, { error: `must be one of ${RULE_PRIORITIES.join(', ')}` }),
-  title: TemplateSchema.optional(),
+  title: LocalisedTemplateSchema.optional(),
 });
 
 const CommandSchema = z.strictObject({
@@ -60,7 +64,7 @@ const CommandSchema = z.strictObject({
 export const RuleSchema = z
   .strictObject({
     id: z.string({ error: 'must be text' }).regex(ID_RE, 'must be lowercase letters, digits, - and _, starting with a letter or digit'),
-    description: z.string({ error: 'must be text' }).optional(),
+    description: LocalisedTextSchema.optional(),
     enabled: z.boolean({ error: 'must be true or false' }).default(true),
     match: MatchSchema.default({}),
     when: WhenSchema,
@@ -112,12 +116,13 @@ function checkNames(when: When, kinds: KindName[] | undefined, ctx: z.core.$Refi
 /** A validated, normalised rule (durations in ms, templates compiled, `when` tagged by form). */
 export interface Rule {
   id: string;
-  description?: string;
+  /** In every language (one falls back on the other when the rule gives only one). */
+  description?: LocalisedText;
   enabled: boolean;
   match: Match;
   when: When;
-  alarm?: { type: string; severity: RuleSeverity; message?: Template; escalate?: { after: number; to: RuleSeverity } };
-  workOrder?: { category: string; priority: RulePriority; title?: Template };
+  alarm?: { type: string; severity: RuleSeverity; message?: LocalisedTemplate; instructions?: LocalisedText; escalate?: { after: number; to: RuleSeverity } };
+  workOrder?: { category: string; priority: RulePriority; title?: LocalisedTemplate };
   commands?: Array<{ match: CommandMatch; action: string; params?: Record<string, unknown> }>;
   autoClear: boolean;
 }
@@ -126,8 +131,23 @@ export interface Rule {
 const _sameShape: (r: z.output<typeof RuleSchema>) => Rule = (r) => r;
 void _sameShape;
 
+/**
+ * The issues of a union where only one of its forms fits the value (the others fail on its type at their root):
+ * those, so the problem names the field inside it (`alarm.message.en`). Otherwise the union's own issue.
+ */
+function unwrapUnion(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  if (issue.code !== 'invalid_union') return [issue];
+  const fitting = issue.errors.filter((branch) => branch.some((i) => !(i.code === 'invalid_type' && i.path.length === 0)));
+  if (fitting.length !== 1) return [issue];
+  return fitting[0].flatMap((i) => unwrapUnion({ ...i, path: [...issue.path, ...i.path] }));
+}
+
 /** Where one problem is: `rules/fire.yaml: rule "smoke-high": when.for: ...`. */
 export function describeIssue(file: string, rule: string, issue: z.core.$ZodIssue): string[] {
+  if (issue.code === 'invalid_union') {
+    const inner = unwrapUnion(issue);
+    if (inner[0] !== issue) return inner.flatMap((i) => describeIssue(file, rule, i));
+  }
   const at = (path: PropertyKey[]) => path.map(String).join('.');
   const where = `${file}: ${rule}`;
   if (issue.code === 'unrecognized_keys') {

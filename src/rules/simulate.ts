@@ -7,6 +7,7 @@ import { Bus } from '../bus.js';
 import { createLogger, type Logger } from '../log.js';
 import type { AlarmKey, AlarmRaise } from '../alarms/model.js';
 import type { DeviceMessage } from '../devices/kinds/messages.js';
+import { DEFAULT_LANGUAGE, inLanguage } from '../shared/language.js';
 import type { WorkOrderCreate } from '../workorders/model.js';
 import type { RuleActions, RuleDevice } from './actions.js';
 import { VirtualClock } from './clock.js';
@@ -103,7 +104,7 @@ function recorder(clock: VirtualClock, given: readonly RuleDevice[], messages: r
       out.push({ at: clock.now(), kind: 'cleared', site: key.site, type: key.type, source: key.source, message: alarm.message });
     },
     openWorkOrder(req: WorkOrderCreate) {
-      out.push({ at: clock.now(), kind: 'workOrder', site: req.site, source: req.device ?? req.zone, title: req.title });
+      out.push({ at: clock.now(), kind: 'workOrder', site: req.site, source: req.device ?? req.zone, title: inLanguage(req.title, DEFAULT_LANGUAGE) });
       return `sim-wo-${++ids}`;
     },
     sendCommand(device, action, params) {

@@ -1,6 +1,7 @@
 /** Work orders as contract §4 describes them, with the transitions maintenance staff may make. */
 import { GatewayError, ValidationError } from '../errors.js';
 import { compact } from '../shared/compact.js';
+import type { Language, Localised } from '../shared/language.js';
 
 export const PRIORITIES = ['urgent', 'high', 'normal', 'low'] as const;
 export type Priority = (typeof PRIORITIES)[number];
@@ -38,14 +39,21 @@ export interface WorkOrderChange {
 export interface WorkOrder {
   id: string;
   site: string;
+  /** In the site's first language (`titles[language]`). */
   title: string;
+  /** The title in every language (issue 17); absent on a work order opened before the gateway spoke more than one. */
+  titles?: Record<Language, string>;
   category: string;
   priority: Priority;
   status: WorkOrderStatus;
+  /** In the site's first language. */
   description?: string;
   alarm?: string;
   device?: string;
   zone?: string;
+  /** The zone's and its building's names in the site's first language, when the site file knows the zone (contract §12). */
+  zoneName?: string;
+  buildingName?: string;
   /** The rule that opened it, or absent when opened by hand. */
   rule?: string;
   createdAt: string;
@@ -58,10 +66,11 @@ export interface WorkOrder {
 
 export interface WorkOrderCreate {
   site: string;
-  title: string;
+  /** One text for every language, or per language (a rule's title rendered in each). */
+  title: Localised<string>;
   category: string;
   priority: Priority;
-  description?: string;
+  description?: Localised<string>;
   alarm?: string;
   device?: string;
   zone?: string;

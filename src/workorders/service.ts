@@ -8,7 +8,9 @@ import type { StateStore } from '../storage/state/store.js';
 import { compact } from '../shared/compact.js';
 import { DueTimers } from '../shared/due-timers.js';
 import { sortableId } from '../shared/ids.js';
+import { DEFAULT_LANGUAGE, inEveryLanguage, inLanguage, NO_SITES, type Language, type SitePlaces } from '../shared/language.js';
 import { SerialPublisher } from '../shared/serial-publisher.js';
+import { wallClock } from '../shared/wall-clock.js';
 import type { Publish, Topics } from '../topics.js';
 import {
   applyChange,
@@ -33,6 +35,8 @@ export interface WorkOrderServiceDeps {
   alarms: AlarmService;
   /** Time from creation to dueAt, by priority. */
   dueMs: Config['workOrderDueMs'];
+  /** The sites' languages and zone names (contract §12); default: no site files. */
+  places?: SitePlaces;
   log: Logger;
 }
 
@@ -43,13 +47,30 @@ const OVERDUE_BY = `rule:${OVERDUE_ALARM}`;
 /** The overdue alarm's severity by the work order's priority. */
 export const OVERDUE_SEVERITY: Readonly<Record<Priority, Severity>> = { urgent: 'critical', high: 'major', normal: 'major', low: 'major' };
 
-/** The overdue alarm's message; the placeholders are the work order's id, title and due time. */
-export const OVERDUE_MESSAGE = 'Work order {workOrder} "{title}" is overdue (due {dueAt})';
+/** The overdue alarm's message in every language; the placeholders are the work order's id, title and due time. */
+export const OVERDUE_MESSAGES: Readonly<Record<Language, string>> = {
+  'zh-CN': '工单 {workOrder}“{title}”已逾期（应于 {dueAt} 完成）',
+  en: 'Work order {workOrder} "{title}" is overdue (due {dueAt})',
+};
 
-/** OVERDUE_MESSAGE for `wo`, in one pass, so a title holding `{dueAt}` or `$&` stays as written. */
-function overdueMessage(wo: WorkOrder): string {
-  const vars: Record<string, string> = { workOrder: wo.id, title: wo.title, dueAt: wo.dueAt };
-  return OVERDUE_MESSAGE.replace(/\{(workOrder|title|dueAt)\}/g, (_, name: string) => vars[name]);
+/** `2025-03-02 16:00` on the wall clock of `timeZone` (what the desk's clock showed when it fell due). */
+function wallTime(iso: string, timeZone: string): string {
+  const c = wallClock(Date.parse(iso), timeZone);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${c.year}-${two(c.month)}-${two(c.day)} ${two(c.hour)}:${two(c.minute)}`;
+}
+
+/**
+ * OVERDUE_MESSAGES for `wo`, each in one pass, so a title holding `{dueAt}` or `$&` stays as written; the due time
+ * on the site's wall clock.
+ */
+function overdueMessages(wo: WorkOrder, places: SitePlaces): Record<Language, string> {
+  const dueAt = wallTime(wo.dueAt, places.timeZone(wo.site));
+  const fill = (language: Language) => {
+    const vars: Record<string, string> = { workOrder: wo.id, title: wo.titles?.[language] ?? wo.title, dueAt };
+    return OVERDUE_MESSAGES[language].replace(/\{(workOrder|title|dueAt)\}/g, (_, name: string) => vars[name]);
+  };
+  return { 'zh-CN': fill('zh-CN'), en: fill('en') };
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -98,17 +119,22 @@ export class WorkOrderService {
     const at = iso(now);
     const history: WorkOrderChange[] = [compact({ at, by: req.by, status: 'open' as const, note: req.note })];
     if (req.assignee !== undefined) history.push({ at, by: req.by, status: 'assigned', assignee: req.assignee });
+    const places = this.deps.places ?? NO_SITES;
+    const language = places.language(req.site);
+    const titles = inEveryLanguage(req.title);
     const wo: WorkOrder = compact({
       id: sortableId('wo'),
       site: req.site,
-      title: req.title,
+      title: titles[language],
+      titles,
       category: req.category,
       priority: req.priority,
       status: req.assignee !== undefined ? ('assigned' as const) : ('open' as const),
-      description: req.description,
+      description: req.description === undefined ? undefined : inLanguage(req.description, language),
       alarm: req.alarm,
       device: req.device,
       zone: req.zone,
+      ...places.place(req.site, req.zone),
       rule: req.rule,
       createdAt: at,
       dueAt: iso(now + this.deps.dueMs[req.priority]),
@@ -196,11 +222,13 @@ export class WorkOrderService {
       this.deps.log.info({ workOrder: id, site: wo.site, dueAt: wo.dueAt }, 'work order overdue');
       this.deps.bus.emit('workOrderChanged', { workOrder: wo, change: 'overdue' });
     }
+    const messages = overdueMessages(wo, this.deps.places ?? NO_SITES);
     this.deps.alarms.raise({
       ...key,
       severity: OVERDUE_SEVERITY[wo.priority],
       rule: OVERDUE_ALARM,
-      message: overdueMessage(wo),
+      message: messages[DEFAULT_LANGUAGE],
+      messages,
       workOrder: wo.id,
     });
   }

@@ -16,9 +16,14 @@ const SMOKE_RULE = `- id: smoke-high
   alarm: { type: smoke_high, severity: major, message: "Smoke at {device}" }
 `;
 const DOOR_RULE = `- id: door-forced
+  description: { zh-CN: 门被强行打开, en: A door forced open }
   match: { kind: access }
   when: { event: door_forced }
-  alarm: { type: door_forced_alarm, severity: critical, message: "Door {device} forced open" }
+  alarm:
+    type: door_forced_alarm
+    severity: critical
+    message: { zh-CN: "门 {device} 被强行打开", en: "Door {device} forced open" }
+    instructions: { zh-CN: 派保安到现场查看并调取录像。, en: Send a guard and look at the camera recording. }
 `;
 
 interface Received {
@@ -127,7 +132,16 @@ describe('the definitions document, over HTTP and retained on MQTT (contract §1
     await writeFile(join(rulesDir, 'door.yaml'), DOOR_RULE);
     expect((await gw.api('POST', '/api/rules/reload')).body).toStrictEqual({ ok: true, rules: 2 });
     const updated = await eventually(() => got.find((m) => m.body.alarms.types.some((t: { type: string }) => t.type === 'door_forced_alarm')));
-    expect(updated.body.alarms.types).toContainEqual({ type: 'door_forced_alarm', severity: 'critical', rule: 'door-forced', message: 'Door {device} forced open' });
+    // The template in the default language (zh-CN) as `message`, and every language beside it (issue 17).
+    expect(updated.body.alarms.types).toContainEqual({
+      type: 'door_forced_alarm',
+      severity: 'critical',
+      rule: 'door-forced',
+      message: '门 {device} 被强行打开',
+      messages: { 'zh-CN': '门 {device} 被强行打开', en: 'Door {device} forced open' },
+      instructions: { 'zh-CN': '派保安到现场查看并调取录像。', en: 'Send a guard and look at the camera recording.' },
+      description: { 'zh-CN': '门被强行打开', en: 'A door forced open' },
+    });
     const api = (await gw.api('GET', '/api/definitions', undefined, desk.token)).body;
     expect(updated.body).toStrictEqual(api);
 

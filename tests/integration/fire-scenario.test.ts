@@ -43,7 +43,9 @@ describe('the fire scenario with the default rule pack', () => {
       expect(confirmed.body).toMatchObject({ severity: 'critical', source: 'b1-f2', zone: 'b1-f2', rule: 'fire-confirmed' });
       expect((await gw.api('GET', `/api/alarms/${confirmed.body.id}`)).body.workOrder).toBe(order.body.id);
       expect(confirmed.topic).toBe(`sc/${SITE}/alarms/critical/fire_confirmed/b1-f2`);
-      expect(order.body).toMatchObject({ priority: 'urgent', category: 'fire', status: 'open', zone: 'b1-f2', title: 'Confirmed fire in b1-f2: dispatch and inspect' });
+      // No site file: the title in the default language (zh-CN), both in `titles` (issue 17).
+      const titles = { 'zh-CN': 'b1-f2 火情确认：出动处置并现场检查', en: 'Confirmed fire in b1-f2: dispatch and inspect' };
+      expect(order.body).toMatchObject({ priority: 'urgent', category: 'fire', status: 'open', zone: 'b1-f2', title: titles['zh-CN'], titles });
 
       // Each measured from the moment the gateway took in the message that triggered it.
       const fireAt = Date.parse(fire.body.firstSeen);

@@ -86,8 +86,11 @@ describe('the per-device quota', () => {
       zone: 'b1-f3',
       rule: 'quota',
     });
-    const said = /^fire-9 sends ([\d.]+) messages a second, more than its quota of 50$/.exec(flooding[0].message);
+    // In Chinese first (no site file), and in English beside it, with the same rate.
+    const said = /^fire-9 sends ([\d.]+) messages a second, more than its quota of 50$/.exec(flooding[0].messages.en);
     expect(Number(said?.[1])).toBeGreaterThan(RATE);
+    expect(flooding[0].message).toBe(`fire-9 每秒发送 ${said?.[1]} 条消息，超过其配额 50 条`);
+    expect(flooding[0].messages['zh-CN']).toBe(flooding[0].message);
 
     // The excess is refused and counted, and told once on the rejected topic.
     const refused = gw.gateway.metrics.value('gateway_quota_messages_total', { outcome: 'refused' });

@@ -2,6 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NO_SITES } from '../../src/shared/language.js';
+import { wallClock } from '../../src/shared/wall-clock.js';
 import { ADMIN_TOKEN, eventually, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { createOperator, retainedNow, watch } from '../helpers/operator.js';
 
@@ -9,6 +11,7 @@ const SITE = 'maple-court';
 const OTHER = 'oak-park';
 const REQUEST = { site: SITE, title: 'Lift 2 stuck between floors', category: 'lift', zone: 'b1', note: 'resident of 12B called' };
 const topic = (id: string) => `sc/${SITE}/workorders/${id}`;
+const two = (n: number) => String(n).padStart(2, '0');
 
 describe('work orders over MQTT and the API (contract §4, §5)', () => {
   let gw: TestGateway;
@@ -31,6 +34,8 @@ describe('work orders over MQTT and the API (contract §4, §5)', () => {
         id,
         site: SITE,
         title: REQUEST.title,
+        // One title given by hand: the same in every language.
+        titles: { 'zh-CN': REQUEST.title, en: REQUEST.title },
         category: 'lift',
         priority: 'normal',
         status: 'open',
@@ -120,7 +125,13 @@ describe('work orders over MQTT and the API (contract §4, §5)', () => {
     const live = await watch(gw, desk.mqtt, [alarmTopic]);
     const [raised] = await live.take(1);
     expect(raised.body).toMatchObject({ type: 'workorder_overdue', severity: 'critical', state: 'active', source: created.id, workOrder: created.id });
-    expect(raised.body.message).toBe(`Work order ${created.id} "${REQUEST.title}" is overdue (due ${created.dueAt})`);
+    // No site file: Chinese first, the due time on the gateway's own clock (its time zone).
+    const c = wallClock(Date.parse(created.dueAt), NO_SITES.timeZone(SITE));
+    const due = `${c.year}-${two(c.month)}-${two(c.day)} ${two(c.hour)}:${two(c.minute)}`;
+    expect([raised.body.message, raised.body.messages]).toStrictEqual([
+      `工单 ${created.id}“${REQUEST.title}”已逾期（应于 ${due} 完成）`,
+      { 'zh-CN': `工单 ${created.id}“${REQUEST.title}”已逾期（应于 ${due} 完成）`, en: `Work order ${created.id} "${REQUEST.title}" is overdue (due ${due})` },
+    ]);
     expect((await gw.api('GET', `/api/workorders/${created.id}`, undefined, desk.token)).body.overdue).toBe(true);
     await gw.api('PATCH', `/api/workorders/${created.id}`, { status: 'in_progress' }, desk.token);
     await gw.api('PATCH', `/api/workorders/${created.id}`, { status: 'resolved' }, desk.token);

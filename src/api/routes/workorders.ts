@@ -24,7 +24,8 @@ export const workOrderSchema = {
   properties: {
     id: { type: 'string' },
     site: { type: 'string' },
-    title: { type: 'string' },
+    title: { type: 'string', description: "in the site's first language" },
+    titles: { type: 'object', description: 'the title in every language', additionalProperties: { type: 'string' } },
     category: { type: 'string' },
     priority: { type: 'string', enum: [...PRIORITIES] },
     status,
@@ -32,6 +33,8 @@ export const workOrderSchema = {
     alarm: { type: 'string' },
     device: { type: 'string' },
     zone: { type: 'string' },
+    zoneName: { type: 'string', description: "the zone's name in the site's first language, when the site file knows it" },
+    buildingName: { type: 'string', description: "its building's name in the site's first language, when known" },
     rule: { type: 'string', description: 'the rule that opened it; absent when opened by hand' },
     createdAt: { type: 'string', format: 'date-time' },
     dueAt: { type: 'string', format: 'date-time' },

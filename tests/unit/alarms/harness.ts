@@ -8,6 +8,7 @@ import { createLogger } from '../../../src/log.js';
 import { StateStore } from '../../../src/storage/state/store.js';
 import { Topics, type Publish } from '../../../src/topics.js';
 import { WorkOrderService } from '../../../src/workorders/service.js';
+import { NO_SITES, type SitePlaces } from '../../../src/shared/language.js';
 
 /** One publish as the recording `publish` saw it; `body` is the parsed JSON, or '' for an empty payload. */
 export interface Published {
@@ -34,6 +35,8 @@ export interface Harness {
   devices: { parents: Map<string, string>; offline: Set<string>; lastSeen: Map<string, number> };
   /** Makes the next publishes fail (the broker is down). */
   failPublish: boolean;
+  /** The sites' languages and zone names the services see (contract §12); NO_SITES unless a test sets it. */
+  places: SitePlaces;
   /** Waits for both services' publishes. */
   settled(): Promise<void>;
   /** The alarm and work order publishes since the last call, once they are all out. */
@@ -55,7 +58,7 @@ export async function createHarness(h = {} as Harness): Promise<Harness> {
   store.open();
   const bus = new Bus(log);
   const topics = new Topics('sc');
-  Object.assign(h, { dir, store, bus, published: [], incidentPublishes: [], devices: { parents: new Map(), offline: new Set(), lastSeen: new Map() }, lines: [], events: [], failPublish: false });
+  Object.assign(h, { dir, store, bus, published: [], incidentPublishes: [], devices: { parents: new Map(), offline: new Set(), lastSeen: new Map() }, lines: [], events: [], failPublish: false, places: NO_SITES });
   const publish: Publish = async (topic, payload, opts) => {
     if (h.failPublish) throw new Error('broker is not running');
     const text = payload.toString();
@@ -68,8 +71,10 @@ export async function createHarness(h = {} as Harness): Promise<Harness> {
       online: (id: string) => !h.devices.offline.has(id),
       lastSeen: (id: string) => h.devices.lastSeen.get(id) ?? null,
     };
-    h.alarms = new AlarmService({ store, bus, topics, publish, writeLine: (line) => h.lines.push(line), topology, log });
-    h.workOrders = new WorkOrderService({ store, bus, topics, publish, alarms: h.alarms, dueMs: DUE_MS, log });
+    // Asks `h.places` each time, so a test may give the sites after the services are built.
+    const places: SitePlaces = { language: (s) => h.places.language(s), place: (s, z) => h.places.place(s, z), timeZone: (s) => h.places.timeZone(s) };
+    h.alarms = new AlarmService({ store, bus, topics, publish, writeLine: (line) => h.lines.push(line), topology, places, log });
+    h.workOrders = new WorkOrderService({ store, bus, topics, publish, alarms: h.alarms, dueMs: DUE_MS, places, log });
   };
   build();
   for (const event of RECORDED) bus.on(event, h, (data: BusEvents[typeof event]) => void h.events.push({ event, data }));

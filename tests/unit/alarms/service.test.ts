@@ -54,6 +54,8 @@ describe('AlarmService.raise', () => {
       zone: 'b3-f12',
       rule: 'fire-smoke',
       message: 'Smoke 12% at fire-b3-01',
+      // A raise with one message says it in every language.
+      messages: { 'zh-CN': 'Smoke 12% at fire-b3-01', en: 'Smoke 12% at fire-b3-01' },
       firstSeen: iso(T0),
       lastSeen: iso(T0),
       count: 1,
@@ -82,7 +84,8 @@ describe('AlarmService.raise', () => {
     await drain();
     vi.setSystemTime(T0 + 1000);
     const { alarm, raised } = h.alarms.raise({ ...SMOKE, value: 15, message: 'Smoke 15% at fire-b3-01' });
-    const expected = { ...first, count: 2, lastSeen: iso(T0 + 1000), value: 15, message: 'Smoke 15% at fire-b3-01' };
+    const messages = { 'zh-CN': 'Smoke 15% at fire-b3-01', en: 'Smoke 15% at fire-b3-01' };
+    const expected = { ...first, count: 2, lastSeen: iso(T0 + 1000), value: 15, message: 'Smoke 15% at fire-b3-01', messages };
     expect(raised).toBe(false);
     expect(alarm).toStrictEqual(expected);
     expect(h.alarms.list()).toStrictEqual([expected]);

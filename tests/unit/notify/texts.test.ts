@@ -39,13 +39,21 @@ describe('notification texts', () => {
     expect(plainText({ ...BASE, alarm: { ...ALARM, test: true }, event: 'raised', language: 'en' }).split('\n')[0]).toBe('[TEST] [Critical] Alarm: Fire alarm at smoke-b3-12');
   });
 
+  it("writes the alarm's message in the channel's language when the alarm has it in both", () => {
+    const both = { ...ALARM, message: 'smoke-b3-12 火警', messages: { 'zh-CN': 'smoke-b3-12 火警', en: 'Fire alarm at smoke-b3-12' } };
+    expect(plainText({ ...BASE, alarm: both, event: 'raised', language: 'zh-CN' }).split('\n')[0]).toBe('【紧急】告警：smoke-b3-12 火警');
+    expect(plainText({ ...BASE, alarm: both, event: 'raised', language: 'en' }).split('\n')[0]).toBe('[Critical] Alarm: Fire alarm at smoke-b3-12');
+    expect(mailSubject(both, 'en')).toBe('[critical] Fire alarm at smoke-b3-12');
+    expect(mailSubject(both, 'zh-CN')).toBe('[critical] smoke-b3-12 火警');
+  });
+
   it('names building and zone when the alarm carries their names', () => {
     const named = { ...ALARM, buildingName: '3号楼', zoneName: '12层' } as Alarm;
     expect(robotMarkdown({ ...BASE, alarm: named, event: 'raised', language: 'zh-CN' })).toContain('- 位置：3号楼 12层');
   });
 
   it('gives the e-mail the subject [severity] message on one line, and the alarm identity in the body', () => {
-    expect(mailSubject({ ...ALARM, message: 'Fire\r\nat b3' })).toBe('[critical] Fire at b3');
+    expect(mailSubject({ ...ALARM, message: 'Fire\r\nat b3' }, 'en')).toBe('[critical] Fire at b3');
     expect(mailBody({ ...BASE, event: 'raised', language: 'en' })).toContain('alarm al-1 · fire_alarm · smoke-b3-12 · site maple-court · rule fire-alarm');
   });
 

@@ -42,6 +42,7 @@ describe('all', () => {
           zone: 'b1-f1',
           rule: 'fire-confirmed',
           message: 'Confirmed fire in b1-f1 (fire-2)',
+          messages: { 'zh-CN': 'Confirmed fire in b1-f1 (fire-2)', en: 'Confirmed fire in b1-f1 (fire-2)' },
           value: 5,
           escalate: undefined,
           at: T0 + 30_000,
@@ -52,7 +53,7 @@ describe('all', () => {
         at: T0 + 30_000,
         req: {
           site: 'maple-court',
-          title: 'Confirmed fire in b1-f1',
+          title: { 'zh-CN': 'Confirmed fire in b1-f1', en: 'Confirmed fire in b1-f1' },
           category: 'fire',
           priority: 'urgent',
           description: undefined,

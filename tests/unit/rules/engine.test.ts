@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { threshold } from '../../../src/rules/conditions/threshold.js';
+import { inLanguage } from '../../../src/shared/language.js';
 import { harness, recordingLogger, rules, SITE, T0, useFakeTime } from './harness.js';
 
 beforeEach(() => useFakeTime());
@@ -91,7 +92,7 @@ describe('actions', () => {
     h.telemetry('fire-1', { temperatureC: 60 });
     h.telemetry('fire-1', { temperatureC: 20 });
     h.telemetry('fire-1', { temperatureC: 61 });
-    expect(h.actions.calls.map((c) => (c.op === 'workOrder' ? [c.op, c.req.title, c.req.alarm] : c.op === 'command' ? [c.op, c.device, c.action, c.params] : [c.op]))).toStrictEqual([
+    expect(h.actions.calls.map((c) => (c.op === 'workOrder' ? [c.op, inLanguage(c.req.title, 'en'), c.req.alarm] : c.op === 'command' ? [c.op, c.device, c.action, c.params] : [c.op]))).toStrictEqual([
       ['workOrder', 'Heat at fire-1 (60 °C)', undefined],
       ['command', 'lamp-1', 'on', { brightnessPct: 100 }],
       ['workOrder', 'Heat at fire-1 (61 °C)', undefined],
@@ -114,7 +115,7 @@ describe('actions', () => {
       {
         op: 'workOrder',
         at: T0,
-        req: { site: SITE, title: 'fire_device_fault at fire-1', category: 'fire-equipment', priority: 'high', description: undefined, alarm: 'alarm-1', device: 'fire-1', zone: 'b1-f1', rule: 'fault', by: 'rule:fault' },
+        req: { site: SITE, title: { 'zh-CN': 'fire_device_fault（fire-1）', en: 'fire_device_fault at fire-1' }, category: 'fire-equipment', priority: 'high', description: undefined, alarm: 'alarm-1', device: 'fire-1', zone: 'b1-f1', rule: 'fault', by: 'rule:fault' },
       },
     ]);
   });

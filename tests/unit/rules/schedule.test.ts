@@ -27,7 +27,7 @@ describe('schedule', () => {
         at: T0 + due,
         req: {
           site: SITE,
-          title: `Weekly fire equipment inspection (${SITE})`,
+          title: { 'zh-CN': `Weekly fire equipment inspection (${SITE})`, en: `Weekly fire equipment inspection (${SITE})` },
           category: 'fire-inspection',
           priority: 'normal',
           description: undefined,

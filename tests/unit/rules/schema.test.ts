@@ -131,6 +131,6 @@ describe('rule schema', () => {
   it('compiles templates and renders them', () => {
     const r = parseRule({ id: 'r', when: { absent: '1m' }, alarm: { ...alarm, message: 'At {device} ({zone}, {site}): {value} by {rule} of {kind}' } }, 'f', 0);
     if (!r.ok) throw new Error(r.errors.join());
-    expect(render(r.rule.alarm!.message!, { device: 'd', zone: 'z', site: 's', value: '1.5', rule: 'r', kind: 'fire' })).toBe('At d (z, s): 1.5 by r of fire');
+    expect(render(r.rule.alarm!.message!.en, { device: 'd', zone: 'z', site: 's', value: '1.5', rule: 'r', kind: 'fire' })).toBe('At d (z, s): 1.5 by r of fire');
   });
 });

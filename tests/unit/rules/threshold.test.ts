@@ -33,6 +33,7 @@ describe('threshold', () => {
           zone: 'b1-f1',
           rule: 'smoke-high',
           message: 'Smoke 9 % at fire-1 in b1-f1',
+          messages: { 'zh-CN': 'Smoke 9 % at fire-1 in b1-f1', en: 'Smoke 9 % at fire-1 in b1-f1' },
           value: 9,
           escalate: undefined,
           at: T0 + 10_000,
@@ -113,7 +114,8 @@ describe('threshold', () => {
       ['raise', 'meter-1', 0],
       ['clear', 'meter-1', 0],
     ]);
-    expect(h.actions.calls[0]).toMatchObject({ req: { message: 'voltage_low at meter-1' } });
+    // A rule without a message: the type at the source, in each language.
+    expect(h.actions.calls[0]).toMatchObject({ req: { message: 'voltage_low（meter-1）', messages: { 'zh-CN': 'voltage_low（meter-1）', en: 'voltage_low at meter-1' } } });
   });
 
   describe('with hysteresis', () => {

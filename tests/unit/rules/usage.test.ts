@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MemoryRuleStateStore } from '../../../src/rules/state.js';
+import { inLanguage } from '../../../src/shared/language.js';
 import { harness, RecordingActions, SITE, T0, useFakeTime } from './harness.js';
 
 beforeEach(() => useFakeTime());
@@ -13,7 +14,7 @@ const SERVICE = `
 `;
 
 /** Work orders opened, as [device, title]. */
-const orders = (actions: RecordingActions) => actions.calls.flatMap((c): Array<[string | undefined, string]> => (c.op === 'workOrder' ? [[c.req.device, c.req.title]] : []));
+const orders = (actions: RecordingActions) => actions.calls.flatMap((c): Array<[string | undefined, string]> => (c.op === 'workOrder' ? [[c.req.device, inLanguage(c.req.title, 'en')]] : []));
 
 /** Sends each reading of `meter` one second apart. */
 async function readings(h: ReturnType<typeof harness>, meter: string, values: number[]): Promise<void> {
@@ -40,7 +41,8 @@ describe('usage', () => {
       at: T0 + 3000,
       req: {
         site: SITE,
-        title: 'Service meter-1 at 1100 kWh',
+        // A title written once says the same in every language.
+        title: { 'zh-CN': 'Service meter-1 at 1100 kWh', en: 'Service meter-1 at 1100 kWh' },
         category: 'energy',
         priority: 'normal',
         description: undefined,

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { GatewayError } from '../../../src/errors.js';
+import { NO_SITES, type SitePlaces } from '../../../src/shared/language.js';
 import type { WorkOrderCreate } from '../../../src/workorders/model.js';
 import { DUE_MS, harnessPerTest } from '../alarms/harness.js';
 
@@ -17,6 +18,17 @@ const LIFT: WorkOrderCreate = {
 };
 
 const h = harnessPerTest(T0, { workOrders: true });
+
+/** A site file in English on Shanghai time that knows zone b1 (contract §12). */
+const MAPLE_COURT: SitePlaces = {
+  language: () => 'en',
+  place: (_site, zone) => (zone === 'b1' ? { zoneName: 'Basement 1', buildingName: 'Building 3' } : {}),
+  timeZone: () => 'Asia/Shanghai',
+};
+const overdueKey = (id: string) => ({ site: 'maple-court', type: 'workorder_overdue', source: id });
+
+/** No site file, on Shanghai time: the default language. */
+const NO_FILE: SitePlaces = { ...NO_SITES, timeZone: () => 'Asia/Shanghai' };
 const drain = () => h.drain();
 
 describe('WorkOrderService.create', () => {
@@ -26,6 +38,7 @@ describe('WorkOrderService.create', () => {
       id: wo.id,
       site: 'maple-court',
       title: 'Lift 2 stuck between floors',
+      titles: { 'zh-CN': 'Lift 2 stuck between floors', en: 'Lift 2 stuck between floors' },
       category: 'lift',
       priority: 'normal',
       status: 'open',
@@ -40,6 +53,35 @@ describe('WorkOrderService.create', () => {
     expect(h.workOrders.get(wo.id)).toStrictEqual(expected);
     expect(await drain()).toStrictEqual([{ topic: `sc/maple-court/workorders/${wo.id}`, retain: true, qos: 1, body: expected }]);
     expect(h.events).toStrictEqual([{ event: 'workOrderChanged', data: { workOrder: expected, change: 'created' } }]);
+  });
+
+  it("titles it in the site's first language, with every language and the zone's names", () => {
+    h.places = MAPLE_COURT;
+    const wo = h.workOrders.create({ ...LIFT, title: { 'zh-CN': '2号电梯困人', en: 'Lift 2 stuck between floors' }, description: { 'zh-CN': '电梯', en: 'Lifts' } });
+    expect([wo.title, wo.titles, wo.description, wo.zoneName, wo.buildingName]).toStrictEqual([
+      'Lift 2 stuck between floors',
+      { 'zh-CN': '2号电梯困人', en: 'Lift 2 stuck between floors' },
+      'Lifts',
+      'Basement 1',
+      'Building 3',
+    ]);
+    expect(h.workOrders.get(wo.id)).toStrictEqual(wo);
+  });
+
+  it('titles it in Chinese on a site without a file', () => {
+    const wo = h.workOrders.create({ ...LIFT, title: { 'zh-CN': '2号电梯困人', en: 'Lift 2 stuck between floors' } });
+    expect([wo.title, wo.zoneName, wo.buildingName]).toStrictEqual(['2号电梯困人', undefined, undefined]);
+  });
+
+  it('says an English overdue message on an English site, with the English title', async () => {
+    h.places = MAPLE_COURT;
+    const wo = h.workOrders.create({ ...LIFT, title: { 'zh-CN': '2号电梯困人', en: 'Lift 2 stuck' } });
+    await vi.advanceTimersByTimeAsync(DUE_MS.normal);
+    expect(h.alarms.openFor(overdueKey(wo.id))).toMatchObject({
+      message: `Work order ${wo.id} "Lift 2 stuck" is overdue (due 2025-03-02 16:00)`,
+      messages: { 'zh-CN': `工单 ${wo.id}“2号电梯困人”已逾期（应于 2025-03-02 16:00 完成）`, en: `Work order ${wo.id} "Lift 2 stuck" is overdue (due 2025-03-02 16:00)` },
+    });
+    await drain();
   });
 
   it('opens it assigned when an assignee is given', () => {
@@ -135,16 +177,20 @@ describe('WorkOrderService.update', () => {
 });
 
 describe('WorkOrderService overdue', () => {
-  const overdueKey = (id: string) => ({ site: 'maple-court', type: 'workorder_overdue', source: id });
 
   it('writes a title into the overdue message as it is, placeholders and `$&` included', async () => {
+    h.places = NO_FILE;
     const wo = h.workOrders.create({ ...LIFT, title: 'Fix {dueAt} sign $& {title}' });
     await vi.advanceTimersByTimeAsync(DUE_MS.normal);
-    expect(h.alarms.openFor(overdueKey(wo.id))?.message).toBe(`Work order ${wo.id} "Fix {dueAt} sign $& {title}" is overdue (due ${wo.dueAt})`);
+    expect(h.alarms.openFor(overdueKey(wo.id))?.messages).toStrictEqual({
+      'zh-CN': `工单 ${wo.id}“Fix {dueAt} sign $& {title}”已逾期（应于 2025-03-02 16:00 完成）`,
+      en: `Work order ${wo.id} "Fix {dueAt} sign $& {title}" is overdue (due 2025-03-02 16:00)`,
+    });
     await drain();
   });
 
   it('becomes overdue when dueAt passes before it is resolved, and raises a major alarm for it', async () => {
+    h.places = NO_FILE;
     const wo = h.workOrders.create(LIFT);
     await drain();
     await vi.advanceTimersByTimeAsync(DUE_MS.normal - 1);
@@ -162,7 +208,12 @@ describe('WorkOrderService overdue', () => {
       acknowledged: false,
       source: wo.id,
       rule: 'workorder_overdue',
-      message: `Work order ${wo.id} "Lift 2 stuck between floors" is overdue (due ${wo.dueAt})`,
+      // No site file: the message in the default language, Chinese; the due time on the site's clock.
+      message: `工单 ${wo.id}“Lift 2 stuck between floors”已逾期（应于 2025-03-02 16:00 完成）`,
+      messages: {
+        'zh-CN': `工单 ${wo.id}“Lift 2 stuck between floors”已逾期（应于 2025-03-02 16:00 完成）`,
+        en: `Work order ${wo.id} "Lift 2 stuck between floors" is overdue (due 2025-03-02 16:00)`,
+      },
       firstSeen: due,
       lastSeen: due,
       count: 1,
