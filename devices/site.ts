@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { describeIssues, type KindName } from '../src/devices/kinds/index.js';
 import { DEVICE_ID_RE, SITE_RE, ZONE_RE } from '../src/topics.js';
 import type { DeviceSpec, SitePlace } from './models/model.js';
+import { placeDevices } from './positions.js';
 import { isTimeZone } from './sim/local-time.js';
 
 /**
@@ -160,6 +161,7 @@ export function expandSite(site: Site): DeviceSpec[] {
   }
   if (site.siteMeter) add('energy', 'site-power', 1, 'site', {}, { households });
   putOnRoute(out, site.patrol);
+  placeDevices(out, site.buildings.map((b) => b.id), new Map(site.areas.map((a) => [a.id, a.type])));
   return out;
 }
 

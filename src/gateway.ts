@@ -14,9 +14,10 @@ import type { Bus, Origin } from './bus.js';
 import { Commands, type VendorCommand } from './commands/commands.js';
 import type { Config } from './config/env.js';
 import { createCore, createExternalBroker, createIngest, type Core } from './core.js';
-import { buildDefinitions, DefinitionsPublisher, FLOODING_ALARM, FLOODING_MESSAGE, FLOODING_RULE, type Definitions } from './definitions.js';
+import { buildDefinitions, DefinitionsPublisher, FLOODING_ALARM, FLOODING_RULE, floodingTexts, type Definitions } from './definitions.js';
 import { BridgeRegistry } from './devices/bridges.js';
 import { DeviceRegistry, type DeviceRecord } from './devices/registry.js';
+import { FireRelease } from './devices/fire-release.js';
 import { topicResolver } from './devices/targets.js';
 import type { Ingest } from './ingest/pipeline.js';
 import { Lifecycle, part, type Part } from './lifecycle.js';
@@ -28,6 +29,7 @@ import { ReportScheduler } from './reports/scheduler.js';
 import { ServiceReports } from './reports/service-report.js';
 import { createRuleActions } from './rules/actions.js';
 import { RuleEngine } from './rules/engine.js';
+import { SiteModel } from './sites/model.js';
 import { ProfileLoader, profileView } from './profiles/loader.js';
 import { modbusWrite, renderCommand } from './profiles/mapping.js';
 import { ModbusDevices } from './polling.js';
@@ -64,6 +66,8 @@ export class Gateway {
   readonly store: StateStore;
   readonly operators: OperatorRegistry;
   readonly registry: DeviceRegistry;
+  /** Doors a fire released and nobody locked again (issue 17). */
+  readonly fireRelease: FireRelease;
   readonly history: InfluxQuery;
   readonly commands: Commands;
   readonly broker: GatewayBroker;
@@ -75,6 +79,8 @@ export class Gateway {
   readonly workOrders: WorkOrderService;
   /** Tells the people the site files name about alarms (contract §16). */
   readonly notifier: Notifier;
+  /** The site files: buildings, floors, zones, names, plans, duty, tariff, channels (contract §12). */
+  readonly sites: SiteModel;
   readonly rules: RuleEngine;
   readonly ruleLoader: RuleLoader;
   readonly profiles: ProfileLoader;
@@ -131,11 +137,14 @@ export class Gateway {
       online: (id: string) => this.registry.get(id)?.online ?? true,
       lastSeen: (id: string) => this.registry.get(id)?.lastSeen ?? null,
     };
-    this.alarms = new AlarmService({ store: this.store, bus, topics, publish, writeLine, topology, log: child('alarms') });
+    this.sites = new SiteModel({ dir: config.sitesDir, log: child('sites'), timeZone: config.timeZone, onChange: () => this.notifier?.sitesChanged() });
+    const places = this.sites;
+    this.alarms = new AlarmService({ store: this.store, bus, topics, publish, writeLine, topology, places, log: child('alarms') });
     this.notifier = new Notifier({
       bus,
       store: this.store,
-      sitesDir: config.sitesDir,
+      sites: this.sites,
+      places,
       settings: config.notify,
       timeZone: config.timeZone,
       consoleUrl: () => config.notify.consoleUrl ?? listenerUrl(config.http.host, this.api.port),
@@ -144,14 +153,16 @@ export class Gateway {
       log: child('notify'),
       metrics,
     });
-    this.workOrders = new WorkOrderService({ store: this.store, bus, topics, publish, alarms: this.alarms, dueMs: config.workOrderDueMs, log: child('workorders') });
-    const actions = createRuleActions({ alarms: this.alarms, workOrders: this.workOrders, commands: this.commands, registry: this.registry, metrics, log: child('rules') });
+    this.workOrders = new WorkOrderService({ store: this.store, bus, topics, publish, alarms: this.alarms, dueMs: config.workOrderDueMs, places, log: child('workorders') });
+    this.fireRelease = new FireRelease({ bus, store: this.store, alarmActive: (id) => (this.alarms.get(id)?.state ?? 'cleared') !== 'cleared', log: child('fire-release') });
+    // Watched: the doors a fire rule unlocks are remembered (devices/fire-release.ts).
+    const actions = this.fireRelease.observe(createRuleActions({ alarms: this.alarms, workOrders: this.workOrders, commands: this.commands, registry: this.registry, metrics, log: child('rules') }));
     const state = new SqliteRuleStateStore(() => this.store.db);
     this.rules = new RuleEngine({ bus, actions, log: child('rules'), timeZone: config.timeZone, state, failures });
     this.ruleLoader = new RuleLoader({ dir: config.rulesDir, engine: this.rules, bus, log: child('rules') });
     const sites = () => new Set(this.registry.list().map((d) => d.site));
     this.definitions = new DefinitionsPublisher({ bus, topics, publish, document: () => this.definitionsDocument(), sites, log: child('definitions') });
-    this.reports = new ServiceReports({ store: this.store, influx: this.history, timeZone: config.timeZone });
+    this.reports = new ServiceReports({ store: this.store, influx: this.history, timeZone: config.timeZone, places });
     this.reportScheduler = new ReportScheduler({ dir: join(config.dataDir, 'reports'), cron: config.reportsCron, timeZone: config.timeZone, reports: this.reports, log: child('reports') });
     this.readiness = readinessOf({ broker: this.broker, store: this.store, writer: core.writer, upstream: this.upstream });
     this.api = new ApiServer(() => buildApi(this.apiDeps(), config.http), config.http);
@@ -177,9 +188,13 @@ export class Gateway {
       this.alarms,
       // The quota's buckets did not survive the restart: a device still flooding raises its alarm again.
       part('flooding alarms', () => this.clearFloodingAlarms(constructedAt), () => undefined),
+      // Before the notifier (it reads the channels from it) and the parts that name places.
+      this.sites,
       // After the alarms (it re-arms the escalations of the open ones), before the rules that raise them.
       this.notifier,
       this.workOrders,
+      // After the alarms (it asks which fire alarms are still active), before the rules that release doors.
+      this.fireRelease,
       // After the registry (absent counts from last seen) and the alarm services (the rules act through them).
       this.rules,
       this.ruleLoader,
@@ -197,6 +212,7 @@ export class Gateway {
     const { port: mqttPort, wsPort } = this.broker.ports;
     const httpPort = this.api.port;
     this.log.info({ mqttPort, wsPort, httpPort }, 'gateway started');
+    this.operators.keepGeneratedAdminToken();
     return { mqttPort, wsPort, httpPort, generatedAdminToken: this.operators.generatedAdminToken };
   }
 
@@ -220,6 +236,7 @@ export class Gateway {
       refusals: core.refusals,
       bus: core.bus,
       registry: this.registry,
+      unlockedAfterFire: (id) => this.fireRelease.unlockedAfterFire(id),
       operators: this.operators,
       history: this.history,
       alarms: this.alarms,
@@ -258,6 +275,8 @@ export class Gateway {
         createOperatorAccount: (operator, password) => accounts.operatorCreated(operator, password),
       }),
       readiness: this.readiness,
+      sites: this.sites,
+      places: this.sites,
     };
   }
 
@@ -327,8 +346,8 @@ export class Gateway {
       flooding: (o, on, rate) => this.deviceFlooding(o, on, rate),
       // The connections the broker closes when the gateway stops say nothing of the devices: their last seen
       // stays the time of their last message (an `absent` rule counts from it after the restart).
-      deviceDisconnected: (id) => {
-        if (!this.stopping) this.registry.setOnline(id, false, Date.now());
+      deviceDisconnected: (id, clean) => {
+        if (!this.stopping) this.registry.connectionClosed(id, clean, Date.now());
       },
     });
   }
@@ -338,9 +357,8 @@ export class Gateway {
     const key = { site: o.site, type: FLOODING_ALARM, source: o.device };
     try {
       if (!on) return void this.alarms.clearByKey(key, `rule:${FLOODING_RULE}`);
-      const vars: Record<string, string> = { device: o.device, rate: String(Math.round(rate * 10) / 10), limit: String(this.config.quota.rate) };
-      const message = FLOODING_MESSAGE.replace(/\{(device|rate|limit)\}/g, (_, name: string) => vars[name]);
-      this.alarms.raise({ ...key, severity: 'warning', device: o.device, kind: o.kind, zone: o.zone, rule: FLOODING_RULE, message });
+      const texts = floodingTexts(o.device, rate, this.config.quota.rate);
+      this.alarms.raise({ ...key, severity: 'warning', device: o.device, kind: o.kind, zone: o.zone, rule: FLOODING_RULE, ...texts });
     } catch (err) {
       this.log.error({ err, device: o.device, on }, 'device_flooding alarm not changed');
     }

@@ -23,6 +23,8 @@ export interface DeviceSpec {
    * parent's): the distribution room whose mains feed it (site.ts MAINS_FED_KINDS). Absent: on its own.
    */
   parent?: string;
+  /** Where it is on its floor's or zone's plan (devices/positions.ts), registered with it (contract §12). */
+  position?: { x: number; y: number };
 }
 
 /** Where the site is: its time zone (for the daily curves) and position (for dusk and dawn). */

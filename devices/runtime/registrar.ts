@@ -18,6 +18,21 @@ interface StateFile {
 
 export class RegistrationError extends Error {}
 
+/** A device as the gateway lists it, as far as registering again depends on it. */
+interface KnownDevice {
+  id: string;
+  kind: string;
+  site: string;
+  zone: string;
+  parent?: string | null;
+  position?: { x: number; y: number };
+}
+
+/** A device registered before it had a position (or with another) is registered again, with this one. */
+function samePosition(a: KnownDevice['position'], b: DeviceSpec['position']): boolean {
+  return a?.x === b?.x && a?.y === b?.y;
+}
+
 /** How many registrations run at once: enough to hide the round trip, few enough not to crowd the gateway. */
 const CONCURRENCY = 8;
 
@@ -68,7 +83,12 @@ export class Registrar {
           const kept = this.state.devices[spec.id];
           const there = known.get(spec.id);
           const same =
-            there && there.kind === spec.kind && there.site === spec.site && there.zone === spec.zone && (there.parent ?? undefined) === spec.parent;
+            there &&
+            there.kind === spec.kind &&
+            there.site === spec.site &&
+            there.zone === spec.zone &&
+            (there.parent ?? undefined) === spec.parent &&
+            samePosition(there.position, spec.position);
           if (kept && same && kept.kind === spec.kind && kept.zone === spec.zone) {
             out.set(spec.id, kept);
           } else {
@@ -107,10 +127,10 @@ export class Registrar {
     return creds;
   }
 
-  private async knownDevices(): Promise<Map<string, { kind: string; site: string; zone: string; parent?: string | null }>> {
+  private async knownDevices(): Promise<Map<string, KnownDevice>> {
     const res = await this.call('GET', '/api/devices');
     if (res.status !== 200) throw new RegistrationError(`listing the gateway's devices: ${describe(res)}`);
-    const list = res.body as Array<{ id: string; kind: string; site: string; zone: string; parent?: string | null }>;
+    const list = res.body as KnownDevice[];
     return new Map(list.map((d) => [d.id, d]));
   }
 
@@ -121,7 +141,7 @@ export class Registrar {
         throw new RegistrationError(`re-registering ${spec.id}: delete answered ${describe(del)}`);
       }
     }
-    const body = { id: spec.id, kind: spec.kind, site: spec.site, zone: spec.zone, name: spec.name, tags: spec.tags, parent: spec.parent };
+    const body = { id: spec.id, kind: spec.kind, site: spec.site, zone: spec.zone, name: spec.name, tags: spec.tags, parent: spec.parent, position: spec.position };
     const res = await this.call('POST', '/api/devices', body);
     if (res.status !== 201) throw new RegistrationError(`registering ${spec.id}: ${describe(res)}`);
     const creds = (res.body as { mqtt: Credentials }).mqtt;

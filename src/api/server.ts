@@ -1,5 +1,6 @@
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { ListenError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { OperatorRegistry } from '../operators/registry.js';
@@ -18,6 +19,7 @@ import { operatorRoutes, type OperatorRouteDeps } from './routes/operators.js';
 import { profileRoutes, type ProfileRouteDeps } from './routes/profiles.js';
 import { reportRoutes, type ReportRouteDeps } from './routes/reports.js';
 import { ruleRoutes, type RuleRouteDeps } from './routes/rules.js';
+import { siteRoutes, type SiteRouteDeps } from './routes/sites.js';
 import { systemRoutes, type Readiness } from './routes/system.js';
 import { workOrderRoutes, type WorkOrderRouteDeps } from './routes/workorders.js';
 
@@ -32,7 +34,8 @@ export interface ApiDeps
     RuleRouteDeps,
     ProfileRouteDeps,
     ReportRouteDeps,
-    DefinitionRouteDeps {
+    DefinitionRouteDeps,
+    SiteRouteDeps {
   /** Started: its admin token is resolved. */
   operators: OperatorRegistry;
 }
@@ -77,6 +80,7 @@ export async function createApp(deps: AppDeps, limits: HttpLimits): Promise<Fast
         { name: 'workorders', description: 'Work orders and their transitions; an illegal transition is 409' },
         { name: 'reports', description: 'Service reports per site and local day, week or month, as JSON or CSV' },
         { name: 'events', description: 'Live changes of alarms, work orders and devices (server-sent events)' },
+        { name: 'sites', description: 'Site files: buildings, floors, zones and their names, floor plans, who is on duty, the tariff' },
         { name: 'definitions', description: 'What the gateway knows: kinds and their fields, severities, work-order statuses, alarm types' },
       ],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
@@ -103,6 +107,7 @@ export async function buildApi(deps: ApiDeps, limits: HttpLimits): Promise<Fasti
   reportRoutes(app, deps);
   eventRoutes(app, deps);
   definitionRoutes(app, deps);
+  siteRoutes(app, deps);
   consoleRoutes(app);
   app.get('/docs', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
   app.get('/docs/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
@@ -125,7 +130,7 @@ export class ApiServer {
       await app.listen(this.listen);
     } catch (err) {
       await app.close();
-      throw err;
+      throw new ListenError('HTTP_PORT', this.listen.port, err);
     }
     this.app = app;
   }

@@ -11,12 +11,13 @@ import { formatDuration } from '../config/duration.js';
 import { LogLimiter, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { DueTimers } from '../shared/due-timers.js';
+import type { SitePlaces } from '../shared/language.js';
 import type { StateStore } from '../storage/state/store.js';
 import { deliver, smtpTransport, type Delivery, type MailTransport, type SendContext } from './channels.js';
 import { awaitingAck, held, immediateChannels, matches } from './match.js';
 import { NotificationOutcomes, type NotificationRecord } from './outcomes.js';
 import { ChannelQueue, type Job, type Outcome } from './queue.js';
-import { channelType, SiteChannels, type SiteNotify } from './site-channels.js';
+import { channelType, type NotifySites, type SiteNotify } from './site-channels.js';
 import type { NotifyEvent } from './texts.js';
 
 /** NOTIFY_* and SMTP_URL. */
@@ -31,7 +32,8 @@ export interface NotifySettings {
 export interface NotifierDeps {
   bus: Bus;
   store: StateStore;
-  sitesDir: string;
+  /** Each site's channels and notify entries: the site model, which tells `sitesChanged()` of a new set. */
+  sites: NotifySites;
   settings: NotifySettings;
   timeZone: string;
   /** The console's address, for the links (known once the API listens). */
@@ -40,12 +42,12 @@ export interface NotifierDeps {
   openAlarms(): Alarm[];
   /** The alarm as it is now. */
   alarmOf(id: string): Alarm | undefined;
+  /** The sites' time zones (contract §12); default: `timeZone` for every site. */
+  places?: SitePlaces;
   log: Logger;
   metrics: Metrics;
   /** Deliveries held per channel (default 1000). */
   queueMax?: number;
-  /** Quiet time after a change in the sites folder before reloading (default 200 ms). */
-  debounceMs?: number;
 }
 
 interface Payload {
@@ -56,7 +58,7 @@ interface Payload {
 
 export class Notifier {
   readonly name = 'notifier';
-  readonly sites: SiteChannels;
+  readonly sites: NotifySites;
   private readonly outcomes: NotificationOutcomes;
   private readonly queues = new Map<string, ChannelQueue<Payload>>();
   private readonly timers = new DueTimers();
@@ -70,7 +72,7 @@ export class Notifier {
 
   constructor(private readonly deps: NotifierDeps) {
     this.outcomes = new NotificationOutcomes(deps.store);
-    this.sites = new SiteChannels({ dir: deps.sitesDir, log: deps.log, debounceMs: deps.debounceMs, onChange: () => this.started && this.rearm() });
+    this.sites = deps.sites;
     this.count = deps.metrics.counter('gateway_notifications_total', 'Notification attempts by channel type and outcome (delivered, retrying, failed, dropped)');
     deps.metrics.gauge('gateway_notifications_queued', 'Notifications waiting to be delivered or retried', () =>
       [...this.queues.values()].reduce((n, q) => n + q.size, 0),
@@ -79,7 +81,6 @@ export class Notifier {
 
   async start(): Promise<void> {
     const { bus, settings } = this.deps;
-    await this.sites.start();
     if (settings.smtpUrl) this.mail = smtpTransport(settings.smtpUrl, settings.timeoutMs);
     this.closing = new AbortController();
     // contract §16: never on the alarm's own path; the bus delivers synchronously, so the work waits a turn.
@@ -95,12 +96,16 @@ export class Notifier {
     this.started = false;
     this.deps.bus.removeListeners(this);
     this.timers.clear();
-    this.sites.stop();
     this.closing.abort();
     await Promise.all([...this.queues.values()].map((q) => q.stop()));
     this.queues.clear();
     this.mail?.close();
     this.mail = undefined;
+  }
+
+  /** The site files changed: the escalations of the open alarms follow the entries now in force. */
+  sitesChanged(): void {
+    if (this.started) this.safely(() => this.rearm());
   }
 
   /** The notifications of an alarm and their outcomes, oldest first. */
@@ -189,7 +194,8 @@ export class Notifier {
   private enqueue(site: SiteNotify, channelId: string, event: NotifyEvent, alarm: Alarm, after?: string): void {
     const channel = site.channels.find((c) => c.id === channelId);
     if (!channel) return;
-    const delivery: Delivery = { channel, event, site: site.id, alarm, language: site.language, after };
+    const timeZone = this.deps.places?.timeZone(site.id);
+    const delivery: Delivery = { channel, event, site: site.id, alarm, language: site.language, ...(timeZone !== undefined && { timeZone }), after };
     this.queue(site.id, channelId).push({ delivery }, alarm.lifeSafety === true);
   }
 

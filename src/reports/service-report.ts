@@ -1,4 +1,5 @@
 import { GatewayError } from '../errors.js';
+import type { SitePlaces } from '../shared/language.js';
 import type { InfluxQuery } from '../storage/influx/query.js';
 import type { StateStore } from '../storage/state/store.js';
 import { alarmFigures } from './alarm-figures.js';
@@ -18,8 +19,10 @@ export interface ServiceReportsDeps {
   store: StateStore;
   /** Energy, parking, access, patrol scans, lift and pump telemetry and events. */
   influx: InfluxQuery;
-  /** The gateway's zone (TZ): periods, days and hours are local to it. */
+  /** The gateway's zone (TZ): periods, days and hours are local to it, unless the site's file gives its own. */
   timeZone: string;
+  /** The site files: a site's `timezone` decides its report's days and hours (contract §12). */
+  places?: Pick<SitePlaces, 'timeZone'>;
   /** Epoch ms; the wall clock unless a test gives another. */
   now?: () => number;
 }
@@ -39,7 +42,8 @@ export class ServiceReports {
    * A bad `start` is a ValidationError naming it; InfluxDB not answering is `storage_unavailable` (503).
    */
   async build(site: string, period: Period, start?: string): Promise<ServiceReport> {
-    const { timeZone, store, influx } = this.deps;
+    const { store, influx } = this.deps;
+    const timeZone = this.deps.places?.timeZone(site) ?? this.deps.timeZone;
     const now = (this.deps.now ?? Date.now)();
     const range = periodRange(period, start ?? currentPeriodStart(period, now, timeZone), timeZone);
     const w: ReportWindow = { site, from: range.from, to: range.to, now };

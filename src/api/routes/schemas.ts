@@ -70,6 +70,18 @@ export function deviceSchema(withCredentials: boolean) {
       bridge: { type: 'string' },
       externalId: { type: 'string' },
       parent: { type: 'string', description: 'the device it depends on (topology suppression)' },
+      position: {
+        type: 'object',
+        description: "where it is on its floor's or zone's plan, in the plan's units (GET /api/sites/{site})",
+        properties: { x: { type: 'number' }, y: { type: 'number' } },
+      },
+      zoneKnown: { type: 'boolean', description: "false: its site's file lacks its zone; absent: the site has no file" },
+      zoneName: { type: 'string', description: "its floor's or zone's name in the site's first language" },
+      buildingName: { type: 'string' },
+      unlockedAfterFire: {
+        type: 'boolean',
+        description: 'true on a door a fire released whose fire alarms are no longer active and whose last report says unlocked, until it reports locked; absent otherwise',
+      },
       modbus: { type: 'object', additionalProperties: true },
       poll: {
         type: 'object',

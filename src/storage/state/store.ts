@@ -132,6 +132,17 @@ const MIGRATIONS = [
      error TEXT
    );
    CREATE INDEX alarm_notifications_alarm ON alarm_notifications(alarm_id);`,
+  // Sites (contract §12): where a device is on its floor's or zone's plan, as JSON { x, y } (null: not placed).
+  `ALTER TABLE devices ADD COLUMN position TEXT;`,
+  // Doors a fire released (issue 17): kept over a restart, so a door left unlocked after the fire stays flagged.
+  // `alarms`: JSON array of the fire alarms that released it; `locked`: its last report since (NULL: none yet).
+  `CREATE TABLE fire_releases (
+     device TEXT PRIMARY KEY,
+     site TEXT NOT NULL,
+     alarms TEXT NOT NULL,
+     locked INTEGER,
+     released_at INTEGER NOT NULL
+   );`,
 ];
 
 /** The embedded state store: one SQLite file under DATA_DIR, in WAL mode. */

@@ -8,6 +8,7 @@ import { Bus } from '../../../src/bus.js';
 import { createLogger } from '../../../src/log.js';
 import { Metrics } from '../../../src/metrics.js';
 import { Notifier } from '../../../src/notify/notifier.js';
+import { SiteModel } from '../../../src/sites/model.js';
 import { StateStore } from '../../../src/storage/state/store.js';
 
 const log = createLogger('silent');
@@ -51,6 +52,7 @@ describe('the notifier', () => {
   let store: StateStore;
   let bus: Bus;
   let notifier: Notifier | undefined;
+  let sites: SiteModel | undefined;
   let open: Alarm[];
 
   beforeEach(async () => {
@@ -88,16 +90,21 @@ notify:
   afterEach(async () => {
     await notifier?.stop();
     notifier = undefined;
+    sites?.stop();
+    sites = undefined;
     store.stop();
     await new Promise<void>((r) => server.close(() => r()));
     await rm(dir, { recursive: true, force: true });
   });
 
   async function start(): Promise<Notifier> {
+    const model = new SiteModel({ dir: join(dir, 'sites'), log, debounceMs: 50, onChange: () => notifier?.sitesChanged() });
+    sites = model;
+    await model.start();
     notifier = new Notifier({
       bus,
       store,
-      sitesDir: join(dir, 'sites'),
+      sites: model,
       settings: { from: 'gw@test', retryDelayMs: 50, retryForMs: 1000, timeoutMs: 1000 },
       timeZone: 'UTC',
       consoleUrl: () => 'http://desk',
@@ -105,7 +112,6 @@ notify:
       alarmOf: (id) => open.find((a) => a.id === id),
       log,
       metrics: new Metrics(),
-      debounceMs: 50,
     });
     await notifier.start();
     return notifier;

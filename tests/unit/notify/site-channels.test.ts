@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/log.js';
-import { parseSiteNotify, SiteChannels } from '../../../src/notify/site-channels.js';
+import { parseSiteNotify } from '../../../src/notify/site-channels.js';
+import { SiteModel } from '../../../src/sites/model.js';
 import { parseListFile } from '../../../src/shared/watched-folder.js';
 
 const log = createLogger('silent');
@@ -60,7 +61,7 @@ describe('the notification part of a site file', () => {
 
   it('accepts the shipped example file', async () => {
     const text = await readFile(new URL('../../../sites/example.yaml.sample', import.meta.url), 'utf8');
-    const r = parseListFile('example.yaml', text, { noun: 'site', oneItemPerFile: true, parseItem: parseSiteNotify });
+    const r = parseListFile('example.yaml', text, { noun: 'site', oneItemPerFile: true, parseItem: (raw, file) => parseSiteNotify(raw, file) });
     expect(r.errors).toStrictEqual([]);
     expect(r.items[0].site.channels.map((c) => c.id)).toStrictEqual(['desk-hook', 'duty-wecom', 'duty-ding', 'manager-mail']);
   });
@@ -75,7 +76,7 @@ describe('the sites folder', () => {
   it('keeps the settings in force when a reload finds a bad file', async () => {
     dir = await mkdtemp(join(tmpdir(), 'sites-'));
     await writeFile(join(dir, 'mc.yaml'), 'id: maple-court\nlanguage: en\nchannels: [{ id: h, webhook: "http://127.0.0.1:9/h" }]\nnotify: [{ channels: [h] }]\n');
-    const sites = new SiteChannels({ dir, log, debounceMs: 10_000 });
+    const sites = new SiteModel({ dir, log, debounceMs: 10_000 });
     expect(await sites.start()).toStrictEqual({ ok: true, count: 1 });
     await writeFile(join(dir, 'mc.yaml'), 'id: maple-court\nnotify: [{ channels: [gone] }]\n');
     const reload = await sites.reload();
