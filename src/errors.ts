@@ -53,3 +53,25 @@ export class ConflictError extends GatewayError {
     this.name = 'ConflictError';
   }
 }
+
+/**
+ * A listener that could not open its port at start (in use, or not allowed): names the setting, so the one line
+ * printed tells the person starting the gateway what to change (issue 17).
+ */
+export class ListenError extends Error {
+  constructor(
+    readonly setting: string,
+    readonly port: number,
+    cause: unknown,
+  ) {
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+    const why =
+      code === 'EADDRINUSE'
+        ? `port ${port} is in use (${setting}); stop what holds it or set ${setting} to another port`
+        : code === 'EACCES'
+          ? `port ${port} may not be opened by this user (${setting}); set ${setting} to a port above 1023`
+          : `port ${port} could not be opened (${setting}): ${(cause as Error | undefined)?.message ?? String(cause)}`;
+    super(why, { cause });
+    this.name = 'ListenError';
+  }
+}

@@ -1,4 +1,5 @@
 import { pino, type Logger, type LoggerOptions, type DestinationStream } from 'pino';
+import pretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -16,15 +17,35 @@ export const REDACT_PATHS = [
   'authorization',
 ];
 
+/** LOG_FORMAT: one JSON object a line (for journald, Docker, a log shipper) or readable lines (a person at a terminal). */
+export type LogFormat = 'json' | 'pretty';
+
+/** LOG_FORMAT when set; otherwise readable lines when standard output is a terminal, JSON when it is not. */
+export function logFormatFor(setting: LogFormat | undefined, isTty: boolean): LogFormat {
+  return setting ?? (isTty ? 'pretty' : 'json');
+}
+
 /** The root logger; each part takes `log.child({ module })`. */
-export function createLogger(level: string, destination?: DestinationStream): Logger {
+export function createLogger(level: string, destination?: DestinationStream, format: LogFormat = 'json'): Logger {
   const options: LoggerOptions = {
     level,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     base: undefined,
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  return destination ? pino(options, destination) : pino(options);
+  if (destination) return pino(options, destination);
+  if (format === 'json') return pino(options);
+  // In-process and synchronous, like pino's default destination: a fatal line is out before process.exit.
+  const stream = pretty({
+    colorize: process.stdout.isTTY === true,
+    // The local time of TZ (main.ts sets it before the logger is made): the site's clock, not UTC.
+    translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
+    ignore: 'pid,hostname',
+    singleLine: true,
+    sync: true,
+    destination: 1,
+  });
+  return pino(options, stream);
 }
 
 /** Cuts an untrusted payload to a size worth logging. */

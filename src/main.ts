@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig, readEnvironment } from './config/env.js';
+import { ListenError } from './errors.js';
 import { Gateway } from './gateway.js';
-import { createLogger } from './log.js';
+import { createLogger, logFormatFor } from './log.js';
 import { IngestWorker } from './worker.js';
 
 /** Entry point: configuration, the gateway, and a clean stop on SIGINT/SIGTERM (contract §8). */
@@ -15,7 +16,7 @@ async function main(): Promise<void> {
   }
   // Local times (an ISO `ts` without offset) follow TZ, also when it came from the .env file.
   process.env.TZ = config.timeZone;
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, undefined, logFormatFor(config.logFormat, process.stdout.isTTY === true));
   // BROKER_SHARE_GROUP makes this process an ingest worker (docs/scale-out.md).
   const gateway = config.role === 'ingest' ? new IngestWorker(config, log) : new Gateway(config, log);
   let stopping = false;
@@ -51,7 +52,9 @@ async function main(): Promise<void> {
       process.stdout.write(`gateway: ADMIN_TOKEN=${started.generatedAdminToken} (shown once: keep it safe)\n`);
     }
   } catch (err) {
-    log.fatal({ err }, 'gateway failed to start');
+    // A port that cannot be opened is the start's most common failure: one line naming the setting, no stack.
+    if (err instanceof ListenError) process.stderr.write(`gateway: ${err.message}\n`);
+    else log.fatal({ err }, 'gateway failed to start');
     await gateway.stop();
     process.exit(1);
   }

@@ -4,6 +4,7 @@ import { Aedes, type AedesPublishPacket, type Client, type PublishPacket } from 
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Origin } from '../bus.js';
 import type { Config } from '../config/env.js';
+import { ListenError } from '../errors.js';
 import type { Failures } from '../failures.js';
 import type { IngestResult } from '../ingest/pipeline.js';
 import type { Logger } from '../log.js';
@@ -29,8 +30,8 @@ export interface BrokerDeps {
   resolveTopic(topic: string): { origin: Origin; prefix: string } | undefined;
   /** Anonymous mode: a message under no registered device's prefix. */
   unknownDevice(topic: string, payload: Buffer): void;
-  /** A device's last connection closed. */
-  deviceDisconnected(id: string): void;
+  /** A device's last connection closed; `clean`: it sent an MQTT DISCONNECT (no will is published then). */
+  deviceDisconnected(id: string, clean: boolean): void;
   /** Ingest for a profiled device's or a bridge's vendor JSON; undefined for anyone else (src/broker/profiled.ts). */
   routeProfiled?(p: Principal | undefined, topic: string, payload: Buffer, qos: number): ProfiledMessage | undefined;
   /** The per-device quota (DEVICE_MAX_RATE, broker/quota.ts); absent: off. */
@@ -139,11 +140,19 @@ export class Broker implements GatewayBroker {
       }
     };
     this.tcp = createServer((socket) => handle(socket));
-    const port = await listen(this.tcp, this.deps.config.port, this.deps.config.host);
     this.http = createHttpServer();
+    let port: number, wsPort: number;
+    try {
+      port = await listen(this.tcp, this.deps.config.port, this.deps.config.host, 'MQTT_PORT');
+      wsPort = await listen(this.http, this.deps.config.wsPort, this.deps.config.host, 'MQTT_WS_PORT');
+    } catch (err) {
+      // A part that fails to start is not stopped by the lifecycle: release what was opened here.
+      await this.stop();
+      throw err;
+    }
+    // Only once listening: ws re-emits the server's listen error, which would escape as an uncaught exception.
     this.wss = new WebSocketServer({ server: this.http });
     this.wss.on('connection', (socket, req) => handle(createWebSocketStream(socket), req));
-    const wsPort = await listen(this.http, this.deps.config.wsPort, this.deps.config.host);
     log.info({ port, wsPort, host: this.deps.config.host }, 'mqtt broker listening');
     this.ports = { port, wsPort };
     return this.ports;
@@ -348,7 +357,9 @@ export class Broker implements GatewayBroker {
     if (clients && clients.size > 0) return;
     this.deviceClients.delete(id);
     // A bridge's connection is its own status: the devices behind it keep theirs (their absent rules tell).
-    if (p?.role === 'device') this.deps.deviceDisconnected(id);
+    // aedes marks a connection ended by a DISCONNECT packet so (lib/handlers/index.js); it has no public flag.
+    const clean = (client as Client & { _disconnected?: boolean })._disconnected === true;
+    if (p?.role === 'device') this.deps.deviceDisconnected(id, clean);
   }
 }
 
@@ -359,11 +370,13 @@ function connectedAs(p: Principal | undefined): string | undefined {
   return undefined;
 }
 
-function listen(server: Server | HttpServer, port: number, host: string): Promise<number> {
+/** Listens; a port that cannot be opened rejects with a ListenError naming `setting`. */
+function listen(server: Server | HttpServer, port: number, host: string, setting: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    const failed = (err: Error) => reject(new ListenError(setting, port, err));
+    server.once('error', failed);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', failed);
       resolve((server.address() as AddressInfo).port);
     });
   });

@@ -89,6 +89,8 @@ const VARS = {
   baseTopic: v('BASE_TOPIC', topicRoot.default('sc')),
   timeZone: v('TZ', ianaTimeZone),
   logLevel: v('LOG_LEVEL', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
+  /** Undefined: readable lines on a terminal, JSON otherwise (log.ts). */
+  logFormat: v('LOG_FORMAT', z.enum(['json', 'pretty']).optional()),
   commandTimeoutMs: v('COMMAND_TIMEOUT', duration.default(10_000)),
   lastSeenFlushMs: v('LAST_SEEN_FLUSH_INTERVAL', duration.default(5_000)),
   rejectLogIntervalMs: v('REJECT_LOG_INTERVAL', duration.default(60_000)),

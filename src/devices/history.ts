@@ -12,8 +12,33 @@ export interface HistoryRange {
 
 const DAY_MS = 86_400_000;
 
+/** What the writer's disk spool holds while InfluxDB is away (contract §7). */
+export interface SpoolHeld {
+  points: number;
+  bytes: number;
+}
+
+/**
+ * The 503 of a history that InfluxDB did not answer, saying plainly what the gateway does meanwhile: the
+ * readings are not lost, they wait in the spool (issue 17: a newcomer without InfluxDB sees this first).
+ */
+export function storageUnavailable(what: string, cause: unknown, spool?: SpoolHeld): GatewayError {
+  const held = spool ? ` (${spool.points} point${spool.points === 1 ? '' : 's'}, ${formatBytes(spool.bytes)} spooled so far)` : '';
+  return new GatewayError(
+    'storage_unavailable',
+    `${what} is unavailable: InfluxDB does not answer; the gateway keeps the readings in its spool until it does${held}, and nothing is lost`,
+    { cause },
+  );
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
 /** A device's telemetry from InfluxDB (contract §5, §7): rows of `{ time, ...fields }`, oldest first. */
-export async function telemetryHistory(influx: InfluxQuery, device: DeviceRecord, range: HistoryRange) {
+export async function telemetryHistory(influx: InfluxQuery, device: DeviceRecord, range: HistoryRange, spool?: () => SpoolHeld) {
   const fields = KINDS[device.kind].fields;
   if (range.field !== undefined && !fields.includes(range.field)) {
     throw new ValidationError('field', `not a ${device.kind} field (${fields.join(', ')})`);
@@ -29,7 +54,7 @@ export async function telemetryHistory(influx: InfluxQuery, device: DeviceRecord
   try {
     rows = await influx.query(q);
   } catch (err) {
-    throw new GatewayError('storage_unavailable', 'telemetry history is unavailable: InfluxDB did not answer', { cause: err });
+    throw storageUnavailable('telemetry history', err, spool?.());
   }
   return rows.map((row) => {
     const out: Record<string, unknown> = { time: new Date(row.time as number).toISOString() };
@@ -45,7 +70,7 @@ const EVENT_COLUMNS = new Set(['time', 'count', 'device', 'kind', 'site', 'zone'
  * A device's events from InfluxDB (measurement `events`): rows of `{ time, type, ...details }`, newest first,
  * `limit` of them (default 100), over the last 24 hours unless `from`/`to` say otherwise.
  */
-export async function eventHistory(influx: InfluxQuery, device: DeviceRecord, range: Omit<HistoryRange, 'field'>) {
+export async function eventHistory(influx: InfluxQuery, device: DeviceRecord, range: Omit<HistoryRange, 'field'>, spool?: () => SpoolHeld) {
   const to = parseTime('to', range.to, Date.now());
   const from = parseTime('from', range.from, to - DAY_MS);
   if (from > to) throw new ValidationError('from', 'must not be after to');
@@ -56,7 +81,7 @@ export async function eventHistory(influx: InfluxQuery, device: DeviceRecord, ra
   try {
     rows = await influx.query(q);
   } catch (err) {
-    throw new GatewayError('storage_unavailable', 'event history is unavailable: InfluxDB did not answer', { cause: err });
+    throw storageUnavailable('event history', err, spool?.());
   }
   return rows.map((row) => {
     const out: Record<string, unknown> = { time: new Date(row.time as number).toISOString(), type: row.type };

@@ -20,6 +20,14 @@ export interface DeviceRecord {
   source?: DeviceSource;
   /** The device it depends on (the breaker feeding it, the controller it is wired to): topology suppression (contract §11). */
   parent?: string;
+  /** Where it is on its floor's or zone's plan, in the plan's units (contract §12). */
+  position?: Position;
+}
+
+/** A point on a plan, in the plan's own units (SVG viewBox, PNG pixels), from its top left corner. */
+export interface Position {
+  x: number;
+  y: number;
 }
 
 /** Where the gateway polls a Modbus device: a TCP host (or a serial server speaking RTU over TCP), or a serial line. */
@@ -46,6 +54,7 @@ export interface NewDevice {
   tags?: Record<string, string>;
   source?: DeviceSource;
   parent?: string;
+  position?: Position;
 }
 
 /** An online/offline change waiting for the next flush into `device_status_log`. */
@@ -68,6 +77,7 @@ interface DeviceRow {
   last_seen: number | null;
   source: string | null;
   parent: string | null;
+  position: string | null;
 }
 
 /**
@@ -83,6 +93,8 @@ export class DeviceRegistry {
   /** The devices behind each bridge, by the name the bridge gives them (`bridge \0 externalId or id`). */
   private readonly behindBridges = new Map<string, DeviceRecord>();
   private readonly dirty = new Set<string>();
+  /** Devices that sent a `status` since the start: their online state follows it and their connection. */
+  private readonly speaksStatus = new Set<string>();
   private statusLog: StatusChange[] = [];
   private flushTimer?: NodeJS.Timeout;
 
@@ -105,7 +117,10 @@ export class DeviceRegistry {
     this.bus.on('telemetryAccepted', this, (m) => this.touch(m.device, Date.now()));
     this.bus.on('eventAccepted', this, (m) => this.touch(m.device, Date.now()));
     this.bus.on('commandResultReceived', this, (m) => this.touch(m.device, Date.now()));
-    this.bus.on('statusReceived', this, (m) => this.setOnline(m.device, m.online, m.ts));
+    this.bus.on('statusReceived', this, (m) => {
+      this.speaksStatus.add(m.device);
+      this.setOnline(m.device, m.online, m.ts);
+    });
     this.flushTimer = setInterval(() => this.flush(), this.flushIntervalMs);
     this.flushTimer.unref();
     this.log.info({ devices: rows.length }, 'device registry loaded');
@@ -146,11 +161,12 @@ export class DeviceRegistry {
       lastSeen: null,
       ...(input.source ? { source: input.source } : {}),
       ...(input.parent !== undefined ? { parent: input.parent } : {}),
+      ...(input.position !== undefined ? { position: { x: input.position.x, y: input.position.y } } : {}),
     };
     const hash = hashSecret(password);
     this.store.db
       .prepare(
-        'INSERT INTO devices (id, kind, site, zone, name, tags, secret_hash, created_at, source, parent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO devices (id, kind, site, zone, name, tags, secret_hash, created_at, source, parent, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       )
       .run(
         device.id,
@@ -163,6 +179,7 @@ export class DeviceRegistry {
         device.createdAt,
         device.source ? JSON.stringify(device.source) : null,
         device.parent ?? null,
+        device.position ? JSON.stringify(device.position) : null,
       );
     this.remember(device);
     this.secretHashes.set(device.id, hash);
@@ -270,6 +287,17 @@ export class DeviceRegistry {
   }
 
   /**
+   * A device's last connection closed (`clean`: with an MQTT DISCONNECT). A drop marks it offline, and so does
+   * any close of a device that reports its `status`. A clean DISCONNECT from a device that never sent `status`
+   * leaves it online: it publishes and goes (mosquitto_pub, a battery sensor that wakes, sends and sleeps), it
+   * just spoke, and `lastSeen` says when; an `absent` rule tells when it falls silent.
+   */
+  connectionClosed(id: string, clean: boolean, now: number): void {
+    if (clean && !this.speaksStatus.has(id)) return;
+    this.setOnline(id, false, now);
+  }
+
+  /**
    * Records online/offline in memory and tells the bus; the store gets it with the next flush. Online state
    * is reset when the gateway starts, so writing it at once would buy nothing for an fsync per change.
    */
@@ -352,6 +380,7 @@ function fromRow(row: DeviceRow): DeviceRecord {
     lastSeen: row.last_seen,
     ...(row.source ? { source: JSON.parse(row.source) as DeviceSource } : {}),
     ...(row.parent ? { parent: row.parent } : {}),
+    ...(row.position ? { position: JSON.parse(row.position) as Position } : {}),
   };
 }
 
@@ -369,5 +398,6 @@ export function deviceJson(d: DeviceRecord) {
     createdAt: new Date(d.createdAt).toISOString(),
     ...(d.source ? d.source : {}),
     ...(d.parent !== undefined ? { parent: d.parent } : {}),
+    ...(d.position !== undefined ? { position: d.position } : {}),
   };
 }

@@ -43,10 +43,20 @@ export class OperatorRegistry {
       this.admin = { hash: stored };
       return;
     }
+    // Kept in memory only until the whole start succeeded (keepGeneratedAdminToken): a start that fails after
+    // this point (a port in use) must not store a token nobody was shown, or it would be lost (issue 17).
     const token = newSecret();
-    this.store.setSetting('admin_token_hash', hashSecret(token));
-    this.log.warn('admin token generated; it is printed once on standard output');
     this.admin = { hash: hashSecret(token), generated: token };
+  }
+
+  /**
+   * Stores the token generated at this start, once the gateway has started and is about to print it; the next
+   * start finds it and prints none. Does nothing when no token was generated.
+   */
+  keepGeneratedAdminToken(): void {
+    if (!this.admin?.generated) return;
+    this.store.setSetting('admin_token_hash', this.admin.hash);
+    this.log.warn('admin token generated; it is printed once on standard output');
   }
 
   stop(): void {}

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { GatewayError } from '../../errors.js';
+import { LogLimiter } from '../../log.js';
 import type { RefusalLog } from '../../refusal-log.js';
 
 interface AjvError {
@@ -28,9 +29,15 @@ export function describeValidation(context: string | undefined, errors: AjvError
  * through the refusal log, summarised per client address, since anyone who reaches the port can cause them.
  */
 export function registerErrorHandling(app: FastifyInstance, refusals: RefusalLog): void {
+  // InfluxDB away is a known, degraded state (warn, house style §5) that the writer already reports: each
+  // history asked meanwhile is no error to act on, and a chart polling it must not fill the log with stacks.
+  const storageWarnings = new LogLimiter(60_000);
   app.setErrorHandler((err: FastifyError | GatewayError, request, reply) => {
     if (err instanceof GatewayError) {
-      if (err.statusCode >= 500) request.log.error({ err, code: err.code, url: request.url }, 'request failed');
+      if (err.code === 'storage_unavailable') {
+        const heldBack = storageWarnings.allow('storage');
+        if (heldBack !== undefined) request.log.warn({ code: err.code, url: request.url, heldBack }, 'InfluxDB does not answer: request answered 503');
+      } else if (err.statusCode >= 500) request.log.error({ err, code: err.code, url: request.url }, 'request failed');
       else refusals.note(request.ip, 'request failed', { code: err.code, message: err.message, url: request.url }, 'info');
       return reply.status(err.statusCode).send({ error: err.code, message: err.message });
     }

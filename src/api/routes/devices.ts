@@ -2,13 +2,15 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { CommandResult } from '../../commands/commands.js';
 import { eventHistory, telemetryHistory } from '../../devices/history.js';
 import { KIND_NAMES, type KindName } from '../../devices/kinds/index.js';
-import { deviceJson, type DeviceRecord, type DeviceRegistry } from '../../devices/registry.js';
+import { deviceJson, type DeviceRecord, type DeviceRegistry, type Position } from '../../devices/registry.js';
 import { checkSource, type SourceCatalog, type SourceInput } from '../../devices/source-check.js';
 import { ConflictError, GatewayError, ValidationError } from '../../errors.js';
 import { newSecret } from '../../secrets.js';
 import type { InfluxQuery } from '../../storage/influx/query.js';
 import { DEVICE_ID_RE, SITE_RE, ZONE_RE } from '../../topics.js';
+import type { PlaceNames } from '../../shared/language.js';
 import { assertVisible, visibleSites } from '../plugins/auth.js';
+import type { Readiness } from './system.js';
 import { deviceSchema, deviceSourceProperties, errorResponses, idParams } from './schemas.js';
 
 export interface DeviceRouteDeps {
@@ -25,7 +27,29 @@ export interface DeviceRouteDeps {
   mqttProfilesUnavailable?: string;
   /** A polled device's last poll: when it last succeeded, and the last error naming field, table and address. */
   pollOf(id: string): Record<string, unknown> | undefined;
+  /** What the spool holds, told in a history's 503 while InfluxDB is away. */
+  readiness(): Readiness;
+  /** What the site files say of a device's zone (contract §12); without it, nothing is said. */
+  places?: DevicePlaces;
+  /** Whether a fire released the door and it reports itself unlocked since the fire ended (devices/fire-release.ts). */
+  unlockedAfterFire?(id: string): boolean;
 }
+
+/** The site model as the device routes read it. */
+export interface DevicePlaces {
+  /** The floor or zone `zone` of `site`'s file: its names in the site's first language and its plan's size. */
+  placeOf(site: string, zone: string): { names: PlaceNames; plan?: { width: number; height: number } } | undefined;
+  /** Whether the site's file knows `zone`; undefined when the site has no file. */
+  knowsZone(site: string, zone: string): boolean | undefined;
+}
+
+/** Where the device is on its floor's or zone's plan (contract §12), in the plan's units from its top left. */
+const positionSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['x', 'y'],
+  properties: { x: { type: 'number', minimum: 0 }, y: { type: 'number', minimum: 0 } },
+} as const;
 
 const registerBody = {
   type: 'object',
@@ -39,6 +63,7 @@ const registerBody = {
     name: { type: 'string', minLength: 1, maxLength: 128 },
     tags: { type: 'object', additionalProperties: { type: 'string', maxLength: 128 }, maxProperties: 32 },
     parent: { type: 'string', pattern: DEVICE_ID_RE.source },
+    position: positionSchema,
     ...deviceSourceProperties,
   },
 } as const;
@@ -52,7 +77,11 @@ export function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps): void 
     return device;
   };
 
-  app.post<{ Body: { id: string; kind: KindName; site: string; zone: string; name?: string; tags?: Record<string, string>; parent?: string } & SourceInput }>(
+  /** A device's JSON with what its site's file says of its zone: names, and `zoneKnown` when there is a file. */
+  // Issue 17: `unlockedAfterFire` only on a door a fire released and nobody has locked again.
+  const placed = (d: DeviceRecord) => ({ ...withPlace(deviceJson(d), d, deps.places), ...(deps.unlockedAfterFire?.(d.id) && { unlockedAfterFire: true }) });
+
+  app.post<{ Body: { id: string; kind: KindName; site: string; zone: string; name?: string; tags?: Record<string, string>; parent?: string; position?: Position } & SourceInput }>(
     '/api/devices',
     {
       config: { adminOnly: true },
@@ -64,15 +93,16 @@ export function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps): void 
       },
     },
     async (request, reply) => {
-      const { id, kind, site, zone, name, tags, parent } = request.body;
+      const { id, kind, site, zone, name, tags, parent, position } = request.body;
+      if (position) checkPosition(position, deps.places?.placeOf(site, zone)?.plan, zone);
       const source = checkSource(request.body, deps.sources);
       if (source && !source.modbus && deps.mqttProfilesUnavailable) throw new ValidationError('profile', deps.mqttProfilesUnavailable);
       if (deps.sources.bridge(id)) throw new ConflictError(`${JSON.stringify(id)} is already a bridge's username`);
-      const { device, password } = deps.registry.register({ id, kind, site, zone, name, tags, source, parent });
+      const { device, password } = deps.registry.register({ id, kind, site, zone, name, tags, source, parent, position });
       if (deps.createDeviceAccount) await accountOrUndo(deps, device, password);
       // A polled device never connects: it has no MQTT credentials to show.
-      if (device.source?.modbus) return reply.status(201).send(deviceJson(device));
-      return reply.status(201).send({ ...deviceJson(device), mqtt: { username: device.id, password } });
+      if (device.source?.modbus) return reply.status(201).send(placed(device));
+      return reply.status(201).send({ ...placed(device), mqtt: { username: device.id, password } });
     },
   );
 
@@ -90,7 +120,7 @@ export function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps): void 
         response: { 200: { type: 'array', items: deviceSchema(false) }, ...errorResponses },
       },
     },
-    async (request) => deps.registry.list({ ...request.query, sites: visibleSites(request) }).map(deviceJson),
+    async (request) => deps.registry.list({ ...request.query, sites: visibleSites(request) }).map(placed),
   );
 
   app.get<{ Params: { id: string } }>(
@@ -99,7 +129,7 @@ export function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps): void 
     async (request) => {
       const device = visible(request, request.params.id);
       const poll = deps.pollOf(device.id);
-      return poll ? { ...deviceJson(device), poll } : deviceJson(device);
+      return poll ? { ...placed(device), poll } : placed(device);
     },
   );
 
@@ -162,7 +192,8 @@ export function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps): void 
     async (request) => {
       const device = visible(request, request.params.id);
       const { field, from, to, limit } = request.query;
-      return telemetryHistory(deps.history, device, { field, from, to, limit: limit === undefined ? undefined : Number(limit) });
+      const spool = () => deps.readiness().spool;
+      return telemetryHistory(deps.history, device, { field, from, to, limit: limit === undefined ? undefined : Number(limit) }, spool);
     },
   );
 
@@ -188,7 +219,7 @@ export function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps): void 
     async (request) => {
       const device = visible(request, request.params.id);
       const { from, to, limit } = request.query;
-      return eventHistory(deps.history, device, { from, to, limit: limit === undefined ? undefined : Number(limit) });
+      return eventHistory(deps.history, device, { from, to, limit: limit === undefined ? undefined : Number(limit) }, () => deps.readiness().spool);
     },
   );
 
@@ -226,4 +257,18 @@ async function accountOrUndo(deps: DeviceRouteDeps, device: DeviceRecord, passwo
     }
     throw err;
   }
+}
+
+/** A position must lie on its zone's plan, when the site's file gives the zone one. */
+function checkPosition(position: Position, plan: { width: number; height: number } | undefined, zone: string): void {
+  if (!plan) return;
+  if (position.x > plan.width) throw new ValidationError('position.x', `must be at most ${plan.width}, the width of the plan of ${zone}`);
+  if (position.y > plan.height) throw new ValidationError('position.y', `must be at most ${plan.height}, the height of the plan of ${zone}`);
+}
+
+/** `zoneKnown` is said only for a site with a file (false: the file lacks the zone); the names only when known. */
+function withPlace<T extends object>(json: T, d: DeviceRecord, places: DevicePlaces | undefined): T & { zoneKnown?: boolean } & PlaceNames {
+  const known = places?.knowsZone(d.site, d.zone);
+  if (known === undefined) return json;
+  return { ...json, zoneKnown: known, ...(known ? places!.placeOf(d.site, d.zone)?.names : {}) };
 }
