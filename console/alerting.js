@@ -2,6 +2,7 @@
 // mute that expires by itself), and the browser tab's title flashes. The banner is drawn by app.js.
 import { alarmOrder } from './format.js';
 import { label } from './i18n.js';
+import { placeText } from './sites.js';
 import { changed, isAlarming, store, subscribe } from './store.js';
 
 /** How long the mute button silences the sound; `?mute=<seconds>` or localStorage `muteSeconds` changes it. */
@@ -130,7 +131,7 @@ function tick() {
   // The title alternates between the most urgent alarm and the usual title until every such alarm is acknowledged.
   const flash = alarming.length > 0 && Math.floor(now / TITLE_FLASH_MS) % 2 === 0;
   const top = alarming[0];
-  const title = flash ? `${icon(top)} ${label('type', top.type, top.kind)} — ${top.zone ?? top.source}` : baseTitle();
+  const title = flash ? `${icon(top)} ${label('type', top.type, top.kind)} — ${top.zone ? placeText(top.site, top.zone, top.zoneName) : top.source}` : baseTitle();
   document.body.dataset.titleFlashing = String(alarming.length > 0);
   if (document.title !== title) document.title = title;
 }

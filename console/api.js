@@ -23,6 +23,8 @@ export class ApiError extends Error {
     super(body?.message ?? `HTTP ${status}`);
     this.status = status;
     this.code = body?.error;
+    /** The server's own sentence (English, naming the field); console/errors.js shows it as the detail. */
+    this.serverMessage = body?.message;
   }
 }
 
@@ -93,7 +95,12 @@ export function follow({ onEvent, onOpen, onDown }) {
       }
       if (stopped) return;
       onDown();
-      await new Promise((r) => setTimeout(r, pause));
+      // A phone back on the network tries at once rather than after the pause (up to 30 s).
+      await new Promise((r) => {
+        const go = () => { clearTimeout(timer); removeEventListener('online', go); r(); };
+        const timer = setTimeout(go, pause);
+        addEventListener('online', go);
+      });
       pause = Math.min(pause * 2, 30_000);
     }
   };

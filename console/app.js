@@ -2,16 +2,19 @@
 import { html, render, useEffect, useState } from '/vendor/htm-preact.js';
 import { alarmingNow, enableSound, isMuted, mute, muteMs, startAlerting, unmute } from './alerting.js';
 import { ApiError, api, forgetToken, follow, get, onUnauthorized, saveToken, token } from './api.js';
-import { loadDefinitions } from './definitions.js';
-import { countdown, dateTime, duration } from './format.js';
-import { LANGUAGES, inLanguage, label, language, setLanguage, t } from './i18n.js';
-import { AlarmsPage, acknowledge } from './pages/alarms.js';
+import { loadDefinitions, useDefinitions, defs } from './definitions.js';
+import { errorText } from './errors.js';
+import { clock, countdown, dateTime, duration, when } from './format.js';
+import { forgetSnapshot, keepSnapshots, lastSnapshot, registerServiceWorker, restoreSnapshot } from './offline.js';
+import { loadSites, placeText, siteTimeZone } from './sites.js';
+import { LANGUAGES, label, language, setLanguage, t } from './i18n.js';
+import { AlarmsPage, acknowledge, alarmText } from './pages/alarms.js';
 import { DevicePage, DevicesPage } from './pages/devices.js';
 import { ReportsPage } from './pages/reports.js';
 import { RulesPage } from './pages/rules.js';
 import { SilencesPage } from './pages/silences.js';
 import { WorkOrdersPage } from './pages/workorders.js';
-import { awaitingAck, changed, isOpenAlarm, needsAck, putAlarm, store, useNow, useStore } from './store.js';
+import { awaitingAck, changed, isOpenAlarm, needsAck, putAlarm, sites, store, useNow, useStore } from './store.js';
 
 /** A list the gateway may not serve (an older gateway): shown empty rather than stopping the console. */
 const orEmpty = (path) => get(path).catch((err) => {
@@ -35,6 +38,9 @@ async function reload() {
   store.silences = new Map([...silences, ...pending].map((x) => [x.id, x]));
   store.workOrders = new Map(workOrders.map((w) => [w.id, w]));
   store.devices = new Map(devices.map((d) => [d.id, d]));
+  // The sites' names, plans and duty lists: the pages fall back to zone codes while they are not there.
+  await loadSites().catch((err) => console.warn('sites not loaded', err));
+  store.dataAt = Date.now();
   store.live = true;
   store.lost = false;
   changed();
@@ -44,6 +50,8 @@ function onEvent(name, data) {
   if (name === 'alarm') {
     // A critical alarm its condition cleared before anyone acknowledged it stays until acknowledged.
     putAlarm(data.alarm);
+    // Read out to a screen reader (the shell's aria-live region): what came in, and where.
+    if (data.change === 'raised') store.announce = announcement(data.alarm);
   } else if (name === 'incident') {
     if (data.incident.state === 'closed') store.incidents.delete(data.incident.id);
     else store.incidents.set(data.incident.id, data.incident);
@@ -53,9 +61,16 @@ function onEvent(name, data) {
     store.workOrders.set(data.workOrder.id, data.workOrder);
   } else if (name === 'device') {
     const d = store.devices.get(data.device.id);
-    if (d) store.devices.set(d.id, { ...d, online: data.device.online, lastSeen: data.device.lastSeen });
+    // Whatever the event carries (online, lastSeen, unlockedAfterFire) over what the list said.
+    if (d) store.devices.set(d.id, { ...d, ...data.device });
   }
+  store.dataAt = Date.now();
   changed();
+}
+
+/** A new alarm in one sentence for a screen reader: severity, type, place and device. */
+function announcement(a) {
+  return t('alarms.announce', { severity: label('severity', a.severity), type: label('type', a.type, a.kind), place: placeText(a.site, a.zone, a.zoneName), device: a.device ?? a.source });
 }
 
 /** The tab's title when no alarm flashes in it: how many critical alarms wait for acknowledgement, and the console's name. */
@@ -87,7 +102,7 @@ function SignIn({ onSignedIn }) {
       saveToken(value.trim(), remember);
       onSignedIn(me);
     } catch (err) {
-      setError(err instanceof ApiError && err.status === 401 ? t('login.failed') : err.message);
+      setError(err instanceof ApiError && err.status === 401 ? t('login.failed') : errorText(err));
     }
   };
   return html`<main class="signin">
@@ -107,7 +122,7 @@ function SignIn({ onSignedIn }) {
 
 function LanguagePicker() {
   const [, redraw] = useState(0);
-  return html`<select class="lang" aria-label="language" value=${language()}
+  return html`<select class="lang" aria-label=${t('common.language')} value=${language()}
     onChange=${(e) => { setLanguage(e.target.value); redraw((n) => n + 1); changed(); }}>
     ${Object.keys(LANGUAGES).map((l) => html`<option value=${l}>${l === 'en' ? 'English' : '中文'}</option>`)}
   </select>`;
@@ -116,6 +131,8 @@ function LanguagePicker() {
 /**
  * Across every page while a life-safety or critical alarm is open and unacknowledged: the most urgent one (type,
  * zone, device, its sentence, when), acknowledge in one click, and the sound's mute with the time it has left.
+ * Not an ARIA alert: its time ticks every second and a screen reader would read it out again and again; the shell's
+ * live region announces each new alarm once.
  */
 function Banner() {
   const s = useStore();
@@ -129,15 +146,16 @@ function Banner() {
   const muted = now < s.mute.until;
   const ack = async () => {
     const err = await acknowledge([a]);
-    setError(err?.message);
+    setError(errorText(err));
   };
-  return html`<div class=${`banner critical flash${a.lifeSafety ? ' life-safety' : ''}`} role="alert" data-banner-alarm=${a.id}
+  const message = alarmText(a);
+  return html`<div class=${`banner critical flash${a.lifeSafety ? ' life-safety' : ''}`} role="region" aria-label=${t('alarms.newCritical')} data-banner-alarm=${a.id}
     data-sounding=${String(sounding)}>
-    <a href="#/alarms"><strong>${t('alarms.newCritical')}</strong> · ${[...new Set([label('type', a.type, a.kind), a.zone, a.device ?? a.source])].filter(Boolean).join(' · ')}</a>
+    <a href="#/alarms"><strong>${t('alarms.newCritical')}</strong> · ${[...new Set([label('type', a.type, a.kind), a.zone && placeText(a.site, a.zone, a.zoneName), a.device ?? a.source])].filter(Boolean).join(' · ')}</a>
     ${a.test && html`<span class="badge test">${t('alarms.test')}</span>`}
     ${awaitingAck(a) && html`<span class="banner-state">${t('alarms.awaitingAck')}</span>`}
-    ${inLanguage(a.message) && html`<span class="banner-message">${a.message}</span>`}
-    <time title=${a.firstSeen}>${dateTime(a.firstSeen)}</time>
+    ${message && html`<span class="banner-message">${message}</span>`}
+    <time datetime=${a.firstSeen} title=${dateTime(a.firstSeen, siteTimeZone(a.site))}>${when(a.firstSeen, siteTimeZone(a.site), now)}</time>
     ${alarming.length > 1 && html`<span class="banner-more">${t('alarms.more', { n: alarming.length - 1 })}</span>`}
     <span class="banner-actions">
       <button class="primary" data-action="banner-ack" onClick=${ack}>${t('alarms.ack')}</button>
@@ -151,11 +169,19 @@ function Banner() {
   </div>`;
 }
 
-/** Says so, across the page, while the live stream is down and the console tries again. */
+/** The time zone of the signed-in person's sites when they share one (the times on the pages are theirs), else the browser's. */
+function oneTimeZone() {
+  const zones = new Set(sites().map(siteTimeZone));
+  return zones.size === 1 ? [...zones][0] : undefined;
+}
+
+/** Says so, across the page, while the live stream is down and the console tries again; and how old the data shown is. */
 function LiveBar() {
   const s = useStore();
   if (s.live || !s.lost) return null;
-  return html`<div class="banner lost" role="status" data-testid="connection-lost">${t('live.lost')}</div>`;
+  return html`<div class="banner lost" role="status" data-testid="connection-lost">
+    ${s.dataAt > 0 && html`<strong data-testid="offline">${t('offline.showing', { time: clock(new Date(s.dataAt).toISOString(), oneTimeZone()) })}</strong> `}
+    ${t('live.lost')}</div>`;
 }
 
 function Shell({ onSignOut }) {
@@ -180,11 +206,12 @@ function Shell({ onSignOut }) {
     reports: () => html`<${ReportsPage} />`,
   }[page] ?? (() => html`<${AlarmsPage} />`);
   return html`
+    <a class="skip" href="#main" onClick=${(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>${t('a11y.skip')}</a>
     <header class="top">
       <strong class="brand">${t('app.title')}</strong>
-      <nav>
-        ${nav.map(([id, name, count]) => html`<a href=${`#/${id}`} class=${page === id ? 'here' : ''}>
-          ${name}${count ? html` <span class="count">${count}</span>` : ''}</a>`)}
+      <nav aria-label=${t('a11y.nav')}>
+        ${nav.map(([id, name, count]) => html`<a href=${`#/${id}`} class=${page === id ? 'here' : ''} aria-current=${page === id ? 'page' : undefined}>
+          ${name}${count ? html` <span class="count" aria-label=${t('a11y.count', { n: count })}>${count}</span>` : ''}</a>`)}
       </nav>
       <span class="tools">
         <span class=${s.live ? 'live on' : 'live off'} title=${s.live ? t('live.connected') : t('live.disconnected')}>
@@ -196,7 +223,8 @@ function Shell({ onSignOut }) {
     </header>
     <${LiveBar} />
     <${Banner} />
-    <main class="page">${body()}</main>`;
+    <div class="sr-only" aria-live="assertive" data-testid="announce">${s.announce}</div>
+    <main class="page" id="main" tabindex="-1">${body()}</main>`;
 }
 
 /** Pause before asking for the definitions again when the gateway did not answer. */
@@ -208,9 +236,19 @@ function App() {
   const [defined, setDefined] = useState(false);
   const [defsError, setDefsError] = useState();
   useEffect(() => {
-    const back = () => { forgetToken(); setMe(undefined); };
+    const back = () => { forgetToken(); forgetSnapshot(); setMe(undefined); };
     const off = onUnauthorized(back);
-    if (token()) get('/api/me').then(setMe, back).finally(() => setChecked(true));
+    registerServiceWorker();
+    // Without a connection (not a refused token), the last data this tab showed, marked as old, rather than nothing.
+    const offline = (err) => {
+      const snap = !(err instanceof ApiError && err.status === 401) && lastSnapshot();
+      if (snap?.me && snap.definitions && restoreSnapshot(snap)) {
+        useDefinitions(snap.definitions);
+        store.lost = true;
+        setMe(snap.me);
+      } else back();
+    };
+    if (token()) get('/api/me').then(setMe, offline).finally(() => setChecked(true));
     else setChecked(true);
     return off;
   }, []);
@@ -221,7 +259,12 @@ function App() {
     let stop;
     let retry;
     let cancelled = false;
-    const start = () => loadDefinitions().then(
+    // Offline with kept definitions: the pages show the kept data; the live stream reloads all once it is back.
+    const definitions = () => loadDefinitions().catch((err) => {
+      if (!(err instanceof ApiError) && store.dataAt > 0) return undefined;
+      throw err;
+    });
+    const start = () => definitions().then(
       () => {
         if (cancelled) return;
         setDefsError(undefined);
@@ -232,12 +275,13 @@ function App() {
           onOpen: reload,
           onDown: () => { store.live = false; store.lost = true; changed(); },
         });
-        stop = () => { unfollow(); quiet(); };
+        const unkeep = keepSnapshots(defs);
+        stop = () => { unfollow(); quiet(); unkeep(); };
       },
       (err) => {
         // A 401 has already sent the console back to the sign-in page; anything else is tried again.
         if (cancelled || (err instanceof ApiError && err.status === 401)) return;
-        setDefsError(err.message);
+        setDefsError(errorText(err));
         retry = setTimeout(start, DEFINITIONS_RETRY_MS);
       },
     );
@@ -252,7 +296,7 @@ function App() {
   if (!checked) return null;
   if (!me) return html`<${SignIn} onSignedIn=${setMe} />`;
   if (!defined) return html`<main class="page"><p class=${defsError ? 'error' : 'muted'} role="status">${defsError ?? t('common.loading')}</p></main>`;
-  return html`<${Shell} onSignOut=${() => { forgetToken(); store.me = undefined; setMe(undefined); }} />`;
+  return html`<${Shell} onSignOut=${() => { forgetToken(); forgetSnapshot(); store.me = undefined; setMe(undefined); }} />`;
 }
 
 render(html`<${App} />`, document.getElementById('app'));

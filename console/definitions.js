@@ -15,3 +15,8 @@ export function defs() {
   if (!loaded) throw new Error('the definitions are not loaded yet');
   return loaded;
 }
+
+/** Uses definitions kept from an earlier sign-in (console/offline.js) while the gateway cannot be reached. */
+export function useDefinitions(doc) {
+  loaded = doc;
+}

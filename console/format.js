@@ -24,6 +24,26 @@ export function dateTime(iso, timeZone) {
   return new Date(iso).toLocaleString(language(), { dateStyle: 'short', timeStyle: 'medium', hour12: false, ...(timeZone ? { timeZone } : {}) });
 }
 
+/**
+ * A time on the 24-hour clock in a time zone (a site's; absent: the browser's): "14:03:12" today, with the date
+ * before it on another day ("12/5 14:03:12", "12月5日 14:03:12").
+ */
+export function clock(iso, timeZone, now = Date.now()) {
+  if (!iso) return '—';
+  const zone = timeZone ? { timeZone } : {};
+  const day = (d) => new Date(d).toLocaleDateString('en-CA', zone);
+  const time = new Date(iso).toLocaleTimeString(language(), { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23', ...zone });
+  if (day(iso) === day(now)) return time;
+  return `${new Date(iso).toLocaleDateString(language(), { month: 'numeric', day: 'numeric', ...zone })} ${time}`;
+}
+
+/** The time and how long ago beside it: "14:03:12（3分钟前）", "14:03:12 (3 min. ago)". Callers re-render each minute. */
+export function when(iso, timeZone, now = Date.now()) {
+  if (!iso) return '—';
+  const rel = ago(iso, now, 'short');
+  return language() === 'zh-CN' ? `${clock(iso, timeZone, now)}（${rel}）` : `${clock(iso, timeZone, now)} (${rel})`;
+}
+
 /** A local date `yyyy-mm-dd` (a report's night or day) in the current language's way, with its weekday. */
 export function localDate(date) {
   if (!date) return '—';
@@ -31,10 +51,10 @@ export function localDate(date) {
 }
 
 /** How long ago, in the largest sensible unit ("3 min ago", "3 分钟前"). */
-export function ago(iso, now = Date.now()) {
+export function ago(iso, now = Date.now(), style = 'long') {
   if (!iso) return '—';
   const s = Math.round((new Date(iso).getTime() - now) / 1000);
-  const fmt = new Intl.RelativeTimeFormat(language(), { numeric: 'auto' });
+  const fmt = new Intl.RelativeTimeFormat(language(), { numeric: 'auto', style });
   const a = Math.abs(s);
   if (a < 60) return fmt.format(s, 'second');
   if (a < 3600) return fmt.format(Math.round(s / 60), 'minute');

@@ -12,6 +12,12 @@ export const store = {
   silences: new Map(),
   workOrders: new Map(),
   devices: new Map(),
+  /** The sites by id as GET /api/sites describes them (buildings, floors, plans, duty, time zone): console/sites.js. */
+  sites: new Map(),
+  /** When the data shown was last current (epoch ms): the offline bar names it. */
+  dataAt: 0,
+  /** The last new alarm in words, for screen readers (an aria-live region reads it out). */
+  announce: '',
   /** The live stream is connected; `lost` once it broke or could not connect, until it is back. */
   live: false,
   lost: false,

@@ -1,9 +1,11 @@
 // Service reports per site and period: alarms, life safety, alarm-system health, work orders, energy, parking, access, availability,
 // guard rounds, lifts and pumps.
 import { html, useEffect, useState } from '/vendor/htm-preact.js';
-import { get, token } from '../api.js';
+import { ApiError, get, token } from '../api.js';
+import { errorText } from '../errors.js';
 import { dateTime, localDate, num } from '../format.js';
 import { label, t } from '../i18n.js';
+import { named, placeText, siteName } from '../sites.js';
 import { sites, store, useStore } from '../store.js';
 
 export function ReportsPage() {
@@ -30,7 +32,7 @@ export function ReportsPage() {
     const q = query();
     q.set('format', 'csv');
     const res = await fetch(`/api/reports/service?${q}`, { headers: { authorization: `Bearer ${token()}` } });
-    if (!res.ok) return setReport(new Error((await res.json()).message));
+    if (!res.ok) return setReport(new ApiError(res.status, await res.json().catch(() => undefined)));
     const a = document.createElement('a');
     a.href = URL.createObjectURL(await res.blob());
     a.download = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? 'report.csv';
@@ -41,7 +43,7 @@ export function ReportsPage() {
     <form class="bar" onSubmit=${show}>
       <h2>${t('reports.title')}</h2>
       <select name="site" aria-label=${t('common.site')} value=${site || mine[0]} onChange=${(e) => setSite(e.target.value)}>
-        ${mine.map((x) => html`<option value=${x}>${x}</option>`)}
+        ${mine.map((x) => html`<option value=${x}>${siteName(x)}</option>`)}
       </select>
       <select name="period" aria-label=${t('reports.period')} value=${period} onChange=${(e) => setPeriod(e.target.value)}>
         ${['day', 'week', 'month'].map((p) => html`<option value=${p}>${t(`reports.${p}`)}</option>`)}
@@ -51,7 +53,7 @@ export function ReportsPage() {
       <button type="button" onClick=${download}>${t('reports.csv')}</button>
     </form>
     ${report === undefined || report === null ? html`<p class="muted">${t('common.loading')}</p>`
-      : report instanceof Error ? html`<p class="error" role="alert">${report.message}</p>`
+      : report instanceof Error ? html`<p class="error" role="alert">${errorText(report)}</p>`
       : html`<${Report} r=${report} />`}
   </section>`;
 }
@@ -68,7 +70,7 @@ function Report({ r }) {
   const days = [...new Set(r.energy.byBuildingDay.map((e) => e.date))].sort();
   const kwh = new Map(r.energy.byBuildingDay.map((e) => [`${e.building} ${e.date}`, e.kwh]));
   return html`<div data-testid="report">
-    <p class="muted">${r.site} · ${dateTime(r.from, r.timeZone)} – ${dateTime(r.to, r.timeZone)} (${r.timeZone})</p>
+    <p class="muted">${siteName(r.site)} · ${dateTime(r.from, r.timeZone)} – ${dateTime(r.to, r.timeZone)} (${r.timeZone})</p>
 
     <h3>${t('reports.alarms')}</h3>
     <div class="kpis">
@@ -108,7 +110,7 @@ function Report({ r }) {
       : html`<h3>${t('reports.energy')} <span class="muted">${t('reports.total')} ${num(r.energy.totalKwh, 3)}</span></h3>`}
     ${buildings.length > 0 && html`<div class="scroll"><table>
       <thead><tr><th>${t('devices.building')}</th>${days.map((d) => html`<th class="n">${d.slice(5)}</th>`)}</tr></thead>
-      <tbody>${buildings.map((b) => html`<tr><td>${b}</td>${days.map((d) => html`<td class="n">${num(kwh.get(`${b} ${d}`), 3)}</td>`)}</tr>`)}</tbody>
+      <tbody>${buildings.map((b) => html`<tr><td>${buildingCell(r.site, b)}</td>${days.map((d) => html`<td class="n">${num(kwh.get(`${b} ${d}`), 3)}</td>`)}</tr>`)}</tbody>
     </table></div>`}
 
     <h3>${t('reports.parking')}</h3>
@@ -124,10 +126,16 @@ function Report({ r }) {
       <table><tbody>${r.availability.byKind.map((k) => html`<tr><td>${label('kind', k.kind)}</td><td class="n">${k.devices}</td><td class="n">${pct(k.pct)}</td></tr>`)}</tbody></table>
       <table>
         <caption>${t('reports.worst')}</caption>
-        <tbody>${r.availability.devices.slice(0, 10).map((d) => html`<tr><td><a href=${`#/devices/${encodeURIComponent(d.device)}`}>${d.device}</a></td><td>${d.zone}</td><td class="n">${pct(d.pct)}</td></tr>`)}</tbody>
+        <tbody>${r.availability.devices.slice(0, 10).map((d) => html`<tr><td><a href=${`#/devices/${encodeURIComponent(d.device)}`}>${d.device}</a></td><td>${placeText(r.site, d.zone)}</td><td class="n">${pct(d.pct)}</td></tr>`)}</tbody>
       </table>
     </div>
   </div>`;
+}
+
+/** A building of a site by its name in the page's language (the site file's), else its code, shown as a code. */
+function buildingCell(site, id) {
+  const name = named(store.sites?.get(site)?.buildings?.find((x) => x.id === id)?.name);
+  return name ?? html`<code>${id}</code>`;
 }
 
 /** Whether the site has a device of `kind` registered now (the devices the console holds). */
@@ -164,7 +172,7 @@ function LifeSafety({ r }) {
       <thead><tr><th>${t('reports.raisedAt')}</th><th>${t('reports.type')}</th><th>${t('common.device')}</th><th>${t('common.zone')}</th>
         <th>${t('reports.acknowledgedAt')}</th><th>${t('alarms.ackedBy')}</th><th class="n">${t('reports.timeToAck')}</th></tr></thead>
       <tbody>${ls.incidents.map((i) => html`<tr data-incident=${i.type}>
-        <td>${dateTime(i.raisedAt, r.timeZone)}</td><td>${label('type', i.type)}</td><td>${deviceLink(i.device)}</td><td>${i.zone ?? '—'}</td>
+        <td>${dateTime(i.raisedAt, r.timeZone)}</td><td>${label('type', i.type)}</td><td>${deviceLink(i.device)}</td><td>${i.zone ? placeText(r.site, i.zone) : '—'}</td>
         ${i.acknowledgedAt
           ? html`<td>${dateTime(i.acknowledgedAt, r.timeZone)}</td><td>${i.acknowledgedBy ?? '—'}</td><td class="n">${minutes(i.minutesToAck)}</td>`
           : html`<td colspan="3"><span class="badge sev-critical">${t('reports.notAcked')}</span></td>`}
@@ -255,7 +263,7 @@ function Patrol({ r }) {
         <td>${n.route === 'site' ? t('reports.noRoute') : n.route}</td><td>${localDate(n.night)}</td>
         <td class="n">${n.checkpoints}</td><td class="n">${n.scansDue}</td><td class="n">${n.scansMade}</td><td class="n">${pct(n.completionPct)}</td>
         <td class="missed">${n.missed.length === 0 ? html`<span class="muted">${t('common.none')}</span>`
-          : n.missed.map((m) => html`<div data-missed=${m.device}>${deviceLink(m.device)} <span class="muted">${m.zone}</span> · ${rounds(m.rounds)}</div>`)}</td>
+          : n.missed.map((m) => html`<div data-missed=${m.device}>${deviceLink(m.device)} <span class="muted">${placeText(r.site, m.zone)}</span> · ${rounds(m.rounds)}</div>`)}</td>
       </tr>`)}</tbody>
     </table></div>
   </section>`;
@@ -275,7 +283,7 @@ function Lifts({ r }) {
     <div class="scroll"><table>
       <thead><tr><th>${t('common.device')}</th><th>${t('common.zone')}</th><th class="n">${t('reports.liftAvailability')}</th><th class="n">${t('reports.trips')}</th><th class="n">${t('reports.trapped')}</th></tr></thead>
       <tbody>${l.devices.map((d) => html`<tr data-lift=${d.device}>
-        <td>${deviceLink(d.device)}</td><td>${d.zone}</td><td class="n">${pct(d.availabilityPct)}</td><td class="n">${num(d.trips, 0)}</td>
+        <td>${deviceLink(d.device)}</td><td>${placeText(r.site, d.zone)}</td><td class="n">${pct(d.availabilityPct)}</td><td class="n">${num(d.trips, 0)}</td>
         <td class="n">${d.trapped}${d.trappedAt.length > 0 && html`<div class="muted times">${d.trappedAt.slice(0, 5).map((at) => dateTime(at, r.timeZone)).join(' · ')}${d.trappedAt.length > 5 ? ' …' : ''}</div>`}</td>
       </tr>`)}</tbody>
     </table></div>
@@ -298,7 +306,7 @@ function Pumps({ r }) {
     <div class="scroll"><table>
       <thead><tr><th>${t('common.device')}</th><th>${t('common.zone')}</th><th class="n">${t('reports.runHours')}</th><th class="n">${t('reports.starts')}</th><th class="n">${t('reports.dryRuns')}</th><th class="n">${t('reports.pumpFaults')}</th></tr></thead>
       <tbody>${devices.map((d) => html`<tr data-pump=${d.device} class=${quiet(d) ? 'muted' : ''}>
-        <td>${deviceLink(d.device)}</td><td>${d.zone}</td><td class="n">${t('reports.hours', { n: num(d.runHours) })}</td><td class="n">${num(d.starts, 0)}</td>
+        <td>${deviceLink(d.device)}</td><td>${placeText(r.site, d.zone)}</td><td class="n">${t('reports.hours', { n: num(d.runHours) })}</td><td class="n">${num(d.starts, 0)}</td>
         <td class=${`n${d.dryRuns > 0 ? ' bad' : ''}`}>${d.dryRuns}</td><td class=${`n${d.pumpFaults > 0 ? ' bad' : ''}`}>${d.pumpFaults}</td>
       </tr>`)}</tbody>
     </table></div>

@@ -1,13 +1,29 @@
 // The rules in force, and the rule test: replay a rule over stored history and see what it would raise.
 import { html, useEffect, useState } from '/vendor/htm-preact.js';
 import { api, get } from '../api.js';
+import { errorText } from '../errors.js';
 import { dateTime, localInput } from '../format.js';
-import { label, t } from '../i18n.js';
+import { inLanguage, label, t } from '../i18n.js';
+import { named as localised } from '../sites.js';
+import { matchWords, whenWords } from './rule-words.js';
 
-/** A rule's `when` in one line, as the rule file writes it. */
+/** A rule's `when` in one line, as the rule file writes it (shown when the console has no words for its form, and on hover). */
 function whenText(when) {
   return JSON.stringify(when).replace(/"(\w+)":/g, '$1: ').replace(/"/g, '').replace(/,/g, ', ');
 }
+
+/**
+ * A rule's description in the page's language: its own entry when the rule gives one per language; a plain text only
+ * when it is written in the page's language (as alarm messages are), else it is kept for hovering.
+ */
+function Description({ text }) {
+  if (!text) return null;
+  const own = localised(text);
+  return typeof text === 'object' || inLanguage(own) ? html`<small class="description">${own}</small>` : null;
+}
+
+/** The one kind a rule watches, for the words of its fields and events. */
+const kindOf = (d) => (Array.isArray(d.match?.kind) ? d.match.kind[0] : d.match?.kind);
 
 export function RulesPage() {
   const [rules, setRules] = useState();
@@ -16,21 +32,22 @@ export function RulesPage() {
     get('/api/rules').then(setRules, (err) => setRules(err));
   }, []);
   if (!rules) return html`<p class="muted">${t('common.loading')}</p>`;
-  if (rules instanceof Error) return html`<p class="error">${rules.message}</p>`;
+  if (rules instanceof Error) return html`<p class="error" role="alert">${errorText(rules)}</p>`;
   return html`<section>
     <div class="bar"><h2>${t('rules.title')} <span class="count">${rules.length}</span></h2></div>
     <table class="rules">
-      <thead><tr><th>id</th><th>${t('rules.when')}</th><th>${t('rules.does')}</th><th></th></tr></thead>
+      <thead><tr><th>${t('rules.rule')}</th><th>${t('rules.when')}</th><th>${t('rules.does')}</th><th></th></tr></thead>
       <tbody>
         ${rules.map((r) => {
           const d = r.definition;
           return html`<tr data-rule=${r.id} class=${r.enabled ? '' : 'muted'}>
-            <td><strong>${r.id}</strong><br /><small class="muted">${r.description ?? ''}</small><br /><small class="muted">${r.file}</small></td>
-            <td><code>${whenText(d.when)}</code></td>
+            <td><strong>${d.alarm ? label('type', d.alarm.type, kindOf(d)) : r.id}</strong> <code class="muted">${r.id}</code><br />
+              <${Description} text=${r.description} /><br /><small class="muted">${matchWords(d.match)} · <code>${r.file}</code></small></td>
+            <td title=${whenText(d.when)}>${whenWords(d.when, d.match) ?? html`<code>${whenText(d.when)}</code>`}</td>
             <td>
-              ${d.alarm && html`<span class=${`badge sev-${d.alarm.severity}`}>${label('severity', d.alarm.severity)}</span> ${label('type', d.alarm.type)}<br />`}
+              ${d.alarm && html`<span class=${`badge sev-${d.alarm.severity}`}>${label('severity', d.alarm.severity)}</span> ${label('type', d.alarm.type, kindOf(d))}<br />`}
               ${d.workOrder && html`<span>${t('alarms.workOrder')}: ${label('category', d.workOrder.category)} · ${label('priority', d.workOrder.priority ?? 'normal')}</span><br />`}
-              ${(d.commands ?? []).map((c) => html`<span class="muted">${c.action} → ${JSON.stringify(c.match)}</span><br />`)}
+              ${(d.commands ?? []).map((c) => html`<span class="muted">${label('cmd', c.action)} → ${matchWords(c.match)}</span><br />`)}
             </td>
             <td><button onClick=${() => setTesting(r.id)} data-action="test-rule">${t('rules.test')}</button></td>
           </tr>
@@ -63,14 +80,15 @@ function RuleTest({ id }) {
     <label>${t('rules.from')}<input type="datetime-local" name="from" value=${from} onInput=${(e) => setFrom(e.target.value)} /></label>
     <label>${t('rules.to')}<input type="datetime-local" name="to" value=${to} onInput=${(e) => setTo(e.target.value)} /></label>
     <button class="primary" type="submit" disabled=${busy}>${busy ? t('common.loading') : t('rules.run')}</button>
-    ${result instanceof Error && html`<p class="error" role="alert">${result.message}</p>`}
+    ${result instanceof Error && html`<p class="error" role="alert">${errorText(result)}</p>`}
     ${result && !(result instanceof Error) && html`<div class="outcomes" data-testid="rule-test-result">
       <p class="muted">${t('rules.messages', { n: result.messages })}${result.truncated ? ` · ${t('rules.truncated')}` : ''}</p>
       ${result.outcomes.length === 0 ? html`<p>${t('rules.noOutcome')}</p>` : html`<ol class="history">
         ${result.outcomes.map((o) => html`<li>
-          <time>${dateTime(o.at)}</time> <strong>${o.kind}</strong>
+          <time>${dateTime(o.at)}</time> <strong>${t(`rules.outcome.${o.kind}`)}</strong>
           <span>${o.site} · ${o.source ?? o.device ?? ''}</span>
-          <span>${o.message ?? o.title ?? o.action ?? ''}</span>
+          <span>${o.type ? label('type', o.type) : o.action ? label('cmd', o.action) : ''}</span>
+          ${(o.message ?? o.title) && inLanguage(o.message ?? o.title) && html`<span class="muted">${o.message ?? o.title}</span>`}
         </li>`)}
       </ol>`}
     </div>`}

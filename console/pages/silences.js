@@ -2,9 +2,11 @@
 // topics and the desk's sound, with who made them, why, and the time they have left. Life-safety alarms are never held.
 import { html, useEffect, useState } from '/vendor/htm-preact.js';
 import { api, get } from '../api.js';
+import { errorText } from '../errors.js';
 import { defs } from '../definitions.js';
 import { countdown, dateTime, duration, localInput } from '../format.js';
 import { label, t } from '../i18n.js';
+import { placeText, siteName } from '../sites.js';
 import { changed, sites, store, useNow, useStore } from '../store.js';
 import { SiteFilter } from './alarms.js';
 
@@ -56,7 +58,7 @@ export function SilencesPage() {
       <summary>${t('silences.ended')} (${past.length})</summary>
       <table class="silences">
         <tbody>${past.map((x) => html`<tr data-silence=${x.id} data-state="ended">
-          <td>${x.site}</td><td>${matchText(x.match)}</td><td>${x.reason}</td><td>${x.createdBy}</td>
+          <td>${siteName(x.site)}</td><td>${matchText(x.site, x.match)}</td><td>${x.reason}</td><td>${x.createdBy}</td>
           <td>${dateTime(x.from)} – ${dateTime(x.endedAt ?? x.to)}</td><td>${x.endedBy ?? ''}</td>
         </tr>`)}</tbody>
       </table>
@@ -64,10 +66,10 @@ export function SilencesPage() {
   </section>`;
 }
 
-/** What a silence holds back, in words: "Zone b1-f2 · Kind Door". */
-function matchText(m) {
+/** What a silence holds back, in words: "Zone Building 1 · Floor 2 · Kind Door". */
+function matchText(site, m) {
   return [
-    m.zone && `${t('common.zone')} ${m.zone}`,
+    m.zone && `${t('common.zone')} ${placeText(site, m.zone)}`,
     m.devices && `${t('common.device')} ${m.devices.join(', ')}`,
     m.kind && `${t('common.kind')} ${label('kind', m.kind)}`,
     m.type && `${t('silences.type')} ${label('type', m.type)}`,
@@ -82,12 +84,12 @@ function Row({ silence: x, now }) {
     try {
       putSilence(await api('DELETE', `/api/silences/${encodeURIComponent(x.id)}`));
     } catch (err) {
-      setError(err.message);
+      setError(errorText(err));
     }
   };
   return html`<tr data-silence=${x.id} data-state=${x.state}>
-    <td>${x.site}</td>
-    <td>${matchText(x.match)}${x.fireTest && html` <span class="badge test">${t('silences.fireTestBadge')}</span>`}</td>
+    <td>${siteName(x.site)}</td>
+    <td>${matchText(x.site, x.match)}${x.fireTest && html` <span class="badge test">${t('silences.fireTestBadge')}</span>`}</td>
     <td>${x.reason}</td>
     <td>${x.createdBy}<div class="help">${dateTime(x.createdAt)}</div></td>
     <td class="remaining" title=${`${dateTime(x.from)} – ${dateTime(x.to)}`}>
@@ -126,12 +128,12 @@ function CreateForm({ onDone }) {
       putSilence(await api('POST', '/api/silences', body));
       onDone();
     } catch (err) {
-      setError(err.message);
+      setError(errorText(err));
     }
   };
   return html`<form class="card create" onSubmit=${submit} data-testid="create-silence">
     <div class="grid">
-      <label>${t('common.site')}<select name="site" value=${f.site} onChange=${set('site')}>${mine.map((x) => html`<option value=${x}>${x}</option>`)}</select></label>
+      <label>${t('common.site')}<select name="site" value=${f.site} onChange=${set('site')}>${mine.map((x) => html`<option value=${x}>${siteName(x)}</option>`)}</select></label>
       <label>${t('common.zone')}<input name="zone" list="silence-zones" maxlength="64" value=${f.zone} onInput=${set('zone')} /></label>
       <datalist id="silence-zones">${zones.map((z) => html`<option value=${z} />`)}</datalist>
       <label>${t('silences.devices')}<input name="devices" maxlength="4000" value=${f.devices} onInput=${set('devices')} /></label>

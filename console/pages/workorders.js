@@ -1,9 +1,12 @@
-// Work orders as a board by status: create one, assign it, move it along, see what is overdue.
+// Work orders as a board by status: create one, assign it, move it along, see what is overdue; on a guard's phone
+// first the orders assigned to the signed-in person ("mine").
 import { html, useState } from '/vendor/htm-preact.js';
 import { api } from '../api.js';
 import { defs } from '../definitions.js';
-import { ago, dateTime, priorityRank } from '../format.js';
-import { label, t } from '../i18n.js';
+import { errorText } from '../errors.js';
+import { dateTime, priorityRank, when } from '../format.js';
+import { label, language, t } from '../i18n.js';
+import { placeText, siteName, siteTimeZone } from '../sites.js';
 import { changed, sites, store, useStore } from '../store.js';
 import { SiteFilter } from './alarms.js';
 
@@ -18,6 +21,14 @@ const categories = () => ['repair', 'electrical', ...Object.keys(defs().kinds), 
 /** Urgent first, then the one due soonest. */
 const order = (a, b) => priorityRank(a.priority) - priorityRank(b.priority) || a.dueAt.localeCompare(b.dueAt);
 
+/** Assigned to the signed-in person: the assignee is the name the work order was given, matched to the operator's. */
+const isMine = (w) => Boolean(store.me?.name) && w.assignee?.trim().toLowerCase() === store.me.name.trim().toLowerCase();
+
+/** A phone starts with "mine" when there are any: a guard works their own orders; a desk starts with the whole board. */
+const PHONE = () => matchMedia('(max-width: 720px)').matches;
+/** The open orders assigned to the signed-in person. */
+const myOpen = () => [...store.workOrders.values()].filter((w) => isMine(w) && !defs().workOrders.final.includes(w.status)).length;
+
 function remember(wo) {
   store.workOrders.set(wo.id, wo);
   changed();
@@ -27,18 +38,21 @@ export function WorkOrdersPage() {
   const s = useStore();
   const [site, setSite] = useState('');
   const [overdueOnly, setOverdueOnly] = useState(false);
+  const [mineOnly, setMineOnly] = useState(() => PHONE() && myOpen() > 0);
   const [creating, setCreating] = useState(false);
-  const all = [...s.workOrders.values()].filter((w) => (!site || w.site === site) && (!overdueOnly || w.overdue));
+  const mine = myOpen();
+  const all = [...s.workOrders.values()].filter((w) => (!site || w.site === site) && (!overdueOnly || w.overdue) && (!mineOnly || isMine(w)));
   const finished = all.filter((w) => defs().workOrders.final.includes(w.status)).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   return html`<section>
     <div class="bar">
       <h2>${t('wo.title')}</h2>
       <${SiteFilter} value=${site} onChange=${setSite} />
+      <label class="inline"><input type="checkbox" name="mine" checked=${mineOnly} onChange=${(e) => setMineOnly(e.target.checked)} /> ${t('wo.mineOnly')} <span class="count">${mine}</span></label>
       <label class="inline"><input type="checkbox" checked=${overdueOnly} onChange=${(e) => setOverdueOnly(e.target.checked)} /> ${t('wo.overdueOnly')}</label>
       <button class="primary" data-action="new-workorder" onClick=${() => setCreating(!creating)}>${t('wo.new')}</button>
     </div>
     ${creating && html`<${CreateForm} onDone=${() => setCreating(false)} />`}
-    <div class="board">
+    <div class=${`board${mineOnly ? ' wo-mine' : ''}`} data-mine=${String(mineOnly)}>
       ${columns().map((status) => {
         const cards = all.filter((w) => w.status === status).sort(order);
         return html`<div class="column" data-status=${status}>
@@ -63,22 +77,22 @@ function Card({ wo }) {
       <span class="muted">${label('category', wo.category)}</span>
       ${wo.overdue && html`<span class="badge overdue">${t('wo.overdue')}</span>`}
     </div>
-    <strong class="wo-title">${wo.title}</strong>
+    <strong class="wo-title">${wo.titles?.[language()] ?? wo.title}</strong>
     <dl class="facts">
-      <div><dt>${t('common.site')}</dt><dd>${wo.site}</dd></div>
-      ${wo.zone && html`<div><dt>${t('common.zone')}</dt><dd>${wo.zone}</dd></div>`}
+      <div><dt>${t('common.site')}</dt><dd>${siteName(wo.site)}</dd></div>
+      ${wo.zone && html`<div><dt>${t('alarms.place')}</dt><dd title=${wo.zone}>${placeText(wo.site, wo.zone, wo.zoneName)}</dd></div>`}
       ${wo.device && html`<div><dt>${t('common.device')}</dt><dd><a href=${`#/devices/${encodeURIComponent(wo.device)}`}>${wo.device}</a></dd></div>`}
-      ${!defs().workOrders.settled.includes(wo.status) && html`<div><dt>${t('wo.due')}</dt><dd title=${dateTime(wo.dueAt)}>${ago(wo.dueAt)}</dd></div>`}
+      ${!defs().workOrders.settled.includes(wo.status) && html`<div><dt>${t('wo.due')}</dt><dd title=${dateTime(wo.dueAt, siteTimeZone(wo.site))}>${when(wo.dueAt, siteTimeZone(wo.site))}</dd></div>`}
       <div><dt>${t('wo.assignee')}</dt><dd>${wo.assignee ?? '—'}</dd></div>
     </dl>
     <div class="actions">
       ${(defs().workOrders.transitions[wo.status] ?? []).map((to) => html`<button data-move=${to} class=${to === 'cancelled' ? 'link' : ''} onClick=${() => setMove(to)}>${moveLabel(wo.status, to)}</button>`)}
-      <button class="link" onClick=${() => setShowHistory(!showHistory)}>${t('wo.history')}</button>
+      <button class="link" aria-expanded=${String(showHistory)} onClick=${() => setShowHistory(!showHistory)}>${t('wo.history')}</button>
     </div>
     ${move && html`<${MoveForm} wo=${wo} to=${move} onDone=${() => setMove(undefined)} />`}
     ${showHistory && html`<ol class="history">
       ${wo.history.map((h) => html`<li>
-        <time>${dateTime(h.at)}</time> <span>${h.by}</span>
+        <time datetime=${h.at}>${when(h.at, siteTimeZone(wo.site))}</time> <span>${h.by}</span>
         ${h.status && html`<strong>${label('status', h.status)}</strong>`}
         ${h.assignee && html`<span>→ ${h.assignee}</span>`}
         ${h.note && html`<q>${h.note}</q>`}
@@ -100,7 +114,7 @@ function MoveForm({ wo, to, onDone }) {
       remember(await api('PATCH', `/api/workorders/${encodeURIComponent(wo.id)}`, body));
       onDone();
     } catch (err) {
-      setError(err.message);
+      setError(errorText(err));
     }
   };
   return html`<form class="note" onSubmit=${submit}>
@@ -129,12 +143,12 @@ function CreateForm({ onDone }) {
       remember(await api('POST', '/api/workorders', body));
       onDone();
     } catch (err) {
-      setError(err.message);
+      setError(errorText(err));
     }
   };
   return html`<form class="card create" onSubmit=${submit} data-testid="create-workorder">
     <div class="grid">
-      <label>${t('common.site')}<select name="site" value=${f.site} onChange=${set('site')}>${mine.map((x) => html`<option value=${x}>${x}</option>`)}</select></label>
+      <label>${t('common.site')}<select name="site" value=${f.site} onChange=${set('site')}>${mine.map((x) => html`<option value=${x}>${siteName(x)}</option>`)}</select></label>
       <label>${t('wo.fieldTitle')}<input name="title" required maxlength="200" value=${f.title} onInput=${set('title')} /></label>
       <label>${t('wo.category')}<input name="category" required list="categories" pattern="[A-Za-z0-9][A-Za-z0-9_\\-]{0,63}" value=${f.category} onInput=${set('category')} /></label>
       <datalist id="categories">${categories().map((c) => html`<option value=${c}>${label('category', c)}</option>`)}</datalist>

@@ -29,6 +29,12 @@ export interface AlarmFilter {
   severity?: Severity;
   site?: string;
   type?: string;
+  /** Only the alarms of this device (its `source`): a device page marks them on its charts. */
+  device?: string;
+  /** Only alarms first raised at or after this time (epoch ms). */
+  from?: number;
+  /** Only alarms first raised at or before this time (epoch ms). */
+  to?: number;
   /** Only these sites (an operator's); undefined means every site. */
   sites?: readonly string[];
   /** At most this many, newest first (default 1000). */
@@ -104,8 +110,14 @@ export class AlarmStore {
   list(filter: AlarmFilter): Alarm[] {
     if (filter.sites?.length === 0) return [];
     const state = filter.state === 'open' ? undefined : filter.state;
-    const { sql, args } = filterClause({ state, severity: filter.severity, site: filter.site, type: filter.type }, filter.sites);
-    const where = filter.state === 'open' ? (sql ? `${sql} AND ${OPEN}` : `WHERE ${OPEN}`) : sql;
+    const { sql, args } = filterClause({ state, severity: filter.severity, site: filter.site, type: filter.type, source: filter.device }, filter.sites);
+    const more = [
+      ...(filter.state === 'open' ? [OPEN] : []),
+      ...(filter.from !== undefined ? ['first_seen >= ?'] : []),
+      ...(filter.to !== undefined ? ['first_seen <= ?'] : []),
+    ];
+    args.push(...[filter.from, filter.to].filter((x) => x !== undefined));
+    const where = more.length === 0 ? sql : `${sql ? `${sql} AND` : 'WHERE'} ${more.join(' AND ')}`;
     const rows = this.store.db
       .prepare(`SELECT body FROM alarms ${where} ORDER BY first_seen DESC, id DESC LIMIT ?`)
       .all(...args, filter.limit ?? DEFAULT_LIMIT) as Array<{ body: string }>;

@@ -84,7 +84,8 @@ describe('the operator console in a real browser', () => {
       expect(await a.page.locator('li.alarm').first().getAttribute('data-type')).toBe('fire_confirmed');
       await screenshot(a.page, 'desk-alarms');
 
-      await card.locator('[data-action="ack"]').click();
+      // Acknowledge with a note (a plain acknowledge takes one press and no note).
+      await card.locator('[data-action="ack-note"]').click();
       await card.locator('textarea[name="note"]').fill('Guard sent to b1-f2');
       await card.locator('[data-action="confirm"]').click();
       await a.page.waitForSelector(`[data-alarm="${alarmId}"][data-state="acknowledged"]`, { timeout: UI_TIMEOUT });
@@ -619,8 +620,8 @@ describe('the operator console in a real browser', () => {
       await a.page.locator('tr[data-rule="fire-alarm"] [data-action="test-rule"]').click();
       await a.page.click('form.ruletest button[type="submit"]');
       await a.page.waitForSelector('[data-testid="rule-test-result"]', { timeout: UI_TIMEOUT });
-      // The detector's fire_alarm of the first test is in stored history: the replay raises it again.
-      expect(await a.page.textContent('[data-testid="rule-test-result"]')).toContain('raised');
+      // The detector's fire_alarm of the first test is in stored history: the replay raises it again (in the page's words).
+      expect(await a.page.textContent('[data-testid="rule-test-result"]')).toContain('产生告警');
       await screenshot(a.page, 'desk-rules');
       expect(a.errors).toStrictEqual([]);
     } finally {

@@ -41,9 +41,9 @@ const DOCS_SCREENSHOT_MAX_BYTES = 150 * 1024;
 /**
  * A full-page screenshot in tests/artifacts/screenshots/, also copied to docs/screenshots/ when asked for (above).
  * With `until` (a selector), only the top of the page down to the end of the last element it matches: the part of
- * a long page the docs show.
+ * a long page the docs show; with `height` as well, no more than that many pixels of it.
  */
-export async function screenshot(page: Page, name: string, options: { docs?: boolean; until?: string } = {}): Promise<string> {
+export async function screenshot(page: Page, name: string, options: { docs?: boolean; until?: string; height?: number } = {}): Promise<string> {
   await mkdir(SCREENSHOTS, { recursive: true });
   const path = join(SCREENSHOTS, `${name}.png`);
   if (options.until) {
@@ -53,7 +53,8 @@ export async function screenshot(page: Page, name: string, options: { docs?: boo
     const scrollY = await page.evaluate(() => window.scrollY);
     const bottom = Math.max(...boxes.map((b) => b.y + b.height)) + scrollY + 12;
     const { width } = page.viewportSize() ?? { width: 1440 };
-    await page.screenshot({ path, fullPage: true, clip: { x: 0, y: 0, width, height: Math.ceil(bottom) } });
+    // `height`: at most the top of that many pixels (a long list's first screen is what the docs show).
+    await page.screenshot({ path, fullPage: true, clip: { x: 0, y: 0, width, height: Math.ceil(Math.min(bottom, options.height ?? Infinity)) } });
   } else {
     await page.screenshot({ path, fullPage: true });
   }

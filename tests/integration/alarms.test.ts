@@ -117,6 +117,20 @@ describe('alarms over MQTT and the API (contract §4, §5)', () => {
     expect(await gw.api('GET', '/api/alarms/alm-nope')).toStrictEqual({ status: 404, body: { error: 'not_found', message: 'alarm "alm-nope" does not exist' } });
   });
 
+  it("lists one device's alarms raised within a time range (a device page's chart marks them)", async () => {
+    const before = new Date().toISOString();
+    const first = gw.gateway.alarms.raise(smoke('fire-d1')).alarm;
+    const second = gw.gateway.alarms.raise(smoke('fire-d1', { type: 'heat' })).alarm;
+    gw.gateway.alarms.raise(smoke('fire-d2'));
+    const after = new Date(Date.now() + 1000).toISOString();
+    const list = await gw.api('GET', `/api/alarms?device=fire-d1&from=${before}&to=${after}`, undefined, desk.token);
+    expect(list).toStrictEqual({ status: 200, body: [second, first] });
+    // A millisecond before them: they may be raised within the millisecond of `before`, and `to` includes it.
+    const justBefore = new Date(Date.parse(before) - 1).toISOString();
+    expect((await gw.api('GET', `/api/alarms?device=fire-d1&to=${justBefore}`, undefined, desk.token)).body).toStrictEqual([]);
+    expect((await gw.api('GET', '/api/alarms?from=yesterday')).body.message).toMatch(/^querystring\.from: /);
+  });
+
   it('shows an operator of another site none of it', async () => {
     const mine = gw.gateway.alarms.raise(smoke('fire-o1')).alarm;
     const theirs = gw.gateway.alarms.raise(smoke('fire-o2', { site: OTHER })).alarm;

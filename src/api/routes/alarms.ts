@@ -70,7 +70,7 @@ export function alarmRoutes(app: FastifyInstance, deps: AlarmRouteDeps): void {
     return alarm;
   };
 
-  app.get<{ Querystring: { state?: AlarmState | 'open'; severity?: Severity; site?: string; type?: string; limit?: string } }>(
+  app.get<{ Querystring: { state?: AlarmState | 'open'; severity?: Severity; site?: string; type?: string; device?: string; from?: string; to?: string; limit?: string } }>(
     '/api/alarms',
     {
       schema: {
@@ -88,13 +88,19 @@ export function alarmRoutes(app: FastifyInstance, deps: AlarmRouteDeps): void {
             severity: { type: 'string', enum: [...SEVERITIES] },
             site: { type: 'string', pattern: SITE_RE.source },
             type: { type: 'string', minLength: 1, maxLength: 64 },
+            device: { type: 'string', minLength: 1, maxLength: 128, description: "one device's alarms (the alarm's `source`)" },
+            from: { type: 'string', format: 'date-time', description: 'alarms first raised at or after this time' },
+            to: { type: 'string', format: 'date-time', description: 'alarms first raised at or before this time' },
             limit: limitParam,
           },
         },
         response: { 200: { type: 'array', items: alarmSchema }, ...errorResponses },
       },
     },
-    async (request) => deps.alarms.list(listFilter(request)),
+    async (request) => {
+      const { from, to, ...filter } = listFilter(request);
+      return deps.alarms.list({ ...filter, from: from === undefined ? undefined : Date.parse(from), to: to === undefined ? undefined : Date.parse(to) });
+    },
   );
 
   app.get<{ Params: { id: string } }>(

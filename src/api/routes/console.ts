@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { extname, join, sep } from 'node:path';
@@ -19,15 +20,18 @@ const TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.webmanifest': 'application/manifest+json',
 };
 
 /**
  * Scripts only from the gateway itself; styles may be set inline (uPlot and the charts position elements
- * with style attributes); no frames, no form posts elsewhere.
+ * with style attributes); images also from blob: (a floor plan, fetched with the token, is shown through an
+ * object URL); no frames, no form posts elsewhere.
  */
 const SECURITY_HEADERS = {
   'content-security-policy':
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; worker-src 'self'; manifest-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
 };
@@ -58,15 +62,34 @@ function loadAssets(): Map<string, Asset> {
   return assets;
 }
 
+/**
+ * The service worker with the list of the app's files it keeps and a version from their content: a console changed
+ * by an upgrade is a new worker, which drops the old files (console/sw.js).
+ */
+function serviceWorker(assets: Map<string, Asset>): Buffer {
+  const shell = ['/', ...[...assets.keys()].filter((path) => path !== '/console/sw.js' && path !== '/console/index.html')].sort();
+  const hash = createHash('sha256');
+  for (const path of shell) hash.update(path).update(assets.get(path === '/' ? '/console/index.html' : path)?.body ?? '');
+  const worker = assets.get('/console/sw.js');
+  if (!worker) throw new Error(`console/sw.js is missing from ${CONSOLE_DIR}`);
+  const head = `self.SHELL = ${JSON.stringify(shell)};\nself.SHELL_VERSION = ${JSON.stringify(hash.digest('hex').slice(0, 16))};\n`;
+  return Buffer.concat([Buffer.from(head), worker.body]);
+}
+
 /** The operator console (`/`): static files; everything it shows comes from the API with the operator's token. */
 export function consoleRoutes(app: FastifyInstance): void {
   const assets = loadAssets();
   const index = assets.get('/console/index.html');
   if (!index) throw new Error(`console/index.html is missing from ${CONSOLE_DIR}`);
   const hidden = { config: { public: true }, schema: { hide: true } } as const;
+  const worker = serviceWorker(assets);
 
   app.get('/', hidden, async (_request, reply) =>
     reply.headers({ ...SECURITY_HEADERS, 'content-type': index.type, 'cache-control': 'no-cache' }).send(index.body),
+  );
+  // At the root, so its scope covers `/` (a worker controls only the pages under its own path).
+  app.get('/sw.js', hidden, async (_request, reply) =>
+    reply.headers({ ...SECURITY_HEADERS, 'content-type': TYPES['.js'], 'cache-control': 'no-cache', 'service-worker-allowed': '/' }).send(worker),
   );
   for (const prefix of ['/console/*', '/vendor/*'] as const) {
     app.get(prefix, hidden, async (request, reply) => {
