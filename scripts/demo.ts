@@ -215,6 +215,8 @@ const onSignal = () => {
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
+// The terminal window closed: the same clean stop, or the temp dir would stay behind.
+process.on('SIGHUP', onSignal);
 
 main().catch(async (err: Error) => {
   // Ctrl-C while starting: the gateway stopped with it, and stop() finishes the job.
