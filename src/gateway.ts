@@ -156,7 +156,7 @@ export class Gateway {
     this.workOrders = new WorkOrderService({ store: this.store, bus, topics, publish, alarms: this.alarms, dueMs: config.workOrderDueMs, places, log: child('workorders') });
     this.fireRelease = new FireRelease({ bus, store: this.store, alarmActive: (id) => (this.alarms.get(id)?.state ?? 'cleared') !== 'cleared', log: child('fire-release') });
     // Watched: the doors a fire rule unlocks are remembered (devices/fire-release.ts).
-    const actions = this.fireRelease.observe(createRuleActions({ alarms: this.alarms, workOrders: this.workOrders, commands: this.commands, registry: this.registry, metrics, log: child('rules') }));
+    const actions = this.fireRelease.observe(createRuleActions({ alarms: this.alarms, workOrders: this.workOrders, commands: this.commands, registry: this.registry, metrics, places, log: child('rules') }));
     const state = new SqliteRuleStateStore(() => this.store.db);
     this.rules = new RuleEngine({ bus, actions, log: child('rules'), timeZone: config.timeZone, state, failures });
     this.ruleLoader = new RuleLoader({ dir: config.rulesDir, engine: this.rules, bus, log: child('rules') });

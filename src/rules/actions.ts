@@ -1,6 +1,7 @@
 import type { AlarmKey, AlarmRaise } from '../alarms/model.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import type { Language, PlaceWords } from '../shared/language.js';
 import type { WorkOrderCreate } from '../workorders/model.js';
 
 /** A device as the rules see it: enough to match, template and send commands. */
@@ -35,6 +36,8 @@ export interface RuleActions {
    * bus carries no tags), so it must be a map lookup, not a query.
    */
   device(id: string): RuleDevice | undefined;
+  /** A zone in words in a language (a template's `{place}`); undefined when no site file knows it. */
+  placeText?(site: string, zone: string | undefined, language: Language): string | undefined;
 }
 
 /**
@@ -47,6 +50,8 @@ export interface RuleServices<D extends RuleDevice> {
   commands: { send(device: D, action: string, params?: Record<string, unknown>): Promise<{ ok?: unknown; error?: unknown }> };
   registry: { get(id: string): D | undefined; list(): D[] };
   metrics: Metrics;
+  /** The site files' names of places (contract §12); without them `{place}` is the zone's id. */
+  places?: PlaceWords;
   log: Logger;
 }
 
@@ -77,5 +82,6 @@ export function createRuleActions<D extends RuleDevice>(s: RuleServices<D>): Rul
     // A device record is a RuleDevice as it is: no copy per message for rules matching on tags.
     devices: () => s.registry.list(),
     device: (id) => s.registry.get(id),
+    placeText: (site, zone, language) => s.places?.placeText(site, zone, language),
   };
 }

@@ -49,9 +49,11 @@ export function applyChange(rule: Rule, change: Change, actions: RuleActions, lo
   }
 }
 
-/** A template rendered in every language with the same values. */
-function renderAll(t: LocalisedTemplate, vars: TemplateVars): Record<Language, string> {
-  return Object.fromEntries(LANGUAGES.map((l) => [l, render(t[l], vars)])) as Record<Language, string>;
+/** A template rendered in every language with the same values, `{place}` in each language's words. */
+function renderAll(t: LocalisedTemplate, vars: TemplateVars, change: Change, actions: RuleActions): Record<Language, string> {
+  const { site, zone } = change.source;
+  const inWords = (l: Language) => ({ ...vars, place: actions.placeText?.(site, zone, l) ?? vars.place });
+  return Object.fromEntries(LANGUAGES.map((l) => [l, render(t[l], inWords(l))])) as Record<Language, string>;
 }
 
 /** What an alarm of a rule without `message` says. */
@@ -65,7 +67,7 @@ function onHolds(rule: Rule, change: Change, vars: TemplateVars, actions: RuleAc
   if (rule.alarm) {
     const a = rule.alarm;
     const s = change.source;
-    messages = a.message ? renderAll(a.message, vars) : defaultMessages(a.type, s.id);
+    messages = a.message ? renderAll(a.message, vars, change, actions) : defaultMessages(a.type, s.id);
     const req = {
       site: s.site,
       type: a.type,
@@ -107,7 +109,7 @@ function openWorkOrder(
   const w = rule.workOrder!;
   const s = change.source;
   // The work order service answers `title` in the site's language from these.
-  const title = w.title ? renderAll(w.title, vars) : (messages ?? rule.description ?? rule.id);
+  const title = w.title ? renderAll(w.title, vars, change, actions) : (messages ?? rule.description ?? rule.id);
   attempt(log, rule, change, 'openWorkOrder', () =>
     actions.openWorkOrder({
       site: s.site,

@@ -32,8 +32,11 @@ export function durationSchema(opts: { min?: number } = {}) {
   });
 }
 
-/** The placeholders a template may use (contract §6 names the first four). */
-export const PLACEHOLDERS = ['device', 'zone', 'site', 'value', 'kind', 'rule'] as const;
+/**
+ * The placeholders a template may use (contract §6 names the first four). `{place}` is the zone in words, in the
+ * text's language, from the site file (contract §12); the zone's id when the file does not know it.
+ */
+export const PLACEHOLDERS = ['device', 'zone', 'place', 'site', 'value', 'kind', 'rule'] as const;
 export type Placeholder = (typeof PLACEHOLDERS)[number];
 
 /** A template compiled at load: literal text and placeholders, alternating, so rendering is a join. */

@@ -17,6 +17,8 @@ export function templateVars(rule: string, change: Change): TemplateVars {
   return {
     device: s.device ?? change.trigger ?? '',
     zone: s.zone ?? '',
+    // In words per language where the text is rendered (rules/effects.ts); the id until then.
+    place: s.zone ?? '',
     site: s.site,
     value: formatValue(change.value),
     kind: s.kind ?? '',

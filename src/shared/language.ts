@@ -61,6 +61,15 @@ export interface SitePlaces {
   timeZone(site: string): string;
 }
 
+/** A zone in words in any language, for the texts rules write (a template's `{place}`). */
+export interface PlaceWords {
+  /**
+   * `zone` in words in `language`: a floor with its building ("3号楼12层", "Building 3, Floor 12"), a zone by its
+   * own name; undefined when the site file does not know it.
+   */
+  placeText(site: string, zone: string | undefined, language: Language): string | undefined;
+}
+
 /** No site files: the default language, no names, the gateway's own time zone. */
 export const NO_SITES: SitePlaces = {
   language: () => DEFAULT_LANGUAGE,

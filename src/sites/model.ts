@@ -5,7 +5,7 @@
  * languages and time zones through `SitePlaces`.
  */
 import type { Logger } from '../log.js';
-import { DEFAULT_LANGUAGE, NO_SITES, type Language, type PlaceNames, type SitePlaces } from '../shared/language.js';
+import { DEFAULT_LANGUAGE, NO_SITES, type Language, type PlaceNames, type PlaceWords, type SitePlaces } from '../shared/language.js';
 import { WatchedFolder, type FolderKind, type FolderLoad } from '../shared/watched-folder.js';
 import { parseSite, type LoadedSite, type Place } from './parse.js';
 import type { SiteFile } from './schema.js';
@@ -24,7 +24,7 @@ export interface SiteModelOptions {
 const NO_NAMES: PlaceNames = Object.freeze({});
 
 /** The sites in force, from the watched sites folder. */
-export class SiteModel implements SitePlaces {
+export class SiteModel implements SitePlaces, PlaceWords {
   readonly name = 'site model';
   private readonly folder: WatchedFolder<LoadedSite>;
 
@@ -97,6 +97,14 @@ export class SiteModel implements SitePlaces {
   place(site: string, zone: string | undefined): PlaceNames {
     if (zone === undefined) return NO_NAMES;
     return this.folder.get(site)?.places.get(zone)?.names ?? NO_NAMES;
+  }
+
+  placeText(site: string, zone: string | undefined, language: Language): string | undefined {
+    const p = zone === undefined ? undefined : this.folder.get(site)?.places.get(zone);
+    if (!p) return undefined;
+    // A floor's name ("12层", "Floor 12") says where only with its building's; a zone's name stands alone.
+    if (!p.floor || !p.building) return p.name[language];
+    return language === 'zh-CN' ? `${p.building.name[language]}${p.name[language]}` : `${p.building.name[language]}, ${p.name[language]}`;
   }
 
   timeZone(site: string): string {

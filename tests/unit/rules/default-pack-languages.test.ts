@@ -59,7 +59,7 @@ describe('the default rule pack in both languages (issue 17)', () => {
     const { rules } = await readRules('rules');
     const fire = rules.find((r) => r.rule.id === 'fire-alarm')!.rule;
     const message = fire.alarm?.message;
-    expect([message?.['zh-CN'].text, message?.en.text]).toStrictEqual(['{zone} 探测器 {device} 报火警', 'Fire alarm from {device} in {zone}']);
+    expect([message?.['zh-CN'].text, message?.en.text]).toStrictEqual(['{place} 探测器 {device} 报火警', 'Fire alarm from {device} in {place}']);
     expect(fire.alarm?.instructions).toMatchObject({ 'zh-CN': expect.stringContaining('119'), en: expect.stringContaining('119') });
     const trapped = rules.find((r) => r.rule.id === 'lift-passenger-trapped')!.rule;
     expect(trapped.alarm?.instructions?.['zh-CN']).toContain('严禁未经培训人员扒门');

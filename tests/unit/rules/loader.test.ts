@@ -62,7 +62,7 @@ describe('rule loader', () => {
     const problems = await readRules(folder).catch((err: RulesInvalidError) => err.problems);
     expect(problems).toStrictEqual([
       'tests/fixtures/rules/broken/fire.yaml: rule "smoke-high": when.for: "5 minutes" is not a duration such as 500ms, 10s, 5m or 2h',
-      'tests/fixtures/rules/broken/fire.yaml: rule "heat-high": alarm.message: unknown placeholder {temperature}; use {device}, {zone}, {site}, {value}, {kind}, {rule}',
+      'tests/fixtures/rules/broken/fire.yaml: rule "heat-high": alarm.message: unknown placeholder {temperature}; use {device}, {zone}, {place}, {site}, {value}, {kind}, {rule}',
       'tests/fixtures/rules/broken/fire.yaml: rule #3: id: must be text',
       'tests/fixtures/rules/broken/fire.yaml: rule #3: when.abve: unknown field',
       'tests/fixtures/rules/broken/fire.yaml: rule #3: when: needs one of above or below',

@@ -47,17 +47,17 @@ describe('rule text in both languages', () => {
 
   it('names the language of a template with an unknown placeholder', () => {
     expect(errors({ alarm: { ...alarm, message: { 'zh-CN': '{device} 烟雾', en: 'Smoke at {sensor}' } } })).toStrictEqual([
-      'rules/test.yaml: rule "r": alarm.message.en: unknown placeholder {sensor}; use {device}, {zone}, {site}, {value}, {kind}, {rule}',
+      'rules/test.yaml: rule "r": alarm.message.en: unknown placeholder {sensor}; use {device}, {zone}, {place}, {site}, {value}, {kind}, {rule}',
     ]);
     expect(errors({ workOrder: { category: 'c', priority: 'low', title: { 'zh-CN': '检查 {设备}', en: 'Check' } } })).toStrictEqual([]);
-    expect(errors({ workOrder: { category: 'c', priority: 'low', title: { 'zh-CN': '检查 {place}', en: 'Check' } } })).toStrictEqual([
-      'rules/test.yaml: rule "r": workOrder.title.zh-CN: unknown placeholder {place}; use {device}, {zone}, {site}, {value}, {kind}, {rule}',
+    expect(errors({ workOrder: { category: 'c', priority: 'low', title: { 'zh-CN': '检查 {building}', en: 'Check' } } })).toStrictEqual([
+      'rules/test.yaml: rule "r": workOrder.title.zh-CN: unknown placeholder {building}; use {device}, {zone}, {place}, {site}, {value}, {kind}, {rule}',
     ]);
   });
 
   it('names the field of a plain template with an unknown placeholder', () => {
     expect(errors({ alarm: { ...alarm, message: 'Smoke at {sensor}' } })).toStrictEqual([
-      'rules/test.yaml: rule "r": alarm.message: unknown placeholder {sensor}; use {device}, {zone}, {site}, {value}, {kind}, {rule}',
+      'rules/test.yaml: rule "r": alarm.message: unknown placeholder {sensor}; use {device}, {zone}, {place}, {site}, {value}, {kind}, {rule}',
     ]);
   });
 

@@ -39,7 +39,7 @@ describe('rule schema', () => {
     expect(errors({ id: 'Bad Id', when: { absent: '1m', fro: 1 }, alarm: { ...alarm, message: '{device} {temp}' } })).toStrictEqual([
       'rules/test.yaml: rule "Bad Id": id: must be lowercase letters, digits, - and _, starting with a letter or digit',
       'rules/test.yaml: rule "Bad Id": when.fro: unknown field',
-      'rules/test.yaml: rule "Bad Id": alarm.message: unknown placeholder {temp}; use {device}, {zone}, {site}, {value}, {kind}, {rule}',
+      'rules/test.yaml: rule "Bad Id": alarm.message: unknown placeholder {temp}; use {device}, {zone}, {place}, {site}, {value}, {kind}, {rule}',
     ]);
   });
 
