@@ -23,6 +23,8 @@ export interface BusEvents {
   deviceStatusChanged: Origin & { online: boolean; ts: number };
   /** A device was registered through the API. */
   deviceRegistered: Origin;
+  /** A door a fire released became flagged as left unlocked after the fire, or stopped being (devices/fire-release.ts). */
+  unlockedAfterFireChanged: { site: string; device: string; unlockedAfterFire: boolean };
   /** A set of rules was put in force: at start, or by a reload through the API or the watched folder. */
   rulesLoaded: { rules: number };
   commandResultReceived: Origin & { id: string; ok: boolean; error?: string; body: Record<string, unknown> };

@@ -1,8 +1,8 @@
 // What the desk needs beside an incident's alarms: the plan of each floor with the alarming devices marked, what to
 // do per alarm type (the rules' `instructions`), who is on duty and whom to call, and the doors a fire left unlocked.
 // Also the dialogs that change an alarm: clear (confirmation and a note, required) and acknowledge with a note.
-import { html, useEffect, useState } from '/vendor/htm-preact.js';
-import { api, get } from '../api.js';
+import { html, useState } from '/vendor/htm-preact.js';
+import { api } from '../api.js';
 import { defs } from '../definitions.js';
 import { Dialog } from '../dialog.js';
 import { errorText } from '../errors.js';
@@ -22,29 +22,6 @@ const isFire = (a) => a.kind === 'fire' || a.type.includes('fire');
 /** The doors of a site flagged as left unlocked after a fire (device JSON `unlockedAfterFire`). */
 export function unlockedDoors(site) {
   return [...store.devices.values()].filter((d) => d.unlockedAfterFire === true && (!site || d.site === site));
-}
-
-/** How often the alarm page reads the doors again. */
-const DOOR_WATCH_MS = 10_000;
-
-/**
- * The live stream says nothing when a door becomes (or stops being) flagged `unlockedAfterFire` (the flag comes as
- * the fire alarm ends, and goes when the door reports it is locked): while the alarm page is open on sites with
- * doors, it reads the access devices again every few seconds.
- */
-export function useDoorsAfterFire() {
-  useEffect(() => {
-    const timer = setInterval(() => {
-      const watching = [...store.devices.values()].some((d) => d.kind === 'access');
-      if (!watching || !store.live) return;
-      get('/api/devices?kind=access').then((doors) => {
-        // Whole: a door no longer flagged comes without `unlockedAfterFire`.
-        for (const d of doors) store.devices.set(d.id, d);
-        changed();
-      }, (err) => console.warn('doors not read', err));
-    }, DOOR_WATCH_MS);
-    return () => clearInterval(timer);
-  }, []);
 }
 
 /** The plans, instructions, duty contacts and unlocked doors of an incident card. */

@@ -9,7 +9,7 @@ import { alarmOrder, dateTime, incidentOrder, num, when } from '../format.js';
 import { inLanguage, label, language, t, valueLabel } from '../i18n.js';
 import { named, placeOf, placeText, siteName, siteTimeZone } from '../sites.js';
 import { awaitingAck, changed, needsAck, putAlarm, sites, store, useNow, useStore } from '../store.js';
-import { AlarmDialog, IncidentDetail, UnlockedDoors, unlockedDoors, useDoorsAfterFire } from './alarm-detail.js';
+import { AlarmDialog, IncidentDetail, UnlockedDoors, unlockedDoors } from './alarm-detail.js';
 
 /** Acknowledges alarms (no note) and keeps what the gateway answers; answers the first error, if any. */
 export async function acknowledge(alarms) {
@@ -57,7 +57,6 @@ export function AlarmsPage() {
   const s = useStore();
   // Every minute: the times' "3 min ago" moves on.
   useNow(60_000);
-  useDoorsAfterFire();
   const [site, setSite] = useState('');
   const [severity, setSeverity] = useState('');
   const [state, setState] = useState('');

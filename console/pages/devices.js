@@ -57,19 +57,15 @@ function group(devices, sites) {
     .map((b) => ({ ...b, areas: [...b.areas.values()].sort(byRank).map((a) => ({ ...a, devices: a.devices.sort((x, y) => naturalCompare(x.id, y.id)) })) }));
 }
 
-/** How often the list asks again for what the live stream does not carry (a door left unlocked since a fire). */
-const REFRESH_MS = 15_000;
-
 export function DevicesPage() {
   const s = useStore();
   useEffect(() => {
     const refresh = () => get('/api/devices').then((list) => {
       store.devices = new Map(list.map((d) => [d.id, d]));
       changed();
-    }, (err) => console.warn('devices not refreshed', err)); // the list stays as it was; the next turn asks again
+    }, (err) => console.warn('devices not refreshed', err)); // the list stays as the shell read it
+    // Once on opening; then the live stream keeps it (online, offline, a door left unlocked after a fire).
     refresh();
-    const timer = setInterval(refresh, REFRESH_MS);
-    return () => clearInterval(timer);
   }, []);
   const sites = useSites();
   const [site, setSite] = useState('');

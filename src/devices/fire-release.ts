@@ -67,7 +67,8 @@ export class FireRelease {
     this.deps.bus.on('alarmCleared', this, ({ alarm }) => this.alarmEnded(alarm.id));
     // A device registered again under the id of a deleted door is another door.
     this.deps.bus.on('deviceRegistered', this, ({ device }) => {
-      if (this.releases.has(device)) this.forget(device);
+      const r = this.releases.get(device);
+      if (r) this.changing(device, r, () => this.forget(device));
     });
     // A fire alarm cleared by its detector's reset and raised again before anyone acknowledged it is active again.
     this.deps.bus.on('alarmChanged', this, ({ alarm, change }) => {
@@ -110,9 +111,12 @@ export class FireRelease {
 
   private released(device: string, site: string, alarm: string): void {
     const r: Release = this.releases.get(device) ?? { site, alarms: new Set(), active: new Set(), releasedAt: Date.now() };
-    r.alarms.add(alarm);
-    r.active.add(alarm);
-    this.releases.set(device, r);
+    // A door still flagged from an earlier fire is released again: no longer flagged while this fire lasts.
+    this.changing(device, r, () => {
+      r.alarms.add(alarm);
+      r.active.add(alarm);
+      this.releases.set(device, r);
+    });
     this.save(device, r);
     this.deps.log.info({ site, device, alarm }, 'door released by fire');
   }
@@ -122,30 +126,38 @@ export class FireRelease {
     const r = this.releases.get(m.device);
     const locked = m.fields.locked;
     if (r === undefined || typeof locked !== 'boolean') return;
-    const flagged = this.unlockedAfterFire(m.device);
-    if (locked && r.active.size === 0) {
-      this.forget(m.device);
-      if (flagged) this.deps.log.info({ site: r.site, device: m.device }, 'door locked again after fire');
-      return;
-    }
+    if (locked && r.active.size === 0) return this.changing(m.device, r, () => this.forget(m.device));
     if (r.locked === locked) return;
-    r.locked = locked;
-    this.save(m.device, r);
-    if (this.unlockedAfterFire(m.device)) this.deps.log.info({ site: r.site, device: m.device }, 'door left unlocked after fire');
+    this.changing(m.device, r, () => {
+      r.locked = locked;
+      this.save(m.device, r);
+    });
   }
 
   private alarmEnded(alarm: string): void {
     for (const [device, r] of this.releases) {
-      if (!r.active.delete(alarm) || r.active.size > 0) continue;
+      if (!r.active.has(alarm)) continue;
       // The fire is over: a door that reported itself locked again needs nothing more; one that has not
       // reported since the release is flagged by its first report if that says unlocked.
-      if (r.locked === true) this.forget(device);
-      else if (r.locked === false) this.deps.log.info({ site: r.site, device, alarm }, 'door left unlocked after fire');
+      this.changing(device, r, () => {
+        r.active.delete(alarm);
+        if (r.active.size === 0 && r.locked === true) this.forget(device);
+      });
     }
   }
 
   private alarmActiveAgain(alarm: string): void {
-    for (const r of this.releases.values()) if (r.alarms.has(alarm)) r.active.add(alarm);
+    for (const [device, r] of this.releases) if (r.alarms.has(alarm)) this.changing(device, r, () => r.active.add(alarm));
+  }
+
+  /** Runs `change` on a door's release and tells the log and the bus (the console's live stream) when its flag turned. */
+  private changing(device: string, r: Release, change: () => void): void {
+    const before = this.unlockedAfterFire(device);
+    change();
+    const after = this.unlockedAfterFire(device);
+    if (before === after) return;
+    this.deps.log.info({ site: r.site, device }, after ? 'door left unlocked after fire' : 'door no longer flagged after fire');
+    this.deps.bus.emit('unlockedAfterFireChanged', { site: r.site, device, unlockedAfterFire: after });
   }
 
   private save(device: string, r: Release): void {

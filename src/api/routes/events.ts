@@ -13,7 +13,7 @@ const KEEPALIVE_MS = 15_000;
 type StreamEvent =
   | { event: 'alarm'; change: string; site: string; data: unknown }
   | { event: 'workorder'; change: string; site: string; data: unknown }
-  | { event: 'device'; change: 'online' | 'offline'; site: string; data: unknown }
+  | { event: 'device'; change: 'online' | 'offline' | 'unlocked_after_fire' | 'locked_after_fire'; site: string; data: unknown }
   | { event: 'incident'; change: string; site: string; data: unknown }
   | { event: 'silence'; change: string; site: string; data: unknown };
 
@@ -77,6 +77,10 @@ export function eventRoutes(app: FastifyInstance, deps: EventRouteDeps): void {
           site: d.site,
           data: { id: d.device, site: d.site, kind: d.kind, zone: d.zone, online: d.online, lastSeen: new Date(d.ts).toISOString() },
         }),
+      );
+      // A door a fire left unlocked (devices/fire-release.ts): the device list and the fire's card flag it at once.
+      deps.bus.on('unlockedAfterFireChanged', owner, (d) =>
+        forward({ event: 'device', change: d.unlockedAfterFire ? 'unlocked_after_fire' : 'locked_after_fire', site: d.site, data: { id: d.device, site: d.site, unlockedAfterFire: d.unlockedAfterFire } }),
       );
       const keepalive = setInterval(() => raw.write(': keepalive\n\n'), KEEPALIVE_MS);
       const end = () => {

@@ -65,6 +65,24 @@ afterEach(async () => {
 });
 
 describe('doors left unlocked after a fire', () => {
+  it('tells the bus (and so the console) each time the flag turns, and only then', () => {
+    const told: unknown[] = [];
+    bus.on('unlockedAfterFireChanged', told, (e) => void told.push(e));
+    const first = fire('fire-alarm', 'fire', [door('door-1')]);
+    locked('door-1', false);
+    cleared(first);
+    locked('door-1', false);
+    const again = fire('fire-alarm', 'fire', [door('door-1')]);
+    cleared(again);
+    locked('door-1', true);
+    expect(told).toStrictEqual([
+      { site: SITE, device: 'door-1', unlockedAfterFire: true },
+      { site: SITE, device: 'door-1', unlockedAfterFire: false },
+      { site: SITE, device: 'door-1', unlockedAfterFire: true },
+      { site: SITE, device: 'door-1', unlockedAfterFire: false },
+    ]);
+  });
+
   it('passes the commands on to the real actions', () => {
     fire('fire-alarm', 'fire', [door('door-1'), { id: 'lamp-1', kind: 'lighting', site: SITE }]);
     expect(sent).toStrictEqual(['door-1:unlock', 'lamp-1:on']);
