@@ -584,7 +584,7 @@ describe('the operator console in a real browser', () => {
             expect(await a.page.locator('[data-section="patrol"] [data-empty]').textContent()).toBe(words('noneDue'));
             expect(await foreignWords(a.page, lang)).toStrictEqual([]);
             await screenshot(a.page, `desk-report-full-${lang}`);
-            await screenshot(a.page, `desk-report-${lang}`, { docs: true, until: '[data-section="pumps"]' });
+            await screenshot(a.page, `desk-report-${lang}`, { docs: true, until: '[data-section="pumps"]', height: 900 });
 
             // The night two days ago: the garage's third round missed, 7 of 8 scans made.
             await reportPage(a.page, night);
@@ -597,7 +597,7 @@ describe('the operator console in a real browser', () => {
             expect(await a.page.locator('[data-section="lifeSafety"] [data-empty]').textContent()).toBe(words('quiet'));
             expect(await foreignWords(a.page, lang)).toStrictEqual([]);
             await screenshot(a.page, `desk-report-patrol-full-${lang}`);
-            await screenshot(a.page, `desk-report-patrol-${lang}`, { docs: true, until: '[data-section="pumps"]' });
+            await screenshot(a.page, `desk-report-patrol-${lang}`, { docs: true, until: '[data-section="pumps"]', height: 1000 });
             expect(a.errors).toStrictEqual([]);
           } finally {
             await a.context.close();
