@@ -3,7 +3,7 @@ import { html, useEffect, useState } from '/vendor/htm-preact.js';
 import { api, get } from '../api.js';
 import { errorText } from '../errors.js';
 import { dateTime, localInput } from '../format.js';
-import { inLanguage, label, t } from '../i18n.js';
+import { inLanguage, label, language, t } from '../i18n.js';
 import { named as localised } from '../sites.js';
 import { matchWords, whenWords } from './rule-words.js';
 
@@ -58,6 +58,12 @@ export function RulesPage() {
   </section>`;
 }
 
+/** An outcome's text in the page's language; a rule written in the other language only is not shown in it. */
+function outcomeText(o) {
+  const text = (o.messages ?? o.titles)?.[language()] ?? o.message ?? o.title;
+  return text && inLanguage(text) ? text : undefined;
+}
+
 function RuleTest({ id }) {
   const now = Date.now();
   const [from, setFrom] = useState(localInput(now - 86_400_000));
@@ -88,7 +94,7 @@ function RuleTest({ id }) {
           <time>${dateTime(o.at)}</time> <strong>${t(`rules.outcome.${o.kind}`)}</strong>
           <span>${o.site} · ${o.source ?? o.device ?? ''}</span>
           <span>${o.type ? label('type', o.type) : o.action ? label('cmd', o.action) : ''}</span>
-          ${(o.message ?? o.title) && inLanguage(o.message ?? o.title) && html`<span class="muted">${o.message ?? o.title}</span>`}
+          ${outcomeText(o) && html`<span class="muted">${outcomeText(o)}</span>`}
         </li>`)}
       </ol>`}
     </div>`}

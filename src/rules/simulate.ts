@@ -5,9 +5,9 @@
  */
 import { Bus } from '../bus.js';
 import { createLogger, type Logger } from '../log.js';
-import type { AlarmKey, AlarmRaise } from '../alarms/model.js';
+import type { AlarmKey, AlarmRaise, Texts } from '../alarms/model.js';
 import type { DeviceMessage } from '../devices/kinds/messages.js';
-import { DEFAULT_LANGUAGE, inLanguage } from '../shared/language.js';
+import { DEFAULT_LANGUAGE, inEveryLanguage, inLanguage } from '../shared/language.js';
 import type { WorkOrderCreate } from '../workorders/model.js';
 import type { RuleActions, RuleDevice } from './actions.js';
 import { VirtualClock } from './clock.js';
@@ -17,11 +17,14 @@ import type { Rule, Scalar } from './schema.js';
 /** One message as a device would send it (already accepted: simulate trusts it). */
 export type SimMessage = DeviceMessage;
 
-/** What the rule did, in order. `raised` and `cleared` are alarms (of `type`); a bump of an open alarm has `repeat`. */
+/**
+ * What the rule did, in order. `raised` and `cleared` are alarms (of `type`); a bump of an open alarm has `repeat`.
+ * Texts as the alarm and the work order would carry them: in every language, and `message`/`title` in zh-CN.
+ */
 export type SimOutcome =
-  | { at: number; kind: 'raised'; site: string; type: string; source: string; value?: Scalar; message: string; repeat?: true }
-  | { at: number; kind: 'cleared'; site: string; type: string; source: string; message: string }
-  | { at: number; kind: 'workOrder'; site: string; source?: string; title: string }
+  | { at: number; kind: 'raised'; site: string; type: string; source: string; value?: Scalar; message: string; messages: Texts; repeat?: true }
+  | { at: number; kind: 'cleared'; site: string; type: string; source: string; message: string; messages: Texts }
+  | { at: number; kind: 'workOrder'; site: string; source?: string; title: string; titles: Texts }
   | { at: number; kind: 'command'; site: string; device: string; action: string; params?: Record<string, unknown> };
 
 export interface SimOptions {
@@ -77,14 +80,15 @@ function recorder(clock: VirtualClock, given: readonly RuleDevice[], messages: r
   for (const m of messages) {
     if (!devices.has(m.device)) devices.set(m.device, { id: m.device, kind: m.kind, site: m.site, zone: m.zone, tags: {}, online: false, lastSeen: null });
   }
-  const open = new Map<string, { id: string; message: string }>();
+  const open = new Map<string, { id: string; message: string; messages: Texts }>();
   const keyOf = (k: AlarmKey) => `${k.site}\u0000${k.type}\u0000${k.source}`;
   let ids = 0;
   return {
     raiseAlarm(req: AlarmRaise) {
       const existing = open.get(keyOf(req));
-      const alarm = existing ?? { id: `sim-${++ids}`, message: req.message };
-      open.set(keyOf(req), { ...alarm, message: req.message });
+      const messages = req.messages ?? inEveryLanguage(req.message);
+      const alarm = existing ?? { id: `sim-${++ids}`, message: req.message, messages };
+      open.set(keyOf(req), { ...alarm, message: req.message, messages });
       out.push({
         at: clock.now(),
         kind: 'raised',
@@ -93,6 +97,7 @@ function recorder(clock: VirtualClock, given: readonly RuleDevice[], messages: r
         source: req.source,
         value: req.value,
         message: req.message,
+        messages,
         ...(existing ? { repeat: true as const } : {}),
       });
       return { id: alarm.id, raised: !existing };
@@ -101,10 +106,10 @@ function recorder(clock: VirtualClock, given: readonly RuleDevice[], messages: r
       const alarm = open.get(keyOf(key));
       if (!alarm) return;
       open.delete(keyOf(key));
-      out.push({ at: clock.now(), kind: 'cleared', site: key.site, type: key.type, source: key.source, message: alarm.message });
+      out.push({ at: clock.now(), kind: 'cleared', site: key.site, type: key.type, source: key.source, message: alarm.message, messages: alarm.messages });
     },
     openWorkOrder(req: WorkOrderCreate) {
-      out.push({ at: clock.now(), kind: 'workOrder', site: req.site, source: req.device ?? req.zone, title: inLanguage(req.title, DEFAULT_LANGUAGE) });
+      out.push({ at: clock.now(), kind: 'workOrder', site: req.site, source: req.device ?? req.zone, title: inLanguage(req.title, DEFAULT_LANGUAGE), titles: inEveryLanguage(req.title) });
       return `sim-wo-${++ids}`;
     },
     sendCommand(device, action, params) {

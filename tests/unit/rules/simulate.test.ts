@@ -3,6 +3,9 @@ import { historyNeed } from '../../../src/rules/replay.js';
 import { simulateRule, type SimMessage } from '../../../src/rules/simulate.js';
 import { DEVICES, harness, rules, SITE, T0, useFakeTime } from './harness.js';
 
+/** A text a rule gives in one language, as every language says it. */
+const both = (text: string) => ({ 'zh-CN': text, en: text });
+
 afterEach(() => vi.useRealTimers());
 
 /** One of each stateful form, each on its own so the live run and the simulation see the same single rule. */
@@ -101,9 +104,23 @@ describe('simulateRule', () => {
   it('answers what happened, with messages and values, and touches nothing outside', () => {
     const [smoke] = rules(RULES['smoke-high']);
     expect(simulateRule(smoke, MESSAGES, DEVICES, { timeZone: 'UTC', until: UNTIL })).toStrictEqual([
-      { at: at(30), kind: 'raised', site: SITE, type: 'smoke_high', source: 'fire-1', value: 9, message: 'Smoke 9 % at fire-1' },
-      { at: at(110), kind: 'raised', site: SITE, type: 'smoke_high', source: 'fire-3', value: 30, message: 'Smoke 30 % at fire-3' },
-      { at: at(120), kind: 'cleared', site: SITE, type: 'smoke_high', source: 'fire-1', message: 'Smoke 9 % at fire-1' },
+      { at: at(30), kind: 'raised', site: SITE, type: 'smoke_high', source: 'fire-1', value: 9, message: 'Smoke 9 % at fire-1', messages: both('Smoke 9 % at fire-1') },
+      { at: at(110), kind: 'raised', site: SITE, type: 'smoke_high', source: 'fire-3', value: 30, message: 'Smoke 30 % at fire-3', messages: both('Smoke 30 % at fire-3') },
+      { at: at(120), kind: 'cleared', site: SITE, type: 'smoke_high', source: 'fire-1', message: 'Smoke 9 % at fire-1', messages: both('Smoke 9 % at fire-1') },
+    ]);
+  });
+
+  it('answers the texts of a rule written in both languages in both, message and title in zh-CN', () => {
+    const [rule] = rules(`
+- id: fire-alarm
+  match: { kind: fire }
+  when: { event: fire_alarm }
+  alarm: { type: fire_alarm, severity: major, message: { zh-CN: "{device} 报火警", en: "fire at {device}" } }
+  workOrder: { category: fire, priority: urgent, title: { zh-CN: "检查 {zone}", en: "Check {zone}" } }
+`);
+    expect(simulateRule(rule, MESSAGES, DEVICES, { timeZone: 'UTC' })).toStrictEqual([
+      { at: at(65), kind: 'raised', site: SITE, type: 'fire_alarm', source: 'fire-2', value: undefined, message: 'fire-2 报火警', messages: { 'zh-CN': 'fire-2 报火警', en: 'fire at fire-2' } },
+      { at: at(65), kind: 'workOrder', site: SITE, source: 'fire-2', title: '检查 b1-f1', titles: { 'zh-CN': '检查 b1-f1', en: 'Check b1-f1' } },
     ]);
   });
 
@@ -117,8 +134,8 @@ describe('simulateRule', () => {
   commands: [ { match: { kind: access, zone: "{zone}" }, action: unlock } ]
 `);
     expect(simulateRule(rule, MESSAGES, DEVICES, { timeZone: 'UTC' })).toStrictEqual([
-      { at: at(65), kind: 'raised', site: SITE, type: 'fire_alarm', source: 'fire-2', value: undefined, message: 'fire at fire-2' },
-      { at: at(65), kind: 'workOrder', site: SITE, source: 'fire-2', title: 'Check b1-f1' },
+      { at: at(65), kind: 'raised', site: SITE, type: 'fire_alarm', source: 'fire-2', value: undefined, message: 'fire at fire-2', messages: both('fire at fire-2') },
+      { at: at(65), kind: 'workOrder', site: SITE, source: 'fire-2', title: 'Check b1-f1', titles: both('Check b1-f1') },
       { at: at(65), kind: 'command', site: SITE, device: 'door-1', action: 'unlock' },
     ]);
   });
@@ -127,8 +144,8 @@ describe('simulateRule', () => {
     const [tour] = rules(RULES['checkpoint-missed']);
     expect(simulateRule(tour, MESSAGES, DEVICES, { timeZone: 'UTC', from: T0, until: UNTIL })).toStrictEqual([
       // door-1's denials at 10, 20 and 30 s each start its count again; door-2 has none.
-      { at: at(15), kind: 'raised', site: SITE, type: 'checkpoint_missed', source: 'door-2', value: undefined, message: 'door-2 not seen' },
-      { at: at(45), kind: 'raised', site: SITE, type: 'checkpoint_missed', source: 'door-1', value: undefined, message: 'door-1 not seen' },
+      { at: at(15), kind: 'raised', site: SITE, type: 'checkpoint_missed', source: 'door-2', value: undefined, message: 'door-2 not seen', messages: both('door-2 not seen') },
+      { at: at(45), kind: 'raised', site: SITE, type: 'checkpoint_missed', source: 'door-1', value: undefined, message: 'door-1 not seen', messages: both('door-1 not seen') },
     ]);
     const [service] = rules(`
 - id: meter-service
@@ -137,8 +154,8 @@ describe('simulateRule', () => {
   workOrder: { category: energy, priority: normal, title: "Service {device} at {value} kWh" }
 `);
     expect(simulateRule(service, MESSAGES, DEVICES, { timeZone: 'UTC', from: T0, until: UNTIL })).toStrictEqual([
-      { at: at(150), kind: 'workOrder', site: SITE, source: 'meter-1', title: 'Service meter-1 at 1250 kWh' },
-      { at: at(250), kind: 'workOrder', site: SITE, source: 'meter-1', title: 'Service meter-1 at 1300 kWh' },
+      { at: at(150), kind: 'workOrder', site: SITE, source: 'meter-1', title: 'Service meter-1 at 1250 kWh', titles: both('Service meter-1 at 1250 kWh') },
+      { at: at(250), kind: 'workOrder', site: SITE, source: 'meter-1', title: 'Service meter-1 at 1300 kWh', titles: both('Service meter-1 at 1300 kWh') },
     ]);
   });
 
