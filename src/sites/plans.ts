@@ -14,6 +14,8 @@ export interface Plan {
   type: PlanType;
   width: number;
   height: number;
+  /** Changes when the file does (its time and size): part of the plan's URL, so a browser never shows an old plan. */
+  version: string;
 }
 
 export const PLAN_CONTENT_TYPES: Record<PlanType, string> = { svg: 'image/svg+xml', png: 'image/png' };
@@ -47,7 +49,8 @@ export function readPlan(sitesDir: string, siteFile: string, rel: string): { ok:
     const head = readHead(path, ext === '.png' ? 24 : SVG_HEAD_BYTES);
     const size = ext === '.png' ? pngSize(head) : svgSize(head.toString('utf8'));
     if (typeof size === 'string') return { ok: false, message: `${rel}: ${size}` };
-    return { ok: true, plan: { path, type: ext === '.png' ? 'png' : 'svg', ...size } };
+    const version = `${Math.round(stat.mtimeMs).toString(36)}-${stat.size.toString(36)}`;
+    return { ok: true, plan: { path, type: ext === '.png' ? 'png' : 'svg', ...size, version } };
   } catch (err) {
     return { ok: false, message: `${rel} cannot be read: ${(err as Error).message}` };
   }

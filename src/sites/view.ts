@@ -28,7 +28,7 @@ export interface SiteView {
 export function siteView(l: LoadedSite, timeZone: string): SiteView {
   const { site } = l;
   const plan = (p: Place | undefined): { plan?: PlanView } =>
-    p?.plan ? { plan: { url: `/api/sites/${site.id}/plans/${encodeURIComponent(p.id)}`, width: p.plan.width, height: p.plan.height } } : {};
+    p?.plan ? { plan: { url: `/api/sites/${site.id}/plans/${encodeURIComponent(p.id)}?v=${p.plan.version}`, width: p.plan.width, height: p.plan.height } } : {};
   return {
     id: site.id,
     name: names(site.name, site.id),

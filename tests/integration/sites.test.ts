@@ -26,7 +26,9 @@ channels: [ { id: hook, webhook: "https://hooks.example.com/secret-path", secret
 notify: [ { channels: [hook] } ]
 `;
 
-const PLAN = { url: `/api/sites/${SITE}/plans/b3-f12`, width: 800, height: 400 };
+const PLAN_PATH = `/api/sites/${SITE}/plans/b3-f12`;
+/** The URL carries the file's version, so a browser never shows an old plan after the file changed. */
+const PLAN = { url: expect.stringMatching(new RegExp(`^${PLAN_PATH}\\?v=[0-9a-z]+-[0-9a-z]+$`)), width: 800, height: 400 };
 const SITE_JSON = {
   id: SITE,
   name: { 'zh-CN': '枫林苑', en: 'Maple Court' },
@@ -67,14 +69,14 @@ describe('sites: buildings, floors, plans and positions (contract §12)', () => 
   });
 
   it('serves a plan as an image whose scripts cannot run', async () => {
-    const res = await fetch(`http://127.0.0.1:${gw.httpPort}${PLAN.url}`, { headers: { authorization: 'Bearer test-admin-token-0123456789abcdef' } });
+    const res = await fetch(`http://127.0.0.1:${gw.httpPort}${PLAN_PATH}`, { headers: { authorization: 'Bearer test-admin-token-0123456789abcdef' } });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('image/svg+xml');
     expect(res.headers.get('content-security-policy')).toMatch(/default-src 'none'.*sandbox/);
     expect(res.headers.get('content-disposition')).toBe('attachment');
     expect(await res.text()).toBe(HOSTILE_SVG);
     expect((await gw.api('GET', `/api/sites/${SITE}/plans/pump-room-1`)).status).toBe(404);
-    expect((await fetch(`http://127.0.0.1:${gw.httpPort}${PLAN.url}`)).status).toBe(401);
+    expect((await fetch(`http://127.0.0.1:${gw.httpPort}${PLAN_PATH}`)).status).toBe(401);
   });
 
   it('stores a device position, names its floor, and flags a zone the site file lacks', async () => {
@@ -108,5 +110,17 @@ describe('sites: buildings, floors, plans and positions (contract §12)', () => 
     await writeFile(join(dir, 'sites', `${SITE}.yaml`), SITE_FILE.replace('language: zh-CN', '').replace('timezone: Asia/Shanghai', 'language: en\ntimezone: Asia/Shanghai'));
     expect(await gw.api('POST', '/api/sites/reload')).toStrictEqual({ status: 200, body: { ok: true, count: 1, sites: [SITE] } });
     expect((await gw.api('GET', '/api/devices/smoke-12-1')).body).toMatchObject({ zoneName: 'Floor 12', buildingName: 'Building 3' });
+  });
+
+  it('gives a redrawn plan a new address once the site is reloaded, so no browser keeps showing the old one', async () => {
+    const planUrl = async () => (await gw.api('GET', `/api/sites/${SITE}`)).body.buildings[0].floors[0].plan.url as string;
+    const before = await planUrl();
+    const redrawn = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 800 400"><rect width="800" height="400" fill="#eee"/></svg>';
+    await writeFile(join(dir, 'sites', 'plans', 'floor.svg'), redrawn);
+    expect((await gw.api('POST', '/api/sites/reload')).status).toBe(200);
+    const after = await planUrl();
+    expect(after).not.toBe(before);
+    const res = await fetch(`http://127.0.0.1:${gw.httpPort}${after}`, { headers: { authorization: 'Bearer test-admin-token-0123456789abcdef' } });
+    expect(await res.text()).toBe(redrawn);
   });
 });
