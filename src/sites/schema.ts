@@ -8,7 +8,7 @@ import { SEVERITIES } from '../alarms/model.js';
 import { DEFAULT_LANGUAGE, LANGUAGES, localisedSchema } from '../shared/language.js';
 import { SITE_RE, ZONE_RE } from '../topics.js';
 import { ChannelSchema, checkChannels, NotifyEntrySchema } from './notify-schema.js';
-import { TariffSchema } from './tariff.js';
+import { minuteOfDay, TariffSchema } from './tariff.js';
 
 /** True when `name` is an IANA time zone this Node knows (`Asia/Shanghai`). */
 export function isTimeZone(name: string): boolean {
@@ -39,8 +39,6 @@ const ZoneSchema = z.strictObject({ id: Id, name: Name.optional(), building: Id.
 /** One value or a list of them, read as a list. */
 const oneOrMany = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).min(1)]).transform((v) => (Array.isArray(v) ? v : [v]) as z.output<T>[]);
 
-const HHMM = /^(?:[01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$/;
-
 const DutySchema = z.strictObject({
   /** Which alarms this person or desk is called for: every field given must hold (a list is any of its values). */
   match: z
@@ -58,7 +56,8 @@ const DutySchema = z.strictObject({
     .string()
     .refine((s) => {
       const [from, to, extra] = s.split('-');
-      return extra === undefined && HHMM.test(from ?? '') && HHMM.test(to ?? '') && from !== to && from !== '24:00';
+      const time = (t: string | undefined) => t !== undefined && !Number.isNaN(minuteOfDay(t));
+      return extra === undefined && time(from) && time(to) && from !== to && from !== '24:00';
     }, 'must be HH:MM-HH:MM, e.g. 08:00-18:00 or 00:00-24:00')
     .optional(),
 });
