@@ -18,8 +18,8 @@ export function startDemo(env: Record<string, string>, duration: string): Promis
     detached: true,
   });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the demo printed no address and token within 60 s:\n${out}`)), 60_000);
     child.once('exit', (code) => reject(new Error(`the demo exited with ${code}:\n${out}`)));

@@ -52,8 +52,8 @@ export async function mosquittoSub(
     const child = spawn('mosquitto_sub', a, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
     child.on('close', (code) => resolve({ code: code ?? 1, lines: out.split('\n').filter(Boolean), stderr: err }));
   });
 }

@@ -217,8 +217,8 @@ describe('mosquitto/mosquitto.conf on a real Mosquitto 2', () => {
     // As mosquitto/README.md says: initialise the plugin's file before the first start.
     await run('mosquitto_ctrl', ['dynsec', 'init', join(dir, 'dynamic-security.json'), admin.username, admin.password], { timeout: 10_000 });
     child = spawn(MOSQUITTO, ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (output += d));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (output += d));
     const deadline = Date.now() + 10_000;
     while (!((await accepts(port)) && (await accepts(wsPort)))) {
       if (child.exitCode !== null || Date.now() > deadline) throw new Error(`mosquitto did not listen:\n${output}`);

@@ -15,8 +15,8 @@ describe('npm run demo, as a new user runs it', () => {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let out = '';
-  demo.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  demo.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  demo.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  demo.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
   const exited = new Promise<number | null>((resolve) => demo.once('exit', (code) => resolve(code)));
   afterAll(() => {
     if (demo.exitCode === null) process.kill(-demo.pid!, 'SIGKILL');

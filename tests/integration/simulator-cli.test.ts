@@ -9,8 +9,8 @@ import { ADMIN_TOKEN, startGateway, type TestGateway } from '../helpers/gateway.
 function simulate(args: string[]): Promise<{ code: number | null; output: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'devices/cli.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
   return new Promise((resolve) => child.once('exit', (code) => resolve({ code, output })));
 }
 

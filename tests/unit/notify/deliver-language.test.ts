@@ -15,7 +15,7 @@ describe("a robot message in the site's language and time zone", () => {
     got = [];
     server = createServer((req, res) => {
       let raw = '';
-      req.on('data', (c: Buffer) => (raw += c.toString('utf8')));
+      req.setEncoding('utf8').on('data', (c: string) => (raw += c));
       req.on('end', () => {
         got.push(JSON.parse(raw));
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"errcode":0,"errmsg":"ok"}');

@@ -60,7 +60,7 @@ describe('the notifier', () => {
     got = [];
     server = createServer((req, res) => {
       let raw = '';
-      req.on('data', (c: Buffer) => (raw += c.toString('utf8')));
+      req.setEncoding('utf8').on('data', (c: string) => (raw += c));
       req.on('end', () => {
         got.push({ path: req.url ?? '', body: JSON.parse(raw) });
         res.writeHead(204).end();

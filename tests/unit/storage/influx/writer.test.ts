@@ -40,7 +40,7 @@ async function startStub(): Promise<Stub> {
   const s: Stub = { url: '', writes: [], queries: [], answerWrite: () => 204, server: createServer() };
   s.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.setEncoding('utf8').on('data', (c: string) => (body += c));
     req.on('end', () => {
       void (async () => {
         if (req.url?.startsWith('/ping')) return void res.writeHead(204).end();
