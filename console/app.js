@@ -10,6 +10,7 @@ import { loadSites, placeText, siteTimeZone } from './sites.js';
 import { LANGUAGES, label, language, setLanguage, t } from './i18n.js';
 import { AlarmsPage, acknowledge, alarmText } from './pages/alarms.js';
 import { DevicePage, DevicesPage } from './pages/devices.js';
+import { EnergyPage } from './pages/energy.js';
 import { ReportsPage } from './pages/reports.js';
 import { RulesPage } from './pages/rules.js';
 import { SilencesPage } from './pages/silences.js';
@@ -196,6 +197,7 @@ function Shell({ onSignOut }) {
     ['rules', t('nav.rules')],
     ['silences', t('nav.silences'), silences],
     ['reports', t('nav.reports')],
+    ['energy', t('nav.energy')],
   ];
   const body = {
     alarms: () => html`<${AlarmsPage} />`,
@@ -204,6 +206,7 @@ function Shell({ onSignOut }) {
     rules: () => html`<${RulesPage} />`,
     silences: () => html`<${SilencesPage} />`,
     reports: () => html`<${ReportsPage} />`,
+    energy: () => html`<${EnergyPage} />`,
   }[page] ?? (() => html`<${AlarmsPage} />`);
   return html`
     <a class="skip" href="#main" onClick=${(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>${t('a11y.skip')}</a>

@@ -27,6 +27,7 @@ import type { Metrics } from './metrics.js';
 import { OperatorRegistry } from './operators/registry.js';
 import { ReportScheduler } from './reports/scheduler.js';
 import { ServiceReports } from './reports/service-report.js';
+import { EnergyService } from './energy/service.js';
 import { createRuleActions } from './rules/actions.js';
 import { RuleEngine } from './rules/engine.js';
 import { SiteModel } from './sites/model.js';
@@ -89,6 +90,8 @@ export class Gateway {
   /** Keeps the definitions document retained on `sc/{site}/gateway/definitions` (contract §14). */
   readonly definitions: DefinitionsPublisher;
   readonly reports: ServiceReports;
+  /** Energy and water use per site, building, zone and device (contract §13). */
+  readonly energy: EnergyService;
   readonly reportScheduler: ReportScheduler;
   readonly api: ApiServer;
   /** What `/ready` answers. */
@@ -162,7 +165,17 @@ export class Gateway {
     this.ruleLoader = new RuleLoader({ dir: config.rulesDir, engine: this.rules, bus, log: child('rules') });
     const sites = () => new Set(this.registry.list().map((d) => d.site));
     this.definitions = new DefinitionsPublisher({ bus, topics, publish, document: () => this.definitionsDocument(), sites, log: child('definitions') });
-    this.reports = new ServiceReports({ store: this.store, influx: this.history, timeZone: config.timeZone, places });
+    this.energy = new EnergyService({
+      influx: this.history,
+      devices: (site) => this.registry.list({ site }),
+      places: { loaded: (s) => this.sites.loaded(s), timeZone: (s) => this.sites.timeZone(s), language: (s) => this.sites.language(s), tariff: (s) => this.sites.get(s)?.tariff },
+      sites: () => [...new Set(this.registry.list().filter((d) => d.kind === 'energy' || d.kind === 'water').map((d) => d.site))],
+      log: child('energy'),
+      pending: () => core.writer.status().spooledPoints > 0,
+    });
+    // A reading for a day whose figures are kept (a late one, a spool replayed) makes them be worked out again.
+    bus.on('telemetryAccepted', this.energy, (m) => this.energy.readingArrived(m.site, m.kind, m.device, m.ts));
+    this.reports = new ServiceReports({ store: this.store, influx: this.history, timeZone: config.timeZone, places, energy: this.energy });
     this.reportScheduler = new ReportScheduler({ dir: join(config.dataDir, 'reports'), cron: config.reportsCron, timeZone: config.timeZone, reports: this.reports, log: child('reports') });
     this.readiness = readinessOf({ broker: this.broker, store: this.store, writer: core.writer, upstream: this.upstream });
     this.api = new ApiServer(() => buildApi(this.apiDeps(), config.http), config.http);
@@ -203,6 +216,8 @@ export class Gateway {
       // After the broker (it publishes) and the rules (their alarm types are part of the document).
       this.definitions,
       this.reportScheduler,
+      // After the sites and the registry: it works out the meters' last two months in the background.
+      this.energy,
       this.api,
     ];
   }
@@ -245,6 +260,8 @@ export class Gateway {
       silences: this.alarms.silences,
       workOrders: this.workOrders,
       reports: this.reports,
+      energy: this.energy,
+      siteKnown: (site) => this.sites.loaded(site) !== undefined || this.registry.list({ site }).length > 0,
       rules: () => this.ruleLoader.rules().map(ruleView),
       rule: (id) => this.ruleLoader.rules().find((l) => l.rule.id === id)?.rule,
       reloadRules: () => this.ruleLoader.reload(),

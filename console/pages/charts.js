@@ -64,7 +64,7 @@ export function thresholdsFor(rules, device, field) {
 }
 
 /** The y axis as wide as its longest label (uPlot's own recipe), so `34,762.5` is not cut. */
-function axisWidth(self, values, axisIdx, cycleNum) {
+export function axisWidth(self, values, axisIdx, cycleNum) {
   const axis = self.axes[axisIdx];
   if (cycleNum > 1) return axis._size;
   let size = axis.ticks.size + axis.gap + (axis.label ? axis.labelSize : 0);

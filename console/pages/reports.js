@@ -4,7 +4,7 @@ import { html, useEffect, useState } from '/vendor/htm-preact.js';
 import { ApiError, get, token } from '../api.js';
 import { errorText } from '../errors.js';
 import { dateTime, localDate, num } from '../format.js';
-import { label, t } from '../i18n.js';
+import { label, language, t } from '../i18n.js';
 import { named, placeText, siteName } from '../sites.js';
 import { sites, store, useStore } from '../store.js';
 
@@ -90,6 +90,7 @@ function Report({ r }) {
     <${Patrol} r=${r} />
     <${Lifts} r=${r} />
     <${Pumps} r=${r} />
+    <${EnergyUse} r=${r} />
 
     <h3>${t('reports.workOrders')}</h3>
     <div class="kpis">
@@ -308,6 +309,30 @@ function Pumps({ r }) {
       <tbody>${devices.map((d) => html`<tr data-pump=${d.device} class=${quiet(d) ? 'muted' : ''}>
         <td>${deviceLink(d.device)}</td><td>${placeText(r.site, d.zone)}</td><td class="n">${t('reports.hours', { n: num(d.runHours) })}</td><td class="n">${num(d.starts, 0)}</td>
         <td class=${`n${d.dryRuns > 0 ? ' bad' : ''}`}>${d.dryRuns}</td><td class=${`n${d.pumpFaults > 0 ? ' bad' : ''}`}>${d.pumpFaults}</td>
+      </tr>`)}</tbody>
+    </table></div>
+  </section>`;
+}
+
+/** Energy and water per building against the period before (the month before, for a month). */
+function EnergyUse({ r }) {
+  const use = r.energyUse;
+  if (!use || (use.energy.length === 0 && use.water.length === 0)) {
+    return html`<section data-section="energyUse">
+      <h3>${t('reports.energyUse')}</h3>
+      <p class="muted" data-empty>${t('reports.energyUseNone')}</p>
+    </section>`;
+  }
+  const change = (p) => (p === null ? '—' : `${p > 0 ? '+' : ''}${num(p)} %`);
+  const rows = [...use.energy.map((b) => ({ ...b, kind: 'energy' })), ...use.water.map((b) => ({ ...b, kind: 'water' }))];
+  return html`<section data-section="energyUse">
+    <h3>${t('reports.energyUse')}</h3>
+    <div class="scroll"><table>
+      <thead><tr><th>${t('devices.building')}</th><th>${t('reports.useKind')}</th><th class="n">${t('reports.useNow')}</th><th class="n">${t('reports.usePrevious')}</th><th class="n">${t('reports.useChange')}</th><th class="n">${t('reports.useCost')}</th></tr></thead>
+      <tbody>${rows.map((b) => html`<tr data-use=${`${b.kind}/${b.building}`}>
+        <td>${b.names?.[language()] && b.names[language()] !== b.building ? b.names[language()] : buildingCell(r.site, b.building)}</td><td>${t(`reports.use.${b.kind}`)}</td>
+        <td class="n">${num(b.consumption, 3)} ${b.unit}</td><td class="n">${num(b.previous, 3)} ${b.unit}</td>
+        <td class=${`n${b.changePct !== null && b.changePct > 10 ? ' bad' : ''}`}>${change(b.changePct)}</td><td class="n">${b.cost === undefined ? '—' : num(b.cost, 2)}</td>
       </tr>`)}</tbody>
     </table></div>
   </section>`;

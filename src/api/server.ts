@@ -17,6 +17,7 @@ import { eventRoutes, type EventRouteDeps } from './routes/events.js';
 import { incidentRoutes, type IncidentRouteDeps } from './routes/incidents.js';
 import { operatorRoutes, type OperatorRouteDeps } from './routes/operators.js';
 import { profileRoutes, type ProfileRouteDeps } from './routes/profiles.js';
+import { energyRoutes, type EnergyRouteDeps } from './routes/energy.js';
 import { reportRoutes, type ReportRouteDeps } from './routes/reports.js';
 import { ruleRoutes, type RuleRouteDeps } from './routes/rules.js';
 import { siteRoutes, type SiteRouteDeps } from './routes/sites.js';
@@ -34,6 +35,7 @@ export interface ApiDeps
     RuleRouteDeps,
     ProfileRouteDeps,
     ReportRouteDeps,
+    EnergyRouteDeps,
     DefinitionRouteDeps,
     SiteRouteDeps {
   /** Started: its admin token is resolved. */
@@ -79,6 +81,7 @@ export async function createApp(deps: AppDeps, limits: HttpLimits): Promise<Fast
         { name: 'alarms', description: 'Alarms: one open alarm per site, type and source; acknowledge and clear' },
         { name: 'workorders', description: 'Work orders and their transitions; an illegal transition is 409' },
         { name: 'reports', description: 'Service reports per site and local day, week or month, as JSON or CSV' },
+        { name: 'energy', description: 'Energy and water use per site, building, zone or device and local hour, day or month: peak demand, base load, cost' },
         { name: 'events', description: 'Live changes of alarms, work orders and devices (server-sent events)' },
         { name: 'sites', description: 'Site files: buildings, floors, zones and their names, floor plans, who is on duty, the tariff' },
         { name: 'definitions', description: 'What the gateway knows: kinds and their fields, severities, work-order statuses, alarm types' },
@@ -105,6 +108,7 @@ export async function buildApi(deps: ApiDeps, limits: HttpLimits): Promise<Fasti
   ruleRoutes(app, deps);
   profileRoutes(app, deps);
   reportRoutes(app, deps);
+  energyRoutes(app, deps);
   eventRoutes(app, deps);
   definitionRoutes(app, deps);
   siteRoutes(app, deps);

@@ -50,6 +50,7 @@ function reportRows(r: ServiceReport): CsvRow[] {
   }
   rows.push(['energy', null, null, 'totalKwh', r.energy.totalKwh]);
   for (const e of r.energy.byBuildingDay) rows.push(['energy', e.building, e.date, 'kwh', e.kwh]);
+  rows.push(...energyUseRows(r));
   for (const p of r.parking.byHour) rows.push(['parking', p.hour, null, 'occupancyPct', p.occupancyPct]);
   rows.push(['access', null, null, 'granted', r.access.granted], ['access', null, null, 'denied', r.access.denied]);
   for (const h of r.access.byHour) rows.push(['access', h.hour, null, 'granted', h.granted], ['access', h.hour, null, 'denied', h.denied]);
@@ -57,6 +58,18 @@ function reportRows(r: ServiceReport): CsvRow[] {
   for (const k of r.availability.byKind) rows.push(['availability', k.kind, null, 'devices', k.devices], ['availability', k.kind, null, 'pct', k.pct]);
   for (const d of r.availability.devices) rows.push(['availability', d.kind, d.device, 'pct', d.pct]);
   return [...rows, ...patrolRows(r), ...liftRows(r), ...pumpRows(r), ...lifeSafetyRows(r), ...alarmHealthRows(r)];
+}
+
+/** Per kind and building: its use, the period before's, the change and (energy, with a tariff) the cost. */
+function energyUseRows({ energyUse }: ServiceReport): CsvRow[] {
+  const rows: CsvRow[] = [];
+  for (const kind of ['energy', 'water'] as const) {
+    for (const b of energyUse[kind]) {
+      rows.push(['energyUse', kind, b.building, 'consumption', b.consumption], ['energyUse', kind, b.building, 'previous', b.previous], ['energyUse', kind, b.building, 'changePct', b.changePct]);
+      if (b.cost !== undefined) rows.push(['energyUse', kind, b.building, 'cost', b.cost]);
+    }
+  }
+  return rows;
 }
 
 /** Totals; per route and night; one row per missed round, keyed by night and checkpoint (a checkpoint has one route). */

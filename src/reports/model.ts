@@ -38,6 +38,26 @@ export interface EnergyFigures {
   byBuildingDay: Array<{ building: string; date: string; kwh: number }>;
 }
 
+/** One building's energy or water use over the period, against the period before (docs/reports.md). */
+export interface BuildingUse {
+  building: string;
+  names: Record<'zh-CN' | 'en', string>;
+  unit: string;
+  consumption: number;
+  /** The same building's use over the period before (the month before, for a month). */
+  previous: number;
+  /** 100 × (consumption − previous) / previous, to one decimal; null when the period before used nothing. */
+  changePct: number | null;
+  /** Energy, when the site has a tariff: the cost in its currency. */
+  cost?: number;
+}
+
+export interface EnergyUseFigures {
+  /** By building id. */
+  energy: BuildingUse[];
+  water: BuildingUse[];
+}
+
 export interface ParkingFigures {
   byHour: Array<{ hour: number; occupancyPct: number | null }>;
 }
@@ -218,6 +238,7 @@ export interface ServiceReport {
   alarms: AlarmFigures;
   workOrders: WorkOrderFigures;
   energy: EnergyFigures;
+  energyUse: EnergyUseFigures;
   parking: ParkingFigures;
   access: AccessFigures;
   availability: AvailabilityFigures;

@@ -3,13 +3,15 @@ import type { SitePlaces } from '../shared/language.js';
 import type { InfluxQuery } from '../storage/influx/query.js';
 import type { StateStore } from '../storage/state/store.js';
 import { alarmFigures } from './alarm-figures.js';
+import type { EnergyService } from '../energy/service.js';
 import { alarmHealthFigures } from './alarm-health-figures.js';
+import { energyUseFigures } from './energy-use-figures.js';
 import { availabilityFigures, siteDevices } from './availability.js';
 import { lifeSafetyFigures } from './life-safety-figures.js';
 import { liftFigures } from './lift-figures.js';
 import type { ReportWindow, ServiceReport } from './model.js';
 import { patrolFigures } from './patrol-figures.js';
-import { currentPeriodStart, periodRange, type Period } from './period.js';
+import { addDays, currentPeriodStart, periodRange, startOfLocalDay, type Period } from './period.js';
 import { pumpFigures } from './pump-figures.js';
 import { accessFigures, energyFigures, parkingFigures } from './telemetry-figures.js';
 import { workOrderFigures } from './work-order-figures.js';
@@ -23,6 +25,8 @@ export interface ServiceReportsDeps {
   timeZone: string;
   /** The site files: a site's `timezone` decides its report's days and hours (contract §12). */
   places?: Pick<SitePlaces, 'timeZone'>;
+  /** Energy and water use per building (contract §13); absent: the report's `energyUse` lists none. */
+  energy?: EnergyService;
   /** Epoch ms; the wall clock unless a test gives another. */
   now?: () => number;
 }
@@ -57,11 +61,12 @@ export class ServiceReports {
         patrolFigures(influx, timeZone, devices, w),
         liftFigures(influx, store, devices, w),
         pumpFigures(influx, devices, w),
+        this.deps.energy ? energyUseFigures(this.deps.energy, w, previousStart(period, range.start, range.from, timeZone)) : { energy: [], water: [] },
       ]);
     } catch (err) {
       throw new GatewayError('storage_unavailable', 'the service report is unavailable: InfluxDB did not answer', { cause: err });
     }
-    const [energy, parking, access, patrol, lifts, pumps] = fromInflux;
+    const [energy, parking, access, patrol, lifts, pumps, energyUse] = fromInflux;
     return {
       site,
       period,
@@ -73,6 +78,7 @@ export class ServiceReports {
       alarms: alarmFigures(store, w),
       workOrders: workOrderFigures(store, w),
       energy,
+      energyUse,
       parking,
       access,
       availability: availabilityFigures(store, devices, w),
@@ -83,4 +89,11 @@ export class ServiceReports {
       alarmHealth: alarmHealthFigures(store, timeZone, w),
     };
   }
+}
+
+/** The first instant of the period before the one starting on local date `start` (at `from`). */
+function previousStart(period: Period, start: string, from: number, timeZone: string): number {
+  if (period === 'day') return startOfLocalDay(addDays(start, -1), timeZone);
+  if (period === 'week') return startOfLocalDay(addDays(start, -7), timeZone);
+  return startOfLocalDay(currentPeriodStart('month', from - 1, timeZone), timeZone);
 }

@@ -148,6 +148,8 @@ export function tokenize(query: string): Token[] {
 export const INFLUXQL_WORDS = new Set([
   'SELECT', 'FROM', 'WHERE', 'AND', 'OR', 'GROUP', 'BY', 'ORDER', 'DESC', 'ASC', 'LIMIT', 'SLIMIT', 'AS', 'fill',
   'null', 'none', 'previous', 'linear', 'time', 'now', 'true', 'false', 'SHOW', 'TAG', 'VALUES', 'WITH', 'KEY',
+  // tz('Asia/Shanghai'): the time zone GROUP BY time(1d) counts days in (energy-water).
+  'tz',
   ...['mean', 'median', 'sum', 'min', 'max', 'spread', 'stddev', 'count', 'distinct', 'first', 'last'],
   ...['non_negative_difference', 'difference', 'derivative', 'non_negative_derivative', 'moving_average', 'cumulative_sum'],
 ]);

@@ -65,6 +65,14 @@ export const serviceReportSchema = record({
     ),
   }),
   energy: record({ totalKwh: num, byBuildingDay: list(record({ building: str, date: { type: 'string', format: 'date' }, kwh: num })) }),
+  energyUse: (() => {
+    const use = list({
+      type: 'object',
+      required: ['building', 'names', 'unit', 'consumption', 'previous', 'changePct'],
+      properties: { building: str, names: record({ 'zh-CN': str, en: str }), unit: str, consumption: num, previous: num, changePct: numOrNull, cost: num },
+    });
+    return record({ energy: use, water: use });
+  })(),
   parking: record({ byHour: list(record({ hour, occupancyPct: numOrNull })) }),
   access: record({ granted: int, denied: int, byHour: list(record({ hour, granted: int, denied: int })) }),
   availability: record({

@@ -239,3 +239,54 @@ describe.each([...DASHBOARD_NAMES])('dashboard %s', (name) => {
     });
   }
 });
+
+/** Issue 18: the energy and water dashboard reads both registers' measurements; checked like the kinds' dashboards. */
+describe('dashboard energy-water', () => {
+  const dashboard = DASHBOARDS.get('energy-water') as Dashboard;
+  const queries = targetsOf(dashboard);
+  const defined = dashboard.templating.list.map((v) => v.name);
+
+  it('has panels with distinct ids, each with a raw InfluxQL query on the provisioned data source', () => {
+    expect(new Set(dashboard.panels.map((p) => p.id)).size).toBe(dashboard.panels.length);
+    for (const panel of dashboard.panels) {
+      expect(panel.datasource).toStrictEqual({ type: 'influxdb', uid: DATA_SOURCES[0].uid });
+      expect(panel.targets?.length, panel.title).toBeGreaterThan(0);
+      for (const t of panel.targets ?? []) expect(t.rawQuery, `${panel.title} ${t.refId}`).toBe(true);
+    }
+  });
+
+  it('chooses site and zone among the tags of both measurements, and the time zone of its days', () => {
+    const [site, zone, tz] = dashboard.templating.list;
+    expect(site.query).toBe('SHOW TAG VALUES FROM "energy", "water" WITH KEY = "site"');
+    expect(zone.query).toBe('SHOW TAG VALUES FROM "energy", "water" WITH KEY = "zone" WHERE "site" =~ /^$site$/');
+    expect(tz).toMatchObject({ name: 'tz', type: 'custom' });
+    for (const zoneName of tz.query.split(',')) expect(() => new Intl.DateTimeFormat('en', { timeZone: zoneName })).not.toThrow();
+  });
+
+  it.each(queries.map(({ panel, target }) => [`${panel.title} ${target.refId}`, target] as const))(
+    'query of %s reads real tags and fields, and never a negative consumption',
+    (_title, target) => {
+      const shape = shapeOf(target.query);
+      expect(shape.unknownWords).toStrictEqual([]);
+      expect(new Set(shape.measurements).size).toBe(1);
+      const measurement = LAYOUT.get(shape.measurements[0])!;
+      expect(['energy', 'water']).toContain(shape.measurements[0]);
+      for (const n of shape.names) expect(measurement.tags.has(n) || measurement.fields.has(n) || shape.aliases.includes(n), n).toBe(true);
+      for (const call of shape.calls) {
+        const type = measurement.fields.get(call.name);
+        if (type && NUMERIC_FUNCTIONS.has(call.fn)) expect(['number', 'integer']).toContain(type);
+        // A cumulative register is only ever read as the increase of its last reading, never below zero.
+        if (call.name === 'energyKwh' || call.name === 'volumeM3') expect(target.query).toContain(`non_negative_difference(last("${call.name}"))`);
+      }
+      expect(shape.variables).toContain('timeFilter');
+      for (const v of shape.variables) if (!BUILT_IN_VARIABLES.has(v)) expect(defined).toContain(v);
+      if (/GROUP BY time\(1[dh]\)/.test(target.query)) expect(target.query).toContain("tz('$tz')");
+      for (const v of variablesUsed(target.alias ?? '')) expect(shape.groupBy).toContain(/^tag_(\w+)$/.exec(v)?.[1]);
+    },
+  );
+
+  it('shows consumption per day and hour, power, base load and night flow of both registers', () => {
+    const read = new Set(queries.flatMap(({ target }) => shapeOf(target.query).names));
+    for (const field of ['energyKwh', 'powerKw', 'volumeM3', 'flowM3h']) expect(read, field).toContain(field);
+  });
+});

@@ -59,6 +59,7 @@ const REPORT: ServiceReport = {
     byCategory: [{ category: 'electrical', opened: 4, resolved: 4, overdue: 0, meanTimeToResolveMinutes: 30, withinSla: 3, slaCompliancePct: 75 }],
   },
   energy: { totalKwh: 12.5, byBuildingDay: [{ building: 'tower "A", east', date: '2026-11-03', kwh: 12.5 }] },
+  energyUse: { energy: [], water: [] },
   parking: { byHour: hours((hour) => ({ hour, occupancyPct: hour === 8 ? 55.2 : null })) },
   access: { granted: 2, denied: 0, byHour: hours((hour) => ({ hour, granted: hour === 7 ? 2 : 0, denied: 0 })) },
   availability: {
