@@ -41,6 +41,7 @@ import { SqliteRuleStateStore } from './rules/state.js';
 import { InfluxQuery } from './storage/influx/query.js';
 import type { InfluxWriter } from './storage/influx/writer.js';
 import { ruleHistory } from './storage/influx/rule-history.js';
+import { baselineHistory } from './storage/influx/baseline-history.js';
 import { StateStore } from './storage/state/store.js';
 import type { Publish } from './topics.js';
 import { Upstream } from './upstream/upstream.js';
@@ -83,6 +84,8 @@ export class Gateway {
   /** The site files: buildings, floors, zones, names, plans, duty, tariff, channels (contract §12). */
   readonly sites: SiteModel;
   readonly rules: RuleEngine;
+  /** Stored readings the anomaly baselines learn from (contract §13). */
+  private readonly baselines: ReturnType<typeof baselineHistory>;
   readonly ruleLoader: RuleLoader;
   readonly profiles: ProfileLoader;
   readonly bridges: BridgeRegistry;
@@ -161,7 +164,10 @@ export class Gateway {
     // Watched: the doors a fire rule unlocks are remembered (devices/fire-release.ts).
     const actions = this.fireRelease.observe(createRuleActions({ alarms: this.alarms, workOrders: this.workOrders, commands: this.commands, registry: this.registry, metrics, places, log: child('rules') }));
     const state = new SqliteRuleStateStore(() => this.store.db);
-    this.rules = new RuleEngine({ bus, actions, log: child('rules'), timeZone: config.timeZone, state, failures });
+    // contract §13: anomaly baselines learn from stored history when a rule starts or a device first reports.
+    const ruleLog = child('rules');
+    this.baselines = baselineHistory(this.history, (err, q, failures) => ruleLog.warn({ err, device: q.device, failures }, 'baseline history not read; learning from live readings'));
+    this.rules = new RuleEngine({ bus, actions, log: ruleLog, timeZone: config.timeZone, state, failures, history: this.baselines });
     this.ruleLoader = new RuleLoader({ dir: config.rulesDir, engine: this.rules, bus, log: child('rules') });
     const sites = () => new Set(this.registry.list().map((d) => d.site));
     this.definitions = new DefinitionsPublisher({ bus, topics, publish, document: () => this.definitionsDocument(), sites, log: child('definitions') });
@@ -267,7 +273,7 @@ export class Gateway {
       reloadRules: () => this.ruleLoader.reload(),
       definitions: () => this.definitionsDocument(),
       testRule: (rule, from, to, sites) =>
-        testRule(rule, from, to, { timeZone: config.timeZone, devices: () => this.registry.list({ sites }), history: ruleHistory(this.history, sites) }),
+        testRule(rule, from, to, { timeZone: config.timeZone, devices: () => this.registry.list({ sites }), history: ruleHistory(this.history, sites), baselines: this.baselines }),
       sendCommand: (device, action, params) => this.commands.send(device, action, params),
       disconnect: async (id) => {
         await this.broker.disconnectDevice(id);

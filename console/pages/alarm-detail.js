@@ -6,6 +6,7 @@ import { api } from '../api.js';
 import { defs } from '../definitions.js';
 import { Dialog } from '../dialog.js';
 import { errorText } from '../errors.js';
+import { dateTime, num, when } from '../format.js';
 import { label, t } from '../i18n.js';
 import { dutyFor, named, placeText } from '../sites.js';
 import { changed, putAlarm, store } from '../store.js';
@@ -125,4 +126,15 @@ export function AlarmDialog({ alarm, action, onClose }) {
       </div>
     </form>
   <//>`;
+}
+
+/**
+ * What a forecast rule (when the reading is predicted to cross its level) or an anomaly rule (the device's own
+ * baseline for the hour and how far off it is) adds to an alarm, as facts of its card; nothing for other alarms.
+ */
+export function PredictionFacts({ alarm: a, zone }) {
+  return html`
+    ${a.eta && html`<div data-testid="alarm-eta"><dt>${t('alarms.eta')}</dt><dd title=${dateTime(a.eta, zone)}><time datetime=${a.eta}>${when(a.eta, zone)}</time></dd></div>`}
+    ${typeof a.expected === 'number' && html`<div data-testid="alarm-expected"><dt>${t('alarms.expected')}</dt><dd>${num(a.expected, 2)}</dd></div>`}
+    ${typeof a.z === 'number' && html`<div data-testid="alarm-z"><dt title=${t('alarms.zHelp')}>${t('alarms.z')}</dt><dd>${num(a.z, 2)}</dd></div>`}`;
 }

@@ -9,7 +9,7 @@ import { alarmOrder, dateTime, incidentOrder, num, when } from '../format.js';
 import { inLanguage, label, language, t, valueLabel } from '../i18n.js';
 import { named, placeOf, placeText, siteName, siteTimeZone } from '../sites.js';
 import { awaitingAck, changed, needsAck, putAlarm, sites, store, useNow, useStore } from '../store.js';
-import { AlarmDialog, IncidentDetail, UnlockedDoors, unlockedDoors } from './alarm-detail.js';
+import { AlarmDialog, IncidentDetail, PredictionFacts, UnlockedDoors, unlockedDoors } from './alarm-detail.js';
 
 /** Acknowledges alarms (no note) and keeps what the gateway answers; answers the first error, if any. */
 export async function acknowledge(alarms) {
@@ -217,6 +217,7 @@ function AlarmCard({ alarm: a }) {
       <div><dt>${t('alarms.place')}</dt><dd data-testid="alarm-place" title=${a.zone}>${placeText(a.site, a.zone, a.zoneName)}</dd></div>
       <div><dt>${t('common.device')}</dt><dd>${a.device ? html`<a href=${`#/devices/${encodeURIComponent(a.device)}`}>${a.device}</a>` : a.source}</dd></div>
       ${a.value !== undefined && html`<div><dt>${t('alarms.value')}</dt><dd>${typeof a.value === 'number' ? num(a.value, 2) : typeof a.value === 'boolean' ? valueLabel('', a.value) : a.value}</dd></div>`}
+      <${PredictionFacts} alarm=${a} zone=${zone} />
       <div><dt>${t('alarms.firstSeen')}</dt><dd title=${dateTime(a.firstSeen, zone)}><time datetime=${a.firstSeen}>${when(a.firstSeen, zone)}</time></dd></div>
       ${a.lastSeen !== a.firstSeen && html`<div><dt>${t('alarms.lastSeen')}</dt><dd title=${dateTime(a.lastSeen, zone)}><time datetime=${a.lastSeen}>${when(a.lastSeen, zone)}</time></dd></div>`}
       ${a.ackedBy && html`<div><dt>${t('alarms.ackedBy')}</dt><dd>${a.ackedBy} · ${when(a.ackedAt, zone)}</dd></div>`}

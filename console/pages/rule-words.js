@@ -48,6 +48,12 @@ export function whenWords(when, match) {
     if (parts.some((p) => p === undefined)) return undefined;
     head = parts.join(t('rules.w.and'));
     if (w.within) head = t('rules.w.allWithin', { all: head, d: durationWords(w.within) });
+  } else if (w.telemetry && w.forecast) {
+    // contract §13: a trend that reaches a level within a horizon.
+    head = t('rules.w.forecast', { field: fieldLabel(kind, w.telemetry), level: levels(kinds, w.telemetry, w.forecast), d: durationWords(w.forecast.within), over: durationWords(w.over) });
+  } else if (w.telemetry && w.anomaly) {
+    const by = ['hourOfDay', 'hourOfWeek'].includes(w.anomaly.by) ? w.anomaly.by : 'none';
+    head = t('rules.w.anomaly', { field: fieldLabel(kind, w.telemetry), z: num(w.anomaly.z, 1), by: t(`rules.w.by.${by}`), d: durationWords(w.anomaly.baseline) });
   } else if (w.telemetry && (w.above !== undefined || w.below !== undefined)) {
     head = `${fieldLabel(kind, w.telemetry)} ${levels(kinds, w.telemetry, w)}`;
   } else if (w.telemetry && (w.rise !== undefined || w.fall !== undefined)) {

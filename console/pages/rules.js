@@ -2,7 +2,7 @@
 import { html, useEffect, useState } from '/vendor/htm-preact.js';
 import { api, get } from '../api.js';
 import { errorText } from '../errors.js';
-import { dateTime, localInput } from '../format.js';
+import { dateTime, localInput, num } from '../format.js';
 import { inLanguage, label, language, t } from '../i18n.js';
 import { named as localised } from '../sites.js';
 import { matchWords, whenWords } from './rule-words.js';
@@ -64,6 +64,16 @@ function outcomeText(o) {
   return text && inLanguage(text) ? text : undefined;
 }
 
+/** What a forecast (eta) or an anomaly (baseline and z) outcome adds, in words; undefined for other rules. */
+function predictionText(o) {
+  const parts = [
+    o.eta && `${t('alarms.eta')} ${dateTime(o.eta)}`,
+    typeof o.expected === 'number' && `${t('alarms.expected')} ${num(o.expected, 2)}`,
+    typeof o.z === 'number' && `${t('alarms.z')} ${num(o.z, 2)}`,
+  ].filter(Boolean);
+  return parts.length > 0 ? parts.join(' · ') : undefined;
+}
+
 function RuleTest({ id }) {
   const now = Date.now();
   const [from, setFrom] = useState(localInput(now - 86_400_000));
@@ -95,6 +105,7 @@ function RuleTest({ id }) {
           <span>${o.site} · ${o.source ?? o.device ?? ''}</span>
           <span>${o.type ? label('type', o.type) : o.action ? label('cmd', o.action) : ''}</span>
           ${outcomeText(o) && html`<span class="muted">${outcomeText(o)}</span>`}
+          ${predictionText(o) && html`<span class="muted" data-testid="outcome-prediction">${predictionText(o)}</span>`}
         </li>`)}
       </ol>`}
     </div>`}

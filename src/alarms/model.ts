@@ -45,6 +45,9 @@ export const AlarmSchema = z.strictObject({
   lastSeen: TimeSchema,
   count: z.int().nonnegative().meta({ description: 'times raised while open' }),
   value: z.union([z.number(), z.string(), z.boolean()]).optional(),
+  eta: TimeSchema.optional().meta({ description: 'a forecast rule: when the reading is predicted to cross its level (updated while the alarm is open)' }),
+  expected: z.number().optional().meta({ description: "an anomaly rule: the device's own baseline (median) for that hour" }),
+  z: z.number().optional().meta({ description: 'an anomaly rule: how far the value is from the baseline, in robust standard deviations (2 decimals)' }),
   ackedBy: z.string().optional(),
   ackedAt: TimeSchema.optional(),
   clearedBy: z.string().optional(),
@@ -66,7 +69,7 @@ export const alarmJsonSchema = (() => {
 })();
 
 /** What raising an alarm takes; a second raise of an open (site, type, source) bumps count and lastSeen. */
-export const AlarmRaiseSchema = AlarmSchema.pick({ severity: true, device: true, kind: true, zone: true, rule: true, message: true, value: true }).extend({
+export const AlarmRaiseSchema = AlarmSchema.pick({ severity: true, device: true, kind: true, zone: true, rule: true, message: true, value: true, eta: true, expected: true, z: true }).extend({
   /** The message in every language; without it `message` is the text in every language. */
   messages: TextsSchema.optional(),
   site: z.string().regex(SITE_RE, 'is not a site name'),
@@ -106,7 +109,12 @@ export type AlarmChange =
   /** The number of descendants' alarms it holds back (`suppressed`) changed. */
   | 'suppressed'
   /** The silence it was raised under ended while its condition still holds: published now. */
-  | 'unsilenced';
+  | 'unsilenced'
+  /** Its rule updated what it says while it holds (a forecast's `eta`): republished, not a new raise. */
+  | 'updated';
+
+/** What a rule may update on its open alarm without raising it again (contract §13: a forecast's moving eta). */
+export type AlarmUpdate = Pick<AlarmRaise, 'value' | 'eta' | 'expected' | 'z'>;
 
 /** The facts recorded in `alarm_transitions` (a bump is not one; the alarm row carries its count). */
 export type AlarmTransition = 'raised' | 'acknowledged' | 'cleared' | 'escalated' | 'severity_changed' | 'reopened';

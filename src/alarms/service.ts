@@ -10,7 +10,7 @@ import { DueTimers } from '../shared/due-timers.js';
 import { sortableId } from '../shared/ids.js';
 import { SerialPublisher } from '../shared/serial-publisher.js';
 import { Incidents } from './incidents.js';
-import { AlarmRaiseSchema, awaitsAck, canAcknowledge, isOpen, moreSevere, type Alarm, type AlarmKey, type AlarmRaise, type Silence } from './model.js';
+import { AlarmRaiseSchema, awaitsAck, canAcknowledge, isOpen, moreSevere, type Alarm, type AlarmKey, type AlarmRaise, type AlarmUpdate, type Silence } from './model.js';
 import { Silences } from './silences.js';
 import { DOWN_TYPES, Suppression, type Topology } from './suppression.js';
 import { alarmTexts } from './texts.js';
@@ -176,6 +176,21 @@ export class AlarmService {
     return this.doClear(s, by, undefined, dealtWith);
   }
 
+  /**
+   * Updates what the open alarm of `key` says while its condition still holds (a forecast's eta moved; contract
+   * §13): stored and republished as a change `updated`, which is not a raise (count, lastSeen and the work
+   * order stay). Undefined when none is open, or it is cleared awaiting acknowledgement.
+   */
+  updateOpen(key: AlarmKey, update: AlarmUpdate): Alarm | undefined {
+    const s = this.alarms.openByKey(key);
+    if (!s || s.alarm.state === 'cleared') return undefined;
+    const alarm = compact({ ...s.alarm, value: update.value ?? s.alarm.value, eta: update.eta ?? s.alarm.eta, expected: update.expected ?? s.alarm.expected, z: update.z ?? s.alarm.z });
+    this.commit(s, { ...s, alarm });
+    this.deps.log.debug(this.logContext(alarm, { eta: alarm.eta }), 'alarm updated');
+    this.deps.bus.emit('alarmChanged', { alarm, change: 'updated' });
+    return alarm;
+  }
+
   /** Records the work order that deals with an alarm. */
   link(alarmId: string, workOrderId: string): Alarm {
     const s = this.requireStored(alarmId);
@@ -235,6 +250,7 @@ export class AlarmService {
       lastSeen: seen,
       count: 1,
       value: req.value,
+      ...predicted(req),
       workOrder: req.workOrder,
       lifeSafety: req.lifeSafety ? (true as const) : undefined,
       suppressed: suppressed > 0 ? suppressed : undefined,
@@ -308,6 +324,7 @@ export class AlarmService {
       lastSeen: seen > prev.lastSeen ? seen : prev.lastSeen,
       ...this.texts(req),
       value: req.value,
+      ...predicted(req),
       workOrder: prev.workOrder ?? req.workOrder,
     });
     if (severity === prev.severity) {
@@ -328,7 +345,7 @@ export class AlarmService {
   private reopen(s: StoredAlarm, req: AlarmRaise, at: number): Alarm {
     const { clearedAt: _at, clearedBy: _by, ...prev } = s.alarm;
     const seen = iso(at);
-    const alarm: Alarm = compact({ ...prev, state: 'active' as const, count: prev.count + 1, lastSeen: seen > prev.lastSeen ? seen : prev.lastSeen, ...this.texts(req), value: req.value });
+    const alarm: Alarm = compact({ ...prev, state: 'active' as const, count: prev.count + 1, lastSeen: seen > prev.lastSeen ? seen : prev.lastSeen, ...this.texts(req), value: req.value, ...predicted(req) });
     this.commit(s, { ...s, alarm }, { transition: 'reopened', at, by: req.rule });
     this.deps.log.info(this.logContext(alarm, { rule: req.rule }), 'alarm raised again before it was acknowledged');
     this.deps.bus.emit('alarmChanged', { alarm, change: 'reopened' });
@@ -438,6 +455,11 @@ export class AlarmService {
     const { id, site, type, severity, source, device, kind } = alarm;
     return { alarm: id, site, kind, device, type, severity, source, ...extra };
   }
+}
+
+/** What a forecast or an anomaly rule adds to its alarm (contract §13); undefined fields are dropped by compact. */
+function predicted(req: AlarmRaise): Pick<Alarm, 'eta' | 'expected' | 'z'> {
+  return { eta: req.eta, expected: req.expected, z: req.z };
 }
 
 /** Whether an alarm is on its retained topic: open and not raised under a silence. */

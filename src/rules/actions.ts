@@ -1,4 +1,4 @@
-import type { AlarmKey, AlarmRaise } from '../alarms/model.js';
+import type { AlarmKey, AlarmRaise, AlarmUpdate } from '../alarms/model.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Language, PlaceWords } from '../shared/language.js';
@@ -25,6 +25,8 @@ export interface RuleActions {
   raiseAlarm(req: AlarmRaise): { id: string; raised: boolean };
   /** Clears the open alarm of `key` because its condition stopped holding; nothing if none is open. */
   clearAlarm(key: AlarmKey, rule: string): void;
+  /** Updates the open alarm of `key` while its condition still holds (a forecast's eta moved); not a raise. */
+  updateAlarm?(key: AlarmKey, update: AlarmUpdate, rule: string): void;
   /** Opens a work order; answers its id. Linked to the alarm when `alarm` is given. */
   openWorkOrder(req: WorkOrderCreate): string;
   /** Sends `action` to a device; the result is recorded by the caller's side, failures are logged there. */
@@ -45,7 +47,7 @@ export interface RuleActions {
  * service, house style §2). `D` is the registry's device record.
  */
 export interface RuleServices<D extends RuleDevice> {
-  alarms: { raise(req: AlarmRaise): { alarm: { id: string }; raised: boolean }; clearByKey(key: AlarmKey, by: string): unknown };
+  alarms: { raise(req: AlarmRaise): { alarm: { id: string }; raised: boolean }; clearByKey(key: AlarmKey, by: string): unknown; updateOpen?(key: AlarmKey, update: AlarmUpdate): unknown };
   workOrders: { create(req: WorkOrderCreate): { id: string } };
   commands: { send(device: D, action: string, params?: Record<string, unknown>): Promise<{ ok?: unknown; error?: unknown }> };
   registry: { get(id: string): D | undefined; list(): D[] };
@@ -64,6 +66,7 @@ export function createRuleActions<D extends RuleDevice>(s: RuleServices<D>): Rul
       return { id: alarm.id, raised };
     },
     clearAlarm: (key, rule) => void s.alarms.clearByKey(key, `rule:${rule}`),
+    updateAlarm: (key, update) => void s.alarms.updateOpen?.(key, update),
     openWorkOrder: (req) => s.workOrders.create(req).id,
     sendCommand: (device, action, params, rule) => {
       const record = s.registry.get(device.id);

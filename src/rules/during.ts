@@ -82,6 +82,7 @@ class LastingGate {
 
   change(c: Change): void {
     const k = `${c.source.site}/${c.source.id}`;
+    if (c.update) return this.update(k, c);
     if (c.holds && !this.open()) {
       this.pending.set(k, c);
       return this.save();
@@ -97,6 +98,19 @@ class LastingGate {
     }
     this.save();
     this.onChange(c);
+  }
+
+  /**
+   * A forecast's eta moved while it holds (contract §13): passed on when its alarm is up; kept as the raise to
+   * come when it waits for the window. Either way what is kept is a raise, so an opening raises it.
+   */
+  private update(k: string, c: Change): void {
+    const { update: _update, ...raise } = c;
+    const into = this.raised.has(k) ? this.raised : this.pending.has(k) ? this.pending : undefined;
+    if (!into) return;
+    into.set(k, raise);
+    this.save();
+    if (into === this.raised) this.onChange(c);
   }
 
   detach(): void {

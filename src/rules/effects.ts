@@ -28,6 +28,7 @@ export type ActionFailed = (stage: FailureStage, err: unknown, context: FailureC
 const STAGE_OF: Record<string, FailureStage> = {
   raiseAlarm: 'alarms',
   clearAlarm: 'alarms',
+  updateAlarm: 'alarms',
   openWorkOrder: 'workorders',
   devices: 'commands',
   sendCommand: 'commands',
@@ -42,11 +43,23 @@ function lifeSafetyRule(rule: Rule, kind: string | undefined): boolean {
 /** Runs `rule`'s actions for one edge of its condition. */
 export function applyChange(rule: Rule, change: Change, actions: RuleActions, log: ActionFailed): void {
   const vars = templateVars(rule.id, change);
-  if (change.holds) onHolds(rule, change, vars, actions, log);
+  if (change.holds && change.update) {
+    // contract §13: a forecast's eta moved while it holds: the open alarm says so, nothing is raised again.
+    if (!rule.alarm || !actions.updateAlarm) return;
+    const key = { site: change.source.site, type: rule.alarm.type, source: change.source.id };
+    attempt(log, rule, change, 'updateAlarm', () => actions.updateAlarm!(key, { value: change.value, ...alarmDetail(change) }, rule.id));
+  } else if (change.holds) onHolds(rule, change, vars, actions, log);
   else if (rule.alarm && rule.autoClear) {
     const key = { site: change.source.site, type: rule.alarm.type, source: change.source.id };
     attempt(log, rule, change, 'clearAlarm', () => actions.clearAlarm(key, rule.id));
   }
+}
+
+/** What a forecast (eta as ISO time) or an anomaly (expected, z) adds to the alarm (contract §13). */
+function alarmDetail(change: Change): { eta?: string; expected?: number; z?: number } {
+  const d = change.detail;
+  if (!d) return {};
+  return { ...(d.eta !== undefined && { eta: new Date(d.eta).toISOString() }), ...(d.expected !== undefined && { expected: d.expected }), ...(d.z !== undefined && { z: d.z }) };
 }
 
 /** A template rendered in every language with the same values, `{place}` in each language's words. */
@@ -81,6 +94,7 @@ function onHolds(rule: Rule, change: Change, vars: TemplateVars, actions: RuleAc
       message: messages[DEFAULT_LANGUAGE],
       messages,
       value: change.value,
+      ...alarmDetail(change),
       escalate: a.escalate ? { afterMs: a.escalate.after, to: a.escalate.to } : undefined,
       at: change.at,
       ...(lifeSafetyRule(rule, s.kind) && { lifeSafety: true }),

@@ -11,7 +11,7 @@ import type { Logger } from '../log.js';
 import type { RuleActions } from './actions.js';
 import { realClock, type Cancel, type Clock } from './clock.js';
 import { conditionOf } from './conditions/index.js';
-import type { ConditionContext, OnChange } from './conditions/types.js';
+import type { ConditionContext, HistoryReader, OnChange } from './conditions/types.js';
 import { gate } from './during.js';
 import { applyChange, type ActionFailed } from './effects.js';
 import { compileMatch, devicesMatching } from './match.js';
@@ -33,6 +33,8 @@ export interface RuleEngineOptions {
   saveIntervalMs?: number;
   /** Where a failed action is counted and logged; without it, each failure is logged. */
   failures?: Failures;
+  /** Stored readings for the conditions that learn from history (contract §13 `anomaly`). */
+  history?: HistoryReader;
 }
 
 /** One attached rule: what to undo at detach. */
@@ -173,6 +175,7 @@ export class RuleEngine {
       state: a.state,
       devices,
       sites: () => rule.match.site ?? [...new Set(devices().map((d) => d.site))],
+      history: this.opts.history,
       subscribe: (subs) => {
         const remove = this.router!.add(kinds, match, subs, { fail: (err) => this.fail(a, err) });
         a.unsubscribes.push(remove);

@@ -35,6 +35,9 @@ function comparedFields(when: When): Compared[] {
       return [{ field: when.telemetry, verb: when.dir, path: ['telemetry'], where: when.where, wherePath: ['where'] }];
     case 'rate':
       return [{ field: when.telemetry, verb: when.dir, path: ['telemetry'], where: when.where, wherePath: ['where'] }];
+    case 'forecast':
+    case 'anomaly':
+      return [{ field: when.telemetry, verb: when.form, path: ['telemetry'], where: when.where, wherePath: ['where'] }];
     case 'all':
       return when.all.flatMap((s, i): Compared[] =>
         s.form === 'threshold' ? [{ field: s.telemetry, verb: s.dir, path: ['all', i, 'telemetry'], where: s.where, wherePath: ['all', i, 'where'] }] : [],

@@ -6,8 +6,10 @@ import cron from 'node-cron';
 import { z } from 'zod';
 import { durationSchema, ScalarSchema, WindowSchema, type Scalar, type Window } from './schema-parts.js';
 import { MissingSchema, UsageSchema, type MissingWhen, type UsageWhen } from './schema-when-s9.js';
+import { AnomalySchema, ForecastSchema, type AnomalyWhen, type ForecastWhen } from './schema-when-s13.js';
 
 export * from './schema-when-s9.js';
+export * from './schema-when-s13.js';
 
 const FieldSchema = z.string({ error: 'must be a field name' }).min(1, 'must not be empty');
 const NumberSchema = z.number({ error: 'must be a number' });
@@ -198,7 +200,7 @@ export const ScheduleSchema = z
   })
   .transform((w): ScheduleWhen => ({ form: 'schedule', schedule: w.schedule, during: w.during }));
 
-export type When = ThresholdWhen | RateWhen | EventWhen | EventCountWhen | AbsentWhen | AllWhen | ScheduleWhen | MissingWhen | UsageWhen;
+export type When = ThresholdWhen | RateWhen | EventWhen | EventCountWhen | AbsentWhen | AllWhen | ScheduleWhen | MissingWhen | UsageWhen | ForecastWhen | AnomalyWhen;
 export type WhenForm = When['form'];
 
 /** Parses `value` with `schema`, re-reporting its issues at the current path, then maps the result. */
@@ -217,6 +219,9 @@ const FORMS: Array<[WhenForm, (o: Record<string, unknown>) => boolean, z.ZodType
   ['missing', (o) => 'event' in o && 'missing' in o, MissingSchema],
   ['event-count', (o) => 'event' in o && 'count' in o, EventCountSchema],
   ['event', (o) => 'event' in o, EventSchema],
+  // contract §13: before rate and threshold, which pick by `telemetry` alone.
+  ['forecast', (o) => 'telemetry' in o && 'forecast' in o, ForecastSchema],
+  ['anomaly', (o) => 'telemetry' in o && 'anomaly' in o, AnomalySchema],
   ['rate', (o) => 'telemetry' in o && ('rise' in o || 'fall' in o), RateSchema],
   ['threshold', (o) => 'telemetry' in o, ThresholdSchema],
 ];
@@ -226,7 +231,7 @@ export const WhenSchema = z.unknown().transform((value, ctx): When => {
   const obj = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
   const form = obj && FORMS.find(([, test]) => test(obj));
   if (!form) {
-    ctx.addIssue({ code: 'custom', message: 'must be one of { telemetry, above|below }, { telemetry, rise|fall }, { event }, { event, count }, { event, missing }, { absent }, { all }, { schedule }, { usage, every }' });
+    ctx.addIssue({ code: 'custom', message: 'must be one of { telemetry, above|below }, { telemetry, rise|fall }, { event }, { event, count }, { event, missing }, { absent }, { all }, { schedule }, { usage, every }, { telemetry, forecast, over }, { telemetry, anomaly }' });
     return z.NEVER;
   }
   return parseInto(form[2], value, ctx, (w) => w);
@@ -247,6 +252,9 @@ export function referencedNames(when: When): NameRef[] {
       return [{ what: 'event', name: when.event, path: ['event'] }];
     case 'usage':
       return [{ what: 'telemetry', name: when.usage, path: ['usage'], numeric: true }];
+    case 'forecast':
+    case 'anomaly':
+      return [{ what: 'telemetry', name: when.telemetry, path: ['telemetry'], numeric: true }, ...Object.keys(when.where ?? {}).map((k) => ({ what: 'telemetry' as const, name: k, path: ['where', k] }))];
     case 'all':
       return when.all.flatMap((s, i): NameRef[] =>
         s.form === 'event'

@@ -5,12 +5,13 @@
  */
 import { Bus } from '../bus.js';
 import { createLogger, type Logger } from '../log.js';
-import type { AlarmKey, AlarmRaise, Texts } from '../alarms/model.js';
+import type { AlarmKey, AlarmRaise, AlarmUpdate, Texts } from '../alarms/model.js';
 import type { DeviceMessage } from '../devices/kinds/messages.js';
 import { DEFAULT_LANGUAGE, inEveryLanguage, inLanguage } from '../shared/language.js';
 import type { WorkOrderCreate } from '../workorders/model.js';
 import type { RuleActions, RuleDevice } from './actions.js';
 import { VirtualClock } from './clock.js';
+import type { HistoryQuery, HistoryReading } from './conditions/types.js';
 import { RuleEngine } from './engine.js';
 import type { Rule, Scalar } from './schema.js';
 
@@ -22,7 +23,9 @@ export type SimMessage = DeviceMessage;
  * Texts as the alarm and the work order would carry them: in every language, and `message`/`title` in zh-CN.
  */
 export type SimOutcome =
-  | { at: number; kind: 'raised'; site: string; type: string; source: string; value?: Scalar; message: string; messages: Texts; repeat?: true }
+  | { at: number; kind: 'raised'; site: string; type: string; source: string; value?: Scalar; message: string; messages: Texts; repeat?: true; eta?: string; expected?: number; z?: number }
+  /** A forecast's eta moved while its alarm is open (contract §13): the alarm is updated, not raised again. */
+  | { at: number; kind: 'updated'; site: string; type: string; source: string; value?: Scalar; eta?: string; expected?: number; z?: number }
   | { at: number; kind: 'cleared'; site: string; type: string; source: string; message: string; messages: Texts }
   | { at: number; kind: 'workOrder'; site: string; source?: string; title: string; titles: Texts }
   | { at: number; kind: 'command'; site: string; device: string; action: string; params?: Record<string, unknown> };
@@ -34,6 +37,8 @@ export interface SimOptions {
   from?: number;
   /** Virtual end (default: the last message's ts): timers due until then still run. */
   until?: number;
+  /** Stored readings before `from`, for the conditions that learn a baseline (`anomaly`); answered at once. */
+  history?: (q: HistoryQuery) => HistoryReading[];
   log?: Logger;
 }
 
@@ -51,7 +56,7 @@ export function simulateRules(rules: readonly Rule[], messages: readonly SimMess
   const log = opts.log ?? createLogger('silent');
   const bus = new Bus(log);
   const outcomes: SimOutcome[] = [];
-  const engine = new RuleEngine({ bus, actions: recorder(clock, devices, sorted, outcomes), log, timeZone: opts.timeZone, clock });
+  const engine = new RuleEngine({ bus, actions: recorder(clock, devices, sorted, outcomes), log, timeZone: opts.timeZone, clock, history: opts.history });
   engine.setRules(rules.map((rule) => ({ ...rule, enabled: true })));
   engine.start();
   try {
@@ -64,6 +69,11 @@ export function simulateRules(rules: readonly Rule[], messages: readonly SimMess
     engine.stop();
   }
   return outcomes;
+}
+
+/** The forecast and anomaly fields of a raise or an update, as the alarm carries them (contract §13). */
+function detail(r: AlarmUpdate): { eta?: string; expected?: number; z?: number } {
+  return { ...(r.eta !== undefined && { eta: r.eta }), ...(r.expected !== undefined && { expected: r.expected }), ...(r.z !== undefined && { z: r.z }) };
 }
 
 function emit(bus: Bus, m: SimMessage): void {
@@ -99,8 +109,13 @@ function recorder(clock: VirtualClock, given: readonly RuleDevice[], messages: r
         message: req.message,
         messages,
         ...(existing ? { repeat: true as const } : {}),
+        ...detail(req),
       });
       return { id: alarm.id, raised: !existing };
+    },
+    updateAlarm(key: AlarmKey, update: AlarmUpdate) {
+      if (!open.has(keyOf(key))) return;
+      out.push({ at: clock.now(), kind: 'updated', site: key.site, type: key.type, source: key.source, value: update.value, ...detail(update) });
     },
     clearAlarm(key: AlarmKey) {
       const alarm = open.get(keyOf(key));

@@ -104,3 +104,14 @@ export function* savedEntries(initial: ReadonlyMap<string, unknown>, prefix: str
     if (key.startsWith(prefix) && r) yield [key.slice(prefix.length), r];
   }
 }
+
+/**
+ * Whether a large saved state (a forecast's window, a baseline) is due to be written again: `everyMs` since the
+ * last write and 10 readings since, or 72 × `everyMs` whatever the readings. A device reporting every hour does
+ * not rewrite kilobytes at every reading (a crash loses at most a few of its readings); a stop writes whatever
+ * is left (the conditions' detach).
+ */
+export function dueForSave(unsaved: number, savedAt: number, now: number, everyMs: number): boolean {
+  if (unsaved === 0 || now - savedAt < everyMs) return false;
+  return unsaved >= 10 || now - savedAt >= 72 * everyMs;
+}

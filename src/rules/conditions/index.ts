@@ -2,8 +2,10 @@
 import type { When, WhenForm } from '../schema.js';
 import { absent } from './absent.js';
 import { all } from './all.js';
+import { anomaly } from './anomaly.js';
 import { eventCount } from './event-count.js';
 import { event } from './event.js';
+import { forecast } from './forecast.js';
 import { missing } from './missing.js';
 import { rate } from './rate.js';
 import { schedule } from './schedule.js';
@@ -21,6 +23,8 @@ export const CONDITIONS: { readonly [F in WhenForm]: Condition<Extract<When, { f
   schedule,
   missing,
   usage,
+  forecast,
+  anomaly,
 };
 
 /** The condition of `when`'s form. */

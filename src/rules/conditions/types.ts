@@ -41,7 +41,45 @@ export interface Change {
   value?: Scalar;
   /** The device whose message caused it, for `{device}` in zone-level rules. */
   trigger?: string;
+  /** contract §13: what a forecast (`eta`, epoch ms) or an anomaly (`expected`, `z`) adds to the alarm. */
+  detail?: ChangeDetail;
+  /**
+   * Still holding, with new `detail` (a forecast's eta moved): the open alarm is updated and republished, which
+   * is not a new raise (no count, no work order, no command).
+   */
+  update?: true;
 }
+
+export interface ChangeDetail {
+  eta?: number;
+  expected?: number;
+  z?: number;
+}
+
+/** One stored reading of a field: [epoch ms, value]. */
+export type HistoryReading = [number, number];
+
+/** Which stored readings a baseline learns from (contract §13: read from InfluxDB at start or first report). */
+export interface HistoryQuery {
+  site: string;
+  kind: string;
+  device: string;
+  field: string;
+  /** Epoch ms, inclusive. */
+  from: number;
+  /** Epoch ms, exclusive. */
+  to: number;
+  /** At most this many readings per clock hour, picked at random (a baseline keeps a sample, not every reading). */
+  perHour: number;
+  /** Only readings stored with these values of other fields (the rule's `where`), as the live rule learns. */
+  where?: Record<string, string | number | boolean>;
+}
+
+/**
+ * Reads stored readings, oldest first. Live it is a promise (gateway.ts reads InfluxDB); the simulator answers
+ * at once from history it read beforehand, so a replay stays synchronous.
+ */
+export type HistoryReader = (q: HistoryQuery) => Promise<HistoryReading[]> | HistoryReading[];
 
 export type OnChange = (change: Change) => void;
 export type Detach = () => void;
@@ -69,6 +107,8 @@ export interface ConditionContext {
   sites(): string[];
   /** Routes messages of covered devices to `subs` until the answered function (or the rule's detach) runs. */
   subscribe(subs: Subscriptions): () => void;
+  /** Stored history, for conditions that learn from it (`anomaly`); absent when there is none to read. */
+  readonly history?: HistoryReader;
 }
 
 /** A condition module: each `conditions/*.ts` exports `schema` and `attach`, and says whether it is a pulse. */
