@@ -17,10 +17,14 @@
  * operator subscribed to `sc/{site}/alarms/#` receives. With `--overload 1` (the default), each `rules` pipeline
  * also runs one step at twice its highest sustained rate of each QoS (the contract's bound holds there too).
  *
+ * Pipeline `predict` is the gateway with only BENCH_PREDICT_RULES loaded: `forecast` and `anomaly` rules (contract §13)
+ * on both fields the meters send (powerKw, energyKwh), at levels no reading reaches, so that it measures keeping
+ * the lines and baselines and not raising alarms; the ratio predict / gateway is reported (issue 18: at least 0.8).
+ *
  * A pipeline name may end in `/plain`: the same pipeline with the gateway's priority lane read path off
  * (MQTT_FAIR_READ=false), for a before/after comparison in one run, e.g. `--pipelines rules,rules/plain,naive`.
  *
- *   npm run bench -- [--seconds 60] [--devices 1000] [--qos 0,1] [--rates 5000,10000,...] [--pipelines gateway,rules,profile,naive] [--native short|full]
+ *   npm run bench -- [--seconds 60] [--devices 1000] [--qos 0,1] [--rates 5000,10000,...] [--pipelines gateway,rules,profile,predict,naive] [--native short|full]
  *                    [--idle]   (also: RSS with every device sending once per 10 s)
  *                    [--overload 1|0]
  */
@@ -65,7 +69,7 @@ const MAX_BACKLOG = 512 * 1024;
  * `rules`: the gateway with the default rule pack (rules/) loaded; `gateway`: with no rules; `profile`: with no
  * rules, the devices registered with BENCH_PROFILE and publishing their vendor's JSON.
  */
-type Base = 'gateway' | 'rules' | 'profile' | 'naive';
+type Base = 'gateway' | 'rules' | 'profile' | 'predict' | 'naive';
 /** A base pipeline, or a gateway one with a variant of its settings (VARIANTS), e.g. `rules/plain`. */
 type Pipeline = Base | `${Base}/${string}`;
 
@@ -102,6 +106,14 @@ const BENCH_PROFILE = `
     powerKw:   { path: "$.d.p" }
     energyKwh: { path: "$.d.e" }
 `;
+
+/** The rules of pipeline `predict`: a forecast and an anomaly on each of the two fields of the benched meters. */
+const BENCH_PREDICT_RULES = ['powerKw', 'energyKwh']
+  .flatMap((field) => [
+    `- { id: bench-forecast-${field.toLowerCase()}, match: { kind: energy }, when: { telemetry: ${field}, forecast: { above: 1e12, within: 1h }, over: 1h }, alarm: { type: bench_forecast, severity: warning } }`,
+    `- { id: bench-anomaly-${field.toLowerCase()}, match: { kind: energy }, when: { telemetry: ${field}, anomaly: { baseline: 14d, by: hourOfDay, z: 50 } }, alarm: { type: bench_anomaly, severity: warning } }`,
+  ])
+  .join('\n');
 
 /**
  * Node flags for the gateway under test, as `npm start` passes them (none today); BENCH_NODE_FLAGS adds some for
@@ -203,7 +215,7 @@ async function startPipeline(pipeline: Pipeline, influxUrl: string, db: string, 
     ADMIN_TOKEN: ADMIN,
     LOG_LEVEL: 'warn',
     // A folder that does not exist is no rules.
-    RULES_DIR: baseOf(pipeline) === 'rules' ? resolve('rules') : join(dataDir, 'no-rules'),
+    RULES_DIR: baseOf(pipeline) === 'rules' ? resolve('rules') : baseOf(pipeline) === 'predict' ? predictDir(dataDir) : join(dataDir, 'no-rules'),
     // Each simulated meter sends far more than a real one (rate / devices a second): the quota would refuse it.
     // Set high rather than off, so that its bookkeeping is part of what is measured.
     DEVICE_MAX_RATE: '1000000',
@@ -212,6 +224,11 @@ async function startPipeline(pipeline: Pipeline, influxUrl: string, db: string, 
   };
   const { child, match } = await spawnAndWait([...GATEWAY_NODE_FLAGS, 'dist/main.js'], env, /MQTT on port (\d+), MQTT over WebSocket on port \d+, HTTP on port (\d+)/);
   return { child, port: Number(match[1]), httpPort: Number(match[2]), stop: stop(child) };
+}
+
+/** The folder of BENCH_PREDICT_RULES, beside the gateway's data dir (written by main). */
+function predictDir(dataDir: string): string {
+  return join(dataDir, '..', 'predict-rules');
 }
 
 /** The folder of BENCH_PROFILE, beside the gateway's data dir (written by main). */
@@ -529,6 +546,8 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-'));
   await mkdir(join(dir, 'profiles'));
   await writeFile(join(dir, 'profiles', `${BENCH_PROFILE_ID}.yaml`), BENCH_PROFILE);
+  await mkdir(join(dir, 'predict-rules'));
+  await writeFile(join(dir, 'predict-rules', 'predict.yaml'), BENCH_PREDICT_RULES);
   const influx = await startInflux();
   const steps: Step[] = [];
   let n = 0;
@@ -595,11 +614,13 @@ async function report(steps: Step[]): Promise<void> {
     }
   }
   for (const qos of [0, 1]) {
-    const p = best(steps, 'profile', qos);
-    const g = best(steps, 'gateway', qos);
-    if (p && g) {
-      summary[`qos${qos}ProfileRatio`] = Number((p.rate / g.rate).toFixed(2));
-      lines.push(`| ratio profile / gateway at QoS ${qos} | | ${(p.rate / g.rate).toFixed(2)}× | | | |`);
+    for (const [name, base] of [['Profile', 'profile'], ['Predict', 'predict']] as const) {
+      const p = best(steps, base, qos);
+      const g = best(steps, 'gateway', qos);
+      if (p && g) {
+        summary[`qos${qos}${name}Ratio`] = Number((p.rate / g.rate).toFixed(2));
+        lines.push(`| ratio ${base} / gateway at QoS ${qos} | | ${(p.rate / g.rate).toFixed(2)}× | | | |`);
+      }
     }
   }
   const latencies: string[] = [];

@@ -29,6 +29,7 @@ const HELP = `usage: npm run simulate -- [options]
   --seed N             random seed                                            [1]
   --scenario S         name:target[@at][+for], e.g. fire:b2-f3@30s+5m (repeatable)
   --timeline FILE      scenarios from a YAML or JSON list of such strings or {at, scenario, target, for}
+  --decay F            a share F (0..1) of the lamps, pump sets and distribution rooms wear out slowly [0]
   --keepalive D        MQTT keepalive of the devices (a dark one is noticed after 1.5 × this) [30s]
   --flood-fire-after D in a mains-loss-flood, when the fire starts after the mains fail [30s]
   --flood-fire-zone Z  in a mains-loss-flood, the fire's zone                 [the building's middle one]
@@ -57,6 +58,7 @@ const { values: args } = parseArgs({
     timeline: { type: 'string' },
     duration: { type: 'string' },
     keepalive: { type: 'string', default: '30s' },
+    decay: { type: 'string', default: '0' },
     'flood-fire-after': { type: 'string' },
     'flood-fire-zone': { type: 'string' },
     'flood-loss': { type: 'string', default: 'keepalive' },
@@ -136,6 +138,8 @@ async function options() {
     bootSpreadMs: args['flood-boot'] === undefined ? undefined : zeroOrMore('flood-boot', args['flood-boot']),
   };
   const devices = args.devices === undefined ? undefined : deviceCount(args.devices);
+  const decay = Number(args.decay);
+  if (!(decay >= 0 && decay <= 1)) throw new UsageError(`--decay: expected a share from 0 to 1, got "${args.decay}"`);
   // A flood that cannot be played is refused now, before anything is registered.
   const specs = devices === undefined ? expandSite(site) : scaleSite(site, devices);
   for (const step of steps.filter(isFlood)) {
@@ -149,6 +153,7 @@ async function options() {
     site,
     devices,
     keepaliveS: Math.max(1, Math.round(duration('keepalive', args.keepalive!) / 1000)),
+    decay: { fraction: decay },
     flood,
     apiUrl: args.gateway!.replace(/\/$/, ''),
     mqttUrl: args.mqtt!,

@@ -1,6 +1,7 @@
 import { parseDuration } from '../src/config/duration.js';
 import { KIND_NAMES } from '../src/devices/kinds/index.js';
 import type { DeviceModel, DeviceSpec, ModelFault } from './models/model.js';
+import { DECAYS, isDecayName } from './sim/decay.js';
 
 /**
  * Faults and scenarios as the command line and timeline files write them: `name:target[@at][+for]`, e.g.
@@ -78,6 +79,12 @@ export const SCENARIOS = {
   },
   silence: { description: 'a device drops out silently (connected, sends nothing)', fault: 'silence', spread: 'one', kinds: KIND_NAMES },
   drop: { description: "a device's connection dies: the broker sends its offline last will", fault: 'drop', spread: 'one', kinds: KIND_NAMES },
+  // Slow faults (devices/sim/decay.ts): `+for` is the time to the failure, compressing the decay's days into it.
+  'lamp-decay': { description: DECAYS['lamp-decay'].description, fault: 'lamp-decay', spread: 'one', kinds: ['lighting'], roles: ['street', 'carpark'] },
+  'pump-decay': { description: DECAYS['pump-decay'].description, fault: 'pump-decay', spread: 'one', kinds: ['water'] },
+  'inlet-decay': { description: DECAYS['inlet-decay'].description, fault: 'inlet-decay', spread: 'one', kinds: ['water'] },
+  'leak-decay': { description: DECAYS['leak-decay'].description, fault: 'leak-decay', spread: 'one', kinds: ['water'] },
+  'transformer-decay': { description: DECAYS['transformer-decay'].description, fault: 'transformer-decay', spread: 'one', kinds: ['power'] },
   'mains-loss-flood': {
     description: "a building's mains fail, its generator does not start: every device its room feeds drops off at once; a fire 30 s in",
     fault: 'flood',
@@ -151,11 +158,20 @@ export function isFlood(step: ScenarioStep): boolean {
 }
 
 /**
- * Starts (or ends) a model fault on the models `resolveTargets` picked, the first as the origin; answers the
- * ids it acted on. `silence` and `drop` are the runtime's (devices/runtime/simulator.ts).
+ * The step is a slow fault (`lamp-decay`...): its `+for` is the (real) time until the failure, not how long it
+ * lasts; it lasts until the simulator stops.
  */
-export function applyFault(fault: ModelFault, models: readonly DeviceModel[], begin: boolean, now: number): string[] {
+export function isDecay(step: ScenarioStep): boolean {
+  return isDecayName(SCENARIOS[step.scenario].fault);
+}
+
+/**
+ * Starts (or ends) a model fault on the models `resolveTargets` picked, the first as the origin; answers the
+ * ids it acted on. `silence` and `drop` are the runtime's (devices/runtime/simulator.ts). `spanMs` is a slow
+ * fault's simulated time to its failure (default: its natural span).
+ */
+export function applyFault(fault: ModelFault, models: readonly DeviceModel[], begin: boolean, now: number, spanMs?: number): string[] {
   return models
-    .filter((m, i) => (begin ? m.startFault({ name: fault, role: i === 0 ? 'origin' : 'spread' }, now) : m.endFault(fault, now)))
+    .filter((m, i) => (begin ? m.startFault({ name: fault, role: i === 0 ? 'origin' : 'spread', spanMs }, now) : m.endFault(fault, now)))
     .map((m) => m.spec.id);
 }

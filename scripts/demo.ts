@@ -18,7 +18,7 @@ import type { MqttClient } from 'mqtt';
 import { parse as parseYaml } from 'yaml';
 import { parseDuration } from '../src/config/duration.js';
 import { Simulator } from '../devices/runtime/simulator.js';
-import { parseScenario, type ScenarioStep } from '../devices/scenarios.js';
+import { isDecay, parseScenario, type ScenarioStep } from '../devices/scenarios.js';
 import { loadSite } from '../devices/site.js';
 import { BASE_TOPIC, clock, watch } from './demo-desk.js';
 
@@ -120,7 +120,8 @@ function takeScenarios(sim: Simulator): void {
       const step = parseScenario(text);
       // The simulator says which devices it started on, or that none fits.
       const acted = sim.apply(step, true);
-      if (acted.length > 0 && step.forMs !== undefined) held.timers.push(setTimeout(() => sim.apply(step, false), step.forMs));
+      // A slow fault's `+for` is its time to the failure, not how long it lasts.
+      if (acted.length > 0 && step.forMs !== undefined && !isDecay(step)) held.timers.push(setTimeout(() => sim.apply(step, false), step.forMs));
     } catch (err) {
       say((err as Error).message);
     }

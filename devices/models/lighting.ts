@@ -1,3 +1,4 @@
+import { decayFrom, severity, type Decay } from '../sim/decay.js';
 import { bump, isDark, localTime } from '../sim/local-time.js';
 import type { Random } from '../sim/random.js';
 import {
@@ -43,7 +44,9 @@ export const STANDBY_W = 0.5;
 export const OVERRIDE_MAX_MS = 12 * HOUR_MS;
 const PCT_ERROR = 'params.pct: expected a number 0..100';
 
-const FAULTS: readonly ModelFault[] = ['lamp-failure', 'circuit-trip'];
+const FAULTS: readonly ModelFault[] = ['lamp-failure', 'circuit-trip', 'lamp-decay'];
+/** An ageing LED driver (its capacitors drying out) draws this much more for the same light by the time it dies. */
+const DRIVER_DRIFT = 0.3;
 
 interface Level {
   on: boolean;
@@ -87,6 +90,10 @@ export class LightingModel implements DeviceModel {
   private motionUntil = 0;
   private lampFailed = false;
   private circuitDead = false;
+  /** A driver ageing (`lamp-decay`): the lamp fails at `decay.failAt`. */
+  private decay: Decay | undefined;
+  /** The lamp failed at the end of its decay (so ending the decay replaces it). */
+  private decayFailed = false;
   /** The scheduled level last stepped through, so a switch or a dim is reported at once. */
   private reported: string;
   private pending: SimEvent[] = [];
@@ -123,7 +130,8 @@ export class LightingModel implements DeviceModel {
     const level = this.wanted(now);
     const pct = !level.on ? 0 : level.motion && now < this.motionUntil ? 100 : level.pct;
     const lit = level.on && !this.lampFailed;
-    const powerW = this.circuitDead ? 0 : (lit ? (this.ratedW * pct * this.driverFactor) / 100 : 0) + STANDBY_W;
+    const ageing = this.decay ? 1 + DRIVER_DRIFT * severity(this.decay, now) : 1;
+    const powerW = this.circuitDead ? 0 : (lit ? (this.ratedW * pct * this.driverFactor * ageing) / 100 : 0) + STANDBY_W;
     const noise = this.rng.normal(0, 0.01);
     return {
       on: level.on,
@@ -154,6 +162,15 @@ export class LightingModel implements DeviceModel {
     if (!FAULTS.includes(fault.name)) return false;
     this.advance(now);
     this.dirty = true;
+    if (fault.name === 'lamp-decay') {
+      // Already ageing: it goes on (a timeline played again does not make the driver new).
+      if (this.decay) return true;
+      // A new driver that will age: a lamp that failed at the end of an earlier decay is replaced first.
+      if (this.decayFailed) this.lampFailed = false;
+      this.decayFailed = false;
+      this.decay = decayFrom('lamp-decay', now, fault.spanMs);
+      return true;
+    }
     if (fault.name === 'lamp-failure') {
       if (!this.lampFailed) this.pending.push({ type: 'lamp_failure' });
       this.lampFailed = true;
@@ -168,7 +185,11 @@ export class LightingModel implements DeviceModel {
   /** The lamp is replaced, or the breaker reset. */
   endFault(name: ModelFault, now: number): boolean {
     this.advance(now);
-    if (name === 'lamp-failure' && this.lampFailed) {
+    if (name === 'lamp-decay' && (this.decay || this.decayFailed)) {
+      if (this.decayFailed) this.lampFailed = false;
+      this.decay = undefined;
+      this.decayFailed = false;
+    } else if (name === 'lamp-failure' && this.lampFailed) {
       this.lampFailed = false;
     } else if (name === 'circuit-trip' && this.circuitDead) {
       this.circuitDead = false;
@@ -183,6 +204,14 @@ export class LightingModel implements DeviceModel {
     const from = this.last;
     if (now <= from) return;
     this.last = now;
+    if (this.decay && now >= this.decay.failAt) {
+      // The driver dies: the lamp reports its failure and draws only standby power from now on.
+      this.decay = undefined;
+      this.decayFailed = true;
+      if (!this.lampFailed) this.pending.push({ type: 'lamp_failure' });
+      this.lampFailed = true;
+      this.dirty = true;
+    }
     const o = this.override;
     if (o && (now >= o.until || isDark(now, this.place.lat, this.place.lon) !== o.dark)) this.override = undefined;
     if (this.spec.role === 'corridor') this.motion(from, now);

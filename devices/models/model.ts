@@ -105,6 +105,12 @@ export const MODEL_FAULTS = [
   'transformer-overheat', // power: the transformer's cooling fails, its temperature climbs past 130 °C
   'power-room-flooding', // power: flooding in the distribution room, humidity up
   'generator-fault', // power: generator_fault with a code; with the mains also out the essential loads go dark
+  // Slow faults (devices/sim/decay.ts): they grow over days, then end in the failure event of the kind.
+  'lamp-decay', // lighting: the LED driver draws more and more, then lamp_failure
+  'pump-decay', // water: the pump draws more current at the same speed, then pump_fault
+  'inlet-decay', // water: the tank's inlet clogs, the level falls day by day, then dry_run
+  'leak-decay', // water: a leak in the riser grows (the night flow first), then leak
+  'transformer-decay', // power: the cooling fails, the temperature climbs to 150 °C, then breaker_trip
 ] as const;
 export type ModelFault = (typeof MODEL_FAULTS)[number];
 
@@ -112,6 +118,8 @@ export interface Fault {
   name: ModelFault;
   /** For faults that spread over several devices: the device where it starts, or one it spreads to. */
   role?: 'origin' | 'spread';
+  /** For a slow fault (`*-decay`): simulated ms from now to the failure (default: the decay's own span). */
+  spanMs?: number;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { decayFrom, severity, type Decay } from '../sim/decay.js';
 import { localTime } from '../sim/local-time.js';
 import type { Random } from '../sim/random.js';
 import { householdKw } from './energy.js';
@@ -24,7 +25,13 @@ import {
  * `voltageV` is the line-to-line voltage (400 V) and `currentA` the mean line current.
  */
 
-const FAULTS: readonly ModelFault[] = ['mains-loss', 'breaker-trip', 'transformer-overheat', 'power-room-flooding', 'generator-fault'];
+const FAULTS: readonly ModelFault[] = ['mains-loss', 'breaker-trip', 'transformer-overheat', 'power-room-flooding', 'generator-fault', 'transformer-decay'];
+/**
+ * A class F dry-type transformer's temperature controller trips its breaker at 150 °C (rules/power.yaml alarms
+ * at 130 °C): a failing cooling (`transformer-decay`) takes the winding there, and a little past it.
+ */
+const TRIP_C = 150;
+const DECAY_END_C = TRIP_C + 2;
 /** What the generator's controller reports when it fails: a start failure (no fuel pressure, a flat battery). */
 const GENERATOR_FAULT_CODE = 'E05';
 const SLICE_MS = 60_000;
@@ -60,6 +67,9 @@ export class PowerModel implements DeviceModel {
   private generatorFailed = false;
   private onGenerator = false;
   private readonly active = new Set<ModelFault>();
+  /** The cooling failing (`transformer-decay`), and whether it has ended in the trip (ending it then repairs). */
+  private decay: Decay | undefined;
+  private decayFailed = false;
   private pending: SimEvent[] = [];
   private reportDue = false;
 
@@ -97,7 +107,7 @@ export class PowerModel implements DeviceModel {
       currentA: round(current, 1),
       powerKw: round(this.powerKw, 1),
       powerFactor: round(pf, 3),
-      transformerTempC: round(this.transformerC, 1),
+      transformerTempC: round(this.transformerTemp(), 1),
       roomTempC: round(this.roomC(), 1),
       humidityPct: round(clamp(this.humidity, 0, 100), 0),
       breakerClosed: this.breakerClosed,
@@ -114,6 +124,16 @@ export class PowerModel implements DeviceModel {
   startFault(fault: Fault, now: number): boolean {
     if (!FAULTS.includes(fault.name)) return false;
     this.advance(now);
+    if (fault.name === 'transformer-decay') {
+      // Already failing: it goes on (a timeline played again does not repair the cooling).
+      if (this.decay) return true;
+      // Cooling failing again on a room repaired from its last trip: the breaker is closed first.
+      if (this.decayFailed) this.endFault('breaker-trip', now);
+      this.decayFailed = false;
+      this.decay = decayFrom('transformer-decay', now, fault.spanMs);
+      this.reportDue = true;
+      return true;
+    }
     if (this.active.has(fault.name)) return true;
     this.active.add(fault.name);
     this.reportDue = true;
@@ -138,6 +158,13 @@ export class PowerModel implements DeviceModel {
 
   endFault(name: ModelFault, now: number): boolean {
     this.advance(now);
+    if (name === 'transformer-decay') {
+      const had = this.decay !== undefined || this.decayFailed;
+      if (this.decayFailed) this.endFault('breaker-trip', now);
+      this.decay = undefined;
+      this.decayFailed = false;
+      return had;
+    }
     if (!this.active.delete(name)) return false;
     this.reportDue = true;
     if (name === 'mains-loss') {
@@ -170,12 +197,30 @@ export class PowerModel implements DeviceModel {
       const target = this.roomC() + (energised || overheat ? rise : 0);
       const tau = overheat ? OVERHEAT_TAU_MS : TRANSFORMER_TAU_MS;
       this.transformerC = target + (this.transformerC - target) * Math.exp(-dt / tau);
+      if (this.decay && this.last >= this.decay.failAt) this.trip();
       const humidTarget = this.active.has('power-room-flooding') ? 97 : 52 + 5 * this.roomNoise;
       this.humidity += (humidTarget - this.humidity) * (1 - Math.exp(-dt / (20 * 60_000)));
       if (this.onGenerator) {
         this.fuel = Math.max(0, this.fuel - FUEL_PCT_PER_HOUR_FULL * (0.3 + 0.7 * (this.powerKw / this.generatorKw)) * (dt / 3_600_000));
       }
     }
+  }
+
+  /**
+   * The winding's temperature: its normal life plus, while the cooling fails, a drift that takes it from there
+   * to DECAY_END_C as the decay runs its course (severity 0 → 1).
+   */
+  private transformerTemp(): number {
+    if (!this.decay) return this.transformerC;
+    return this.transformerC + severity(this.decay, this.last) * (DECAY_END_C - this.transformerC);
+  }
+
+  /** The end of a cooling failure: past 150 °C the temperature controller opens the breaker. */
+  private trip(): void {
+    this.transformerC = this.transformerTemp();
+    this.decay = undefined;
+    this.decayFailed = true;
+    this.startFault({ name: 'breaker-trip' }, this.last);
   }
 
   /** What the room delivers (kW): the community's curve, the essentials only on the generator, none tripped or dark. */

@@ -1,3 +1,4 @@
+import { sensorNoise } from '../sim/decay.js';
 import { bump, localTime } from '../sim/local-time.js';
 import type { Random } from '../sim/random.js';
 import {
@@ -14,6 +15,7 @@ import {
   type Telemetry,
   wander,
 } from './model.js';
+import { Wear } from './wear.js';
 
 /**
  * A secondary water supply: a tank (`params.tankM3`, default 150 m³) refilled from the mains through a float
@@ -31,7 +33,19 @@ const FAULTS: readonly ModelFault[] = [
   'tank-overflow',
   'water-contamination',
   'chlorine-overdose',
+  'pump-decay',
+  'inlet-decay',
+  'leak-decay',
 ];
+/** A worn bearing's friction: this much more current at the same speed (A) by the time the pump trips. */
+const PUMP_WEAR_A = 6;
+/** The current transformer's own scatter (relative sd). */
+const CURRENT_NOISE = 0.01;
+/** A leak in the riser grows to this (m³/h) when it is found: the `water-leak` fault's steady loss. */
+const LEAK_M3H = 6;
+/** The slow faults and the fault each ends in. */
+const DECAY_FAILURE = { 'pump-decay': 'pump-fault', 'inlet-decay': 'dry-run', 'leak-decay': 'water-leak' } as const;
+type WaterDecay = keyof typeof DECAY_FAILURE;
 const SLICE_MS = 10_000;
 const SET_MPA = 0.35;
 /** The set sleeps below this demand (m³/h) once the vessel is charged, and wakes below WAKE_MPA. */
@@ -82,6 +96,8 @@ export class WaterModel implements DeviceModel {
   private turbidityNtu = 0.2;
   private overflowSent = false;
   private readonly active = new Set<ModelFault>();
+  /** Slow faults in progress, and those that have ended in their failure. */
+  private readonly wear = new Wear<WaterDecay>(DECAY_FAILURE);
   private pending: SimEvent[] = [];
   private reportDue = false;
 
@@ -115,7 +131,9 @@ export class WaterModel implements DeviceModel {
 
   telemetry(_now: number): Telemetry {
     const load = this.freq / 50;
-    const current = this.running > 0 ? (this.running - 1) * 22 + 4 + 18 * load ** 3 : 0;
+    const wear = PUMP_WEAR_A * this.wear.severity('pump-decay', this.last);
+    const scatter = 1 + CURRENT_NOISE * sensorNoise(0, `${this.spec.id}/pumpCurrentA`, this.last, SLICE_MS);
+    const current = this.running > 0 ? ((this.running - 1) * 22 + 4 + 18 * load ** 3 + wear) * scatter : 0;
     return {
       levelPct: round(clamp((this.levelM3 / this.tankM3) * 100, 0, 100), 1),
       pressureMpa: round(Math.max(0, this.pressure), 3),
@@ -140,6 +158,13 @@ export class WaterModel implements DeviceModel {
   startFault(fault: Fault, now: number): boolean {
     if (!FAULTS.includes(fault.name)) return false;
     this.advance(now);
+    if (this.wear.knows(fault.name)) {
+      // Wear starting again on a set repaired from its last failure.
+      const repair = this.wear.start(fault.name, now, fault.spanMs);
+      if (repair) this.active.delete(repair);
+      this.reportDue = true;
+      return true;
+    }
     if (this.active.has(fault.name)) return true;
     this.active.add(fault.name);
     this.reportDue = true;
@@ -162,6 +187,12 @@ export class WaterModel implements DeviceModel {
 
   endFault(name: ModelFault, now: number): boolean {
     this.advance(now);
+    if (this.wear.knows(name)) {
+      const { had, repair } = this.wear.end(name);
+      if (repair) this.active.delete(repair);
+      this.reportDue = true;
+      return had;
+    }
     if (!this.active.delete(name)) return false;
     this.reportDue = true;
     if (name === 'tank-overflow') this.overflowSent = false;
@@ -176,8 +207,18 @@ export class WaterModel implements DeviceModel {
     }
   }
 
+  /**
+   * A slow fault that has run its course ends in its failure, the fault the scenarios start at once. The tank
+   * runs dry when it is empty, however long the clogging took; the others fail at the end of their span.
+   */
+  private failDecays(at: number): void {
+    const due = this.wear.fail((name, d) => (name === 'inlet-decay' ? this.levelM3 < this.tankM3 * 0.03 && at > d.onset : at >= d.failAt));
+    for (const fault of due) this.startFault({ name: fault }, at);
+  }
+
   private slice(at: number, dt: number): void {
     const h = dt / 3_600_000;
+    if (this.wear.size > 0) this.failDecays(at);
     this.noise = wander(this.rng, this.noise, dt, 0.08, 15 * 60_000);
     this.chlorineNoise = wander(this.rng, this.chlorineNoise, dt, 0.03, 3_600_000);
     this.turbNoise = wander(this.rng, this.turbNoise, dt, 0.03, 30 * 60_000);
@@ -187,7 +228,8 @@ export class WaterModel implements DeviceModel {
     const level = this.levelM3 / this.tankM3;
     if (level < 0.9) this.refilling = true;
     if (level > 0.98) this.refilling = false;
-    const inflow = (this.refilling || this.active.has('tank-overflow')) && !dry ? REFILL_M3H : 0;
+    // A clogging strainer lets less and less through.
+    const inflow = (this.refilling || this.active.has('tank-overflow')) && !dry ? REFILL_M3H * (1 - this.wear.severity('inlet-decay', at)) : 0;
 
     const demand = this.demand(at);
     const broken = this.active.has('pump-fault');
@@ -257,7 +299,8 @@ export class WaterModel implements DeviceModel {
   private demand(at: number): number {
     const { hour, weekend } = localTime(at, this.timeZone);
     const base = (this.households * householdLph(hour, weekend) * (1 + this.noise)) / 1000;
-    return Math.max(0, base) + (this.active.has('water-leak') ? 6 : 0);
+    const leak = this.active.has('water-leak') ? LEAK_M3H : LEAK_M3H * this.wear.severity('leak-decay', at);
+    return Math.max(0, base) + leak;
   }
 
   private startPump(at: number, label = `P${this.running + 1}`): void {

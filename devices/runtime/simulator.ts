@@ -2,7 +2,8 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { Topics } from '../../src/topics.js';
 import { createModel, type DeviceSpec } from '../models/index.js';
 import { floodRoom, planFlood, type FloodOptions } from '../flood.js';
-import { applyFault, faultOf, isFlood, resolveTargets, type ScenarioStep } from '../scenarios.js';
+import { applyFault, faultOf, isDecay, isFlood, resolveTargets, type ScenarioStep } from '../scenarios.js';
+import { planDecays, type Decay } from '../sim/decay.js';
 import { SimClock } from '../sim/clock.js';
 import { Random } from '../sim/random.js';
 import { expandSite, placeOf, scaleSite, type Site } from '../site.js';
@@ -30,6 +31,11 @@ export interface SimulatorOptions {
   seed?: number;
   /** MQTT keepalive of every device in seconds (default 30): a dark device is noticed after 1.5 × this. */
   keepaliveS?: number;
+  /**
+   * Slow faults on a share of the devices they fit (devices/sim/decay.ts `planDecays`): each starts somewhere
+   * in its first span and fails at the end of its natural span, in simulated time. Default: none.
+   */
+  decay?: { fraction: number };
   /** How `mains-loss-flood` steps play (the fire's time and zone, how devices drop, their boot times). */
   flood?: FloodOptions;
   /** Lines for the user (scenarios started and ended, re-registrations). */
@@ -77,6 +83,8 @@ export class Simulator {
   private registered = 0;
   private readonly lastRejections: SimulatorStats['lastRejections'] = [];
   private startedAt = 0;
+  /** The decays `opts.decay` planned, each started when the simulated clock reaches its onset. */
+  readonly decays: Array<Decay & { device: string }> = [];
   /** Floods whose mains are out, by their distribution room. */
   private readonly floods = new Map<string, PlayingFlood>();
 
@@ -119,6 +127,20 @@ export class Simulator {
     this.devices.forEach((d, i) => d.reportFrom(this.startedAt + Math.floor((i / this.devices.length) * link.intervalMs)));
     let slot = 0;
     this.ticker = setInterval(() => this.tick(slot++ % SLOTS), SLOT_MS);
+    this.startDecays();
+  }
+
+  private startDecays(): void {
+    const fraction = this.opts.decay?.fraction ?? 0;
+    if (fraction <= 0) return;
+    this.decays.push(...planDecays(this.specs, { seed: this.opts.seed ?? 1, fraction, from: this.clock.now() }));
+    for (const d of this.decays) {
+      this.later(this.clock.toReal(d.onset - this.clock.now()), () => {
+        const model = this.byId.get(d.device)!.model;
+        applyFault(d.name, [model], true, this.clock.now(), d.failAt - d.onset);
+        this.opts.log?.(`decay ${d.name} started on ${d.device}: fails at ${new Date(d.failAt).toISOString()} (simulated)`);
+      });
+    }
   }
 
   /** Plays scenario steps: each starts `atMs` after the start and, with `forMs`, ends that much later. */
@@ -127,7 +149,8 @@ export class Simulator {
       const startIn = Math.max(0, this.startedAt + step.atMs - Date.now());
       this.later(startIn, () => {
         const ids = this.apply(step, true);
-        if (ids.length > 0 && step.forMs !== undefined) this.later(step.forMs, () => this.apply(step, false));
+        // A slow fault's `for` is its time to the failure: it is not ended.
+        if (ids.length > 0 && step.forMs !== undefined && !isDecay(step)) this.later(step.forMs, () => this.apply(step, false));
       });
     }
   }
@@ -146,7 +169,9 @@ export class Simulator {
       }
       acted = devices.map((d) => d.id);
     } else {
-      acted = applyFault(fault, devices.map((d) => d.model), begin, this.clock.now());
+      // A slow fault compressed into `for` of real time: that much simulated time at the simulator's speed.
+      const spanMs = isDecay(step) && step.forMs !== undefined ? step.forMs * this.clock.speed : undefined;
+      acted = applyFault(fault, devices.map((d) => d.model), begin, this.clock.now(), spanMs);
     }
     const what = begin ? 'started' : 'ended';
     this.opts.log?.(

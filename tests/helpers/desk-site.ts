@@ -27,7 +27,7 @@ export interface DeskSite {
 export async function startDeskSite(
   siteFile: string,
   env: Record<string, string>,
-  sim: Pick<SimulatorOptions, 'intervalMs' | 'speed' | 'seed'>,
+  sim: Pick<SimulatorOptions, 'intervalMs' | 'speed' | 'seed' | 'decay'>,
 ): Promise<DeskSite> {
   const gw = await startGateway(env);
   const site = await loadSite(siteFile);

@@ -49,6 +49,7 @@ describe('npm run simulate', () => {
   it('refuses a bad option value, naming the option', async () => {
     expect(await simulate([...target(), '--qos', '2'])).toMatchObject({ code: 2, output: expect.stringMatching(/--qos: expected 0 or 1, got "2"/) });
     expect(await simulate([...target(), '--interval', 'often'])).toMatchObject({ code: 2, output: expect.stringMatching(/--interval: expected a duration/) });
+    expect(await simulate([...target(), '--decay', '1.5'])).toMatchObject({ code: 2, output: expect.stringMatching(/--decay: expected a share from 0 to 1, got "1.5"/) });
   });
 
   it('says the gateway is unreachable instead of hanging', async () => {

@@ -295,6 +295,8 @@ it('covers every scenario of the lift, water, power, patrol, sos, environment an
       ...['mains-loss', 'breaker-trip', 'transformer-overheat', 'power-room-flooding', 'generator-fault', 'mains-loss-flood'],
       ...['checkpoint-skipped', 'patrol-tamper', 'sos-call', 'sos-fault', 'sos-tamper'],
       ...['leak', 'valve-fault', 'pollution', 'night-noise', 'bin-overfill', 'bin-fire'],
+      // Slow faults (issue 18, tests/unit/devices/decay.test.ts).
+      ...['pump-decay', 'inlet-decay', 'leak-decay', 'transformer-decay'],
     ].sort(),
   );
 });

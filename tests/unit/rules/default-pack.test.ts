@@ -11,7 +11,7 @@ import { device, SITE, T0 } from './harness.js';
 describe('the default rule pack (rules/)', () => {
   it('validates, every rule with an id of its own', async () => {
     const { rules } = await readRules('rules');
-    expect(rules.length).toBeGreaterThanOrEqual(72);
+    expect(rules.length).toBeGreaterThanOrEqual(78);
     expect(new Set(rules.map((r) => r.rule.id)).size).toBe(rules.length);
   });
 
@@ -49,6 +49,19 @@ describe('the default rule pack (rules/)', () => {
     }
     const usage = rules.filter((r) => r.rule.when.form === 'usage').map((r) => r.rule.id);
     expect(usage).toStrictEqual(['pump-service', 'lift-service-trips']);
+  });
+
+  it('warns before failures with forecasts and learned baselines (issue 18), each below the failure it foresees', async () => {
+    const { rules } = await readRules('rules');
+    const early = rules.filter((r) => r.rule.when.form === 'forecast' || r.rule.when.form === 'anomaly').map((r) => [r.rule.id, r.rule.when.form, r.rule.alarm?.severity]);
+    expect(early).toStrictEqual([
+      ['lamp-driver-ageing', 'anomaly', 'warning'],
+      ['pump-current-high', 'anomaly', 'minor'],
+      ['transformer-temperature-forecast', 'forecast', 'major'],
+      ['tank-dry-forecast', 'forecast', 'major'],
+      ['night-water-flow-high', 'anomaly', 'minor'],
+      ['night-base-load-high', 'anomaly', 'warning'],
+    ]);
   });
 
   it('makes every life-safety rule critical from the start, open until cleared by hand, with an urgent work order', async () => {
