@@ -7,6 +7,8 @@ export const ERROR_CODES = {
   conflict: 409,
   illegal_transition: 409,
   payload_too_large: 413,
+  /** The login throttle refuses a source's unknown tokens for a while (contract §15). */
+  too_many_requests: 429,
   storage_unavailable: 503,
   shutting_down: 503,
   broker_unavailable: 503,
@@ -73,5 +75,35 @@ export class ListenError extends Error {
           : `port ${port} could not be opened (${setting}): ${(cause as Error | undefined)?.message ?? String(cause)}`;
     super(why, { cause });
     this.name = 'ListenError';
+  }
+}
+
+/**
+ * A TLS file (TLS_CERT_FILE, TLS_KEY_FILE, TLS_CA_FILE) that cannot be read or used at start: names the setting
+ * and the file, so the one line printed tells the person starting the gateway what to fix (contract §15).
+ */
+export class TlsFileError extends Error {
+  constructor(
+    readonly setting: string,
+    readonly file: string,
+    problem: string,
+    cause: unknown,
+  ) {
+    super(`${setting}: ${file} ${problem}`, { cause });
+    this.name = 'TlsFileError';
+  }
+}
+
+/**
+ * A data directory the gateway must not use as it is: written by a newer release, or held by another running
+ * gateway. Its one line names the directory and what to do (docs/operations.md#upgrades-and-downgrades).
+ */
+export class DataDirError extends Error {
+  constructor(
+    readonly dataDir: string,
+    problem: string,
+  ) {
+    super(`DATA_DIR ${dataDir}: ${problem}`);
+    this.name = 'DataDirError';
   }
 }

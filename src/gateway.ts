@@ -6,6 +6,7 @@ import { ApiServer, buildApi, type ApiDeps } from './api/server.js';
 import { createAuth } from './broker/auth.js';
 import { createProfiledRouting } from './broker/profiled.js';
 import { Broker } from './broker/broker.js';
+import { DurablePersistence } from './broker/persistence.js';
 import { quotaOf } from './broker/quota.js';
 import { DYNSEC_RESPONSE_TOPIC, DynsecClient } from './broker/dynsec.js';
 import type { GatewayBroker } from './broker/gateway-broker.js';
@@ -31,6 +32,8 @@ import { EnergyService } from './energy/service.js';
 import { createRuleActions } from './rules/actions.js';
 import { RuleEngine } from './rules/engine.js';
 import { SiteModel } from './sites/model.js';
+import { TlsCertificates } from './tls/certificates.js';
+import { LoginThrottle } from './security/throttle.js';
 import { ProfileLoader, profileView } from './profiles/loader.js';
 import { modbusWrite, renderCommand } from './profiles/mapping.js';
 import { ModbusDevices } from './polling.js';
@@ -42,7 +45,10 @@ import { InfluxQuery } from './storage/influx/query.js';
 import type { InfluxWriter } from './storage/influx/writer.js';
 import { ruleHistory } from './storage/influx/rule-history.js';
 import { baselineHistory } from './storage/influx/baseline-history.js';
+import { DataDirLock } from './storage/state/data-lock.js';
 import { StateStore } from './storage/state/store.js';
+import { AuditTrail } from './audit/trail.js';
+import type { FolderLoad } from './shared/watched-folder.js';
 import type { Publish } from './topics.js';
 import { Upstream } from './upstream/upstream.js';
 import { WorkOrderService } from './workorders/service.js';
@@ -51,6 +57,10 @@ export interface Started {
   mqttPort: number;
   wsPort: number;
   httpPort: number;
+  /** The TLS listeners' ports (contract §15); 0 without TLS_CERT_FILE and TLS_KEY_FILE. */
+  mqttsPort: number;
+  wssPort: number;
+  httpsPort: number;
   /** Set only on the first start without ADMIN_TOKEN: the generated token, to be shown once. */
   generatedAdminToken?: string;
 }
@@ -66,6 +76,8 @@ export class Gateway {
   readonly bus: Bus;
   readonly writer: InfluxWriter;
   readonly store: StateStore;
+  /** Who did what, from where (contract §15). */
+  readonly audit: AuditTrail;
   readonly operators: OperatorRegistry;
   readonly registry: DeviceRegistry;
   /** Doors a fire released and nobody locked again (issue 17). */
@@ -97,6 +109,10 @@ export class Gateway {
   readonly energy: EnergyService;
   readonly reportScheduler: ReportScheduler;
   readonly api: ApiServer;
+  /** The certificate of the TLS listeners, reloaded when its files change; undefined without TLS_CERT_FILE. */
+  readonly tls?: TlsCertificates;
+  /** Failed logins slowed, then refused, per source address (contract §15): one throttle per protocol. */
+  readonly loginThrottles: { mqtt: LoginThrottle; http: LoginThrottle };
   /** What `/ready` answers. */
   readonly readiness: () => Readiness;
   private readonly parts: ReadonlyArray<Part | undefined>;
@@ -115,16 +131,30 @@ export class Gateway {
     this.bus = bus;
     this.writer = core.writer;
     this.lifecycle = new Lifecycle(log);
+    this.tls =
+      config.tls &&
+      new TlsCertificates({ ...config.tls, requestCert: config.tls.deviceCertAuth !== 'off' }, child('tls'), metrics);
+    const throttling = { maxDelayMs: config.loginThrottle.maxDelayMs };
+    this.loginThrottles = { mqtt: new LoginThrottle('mqtt', metrics, throttling), http: new LoginThrottle('http', metrics, throttling) };
     const publish: Publish = failures.countedPublish((...args) => this.broker.publish(...args));
     this.store = new StateStore(config.dataDir);
+    this.audit = new AuditTrail({ db: () => this.store.db, log: child('audit'), failures, metrics, retentionMs: config.auditRetentionMs });
     this.operators = new OperatorRegistry(this.store, child('operators'), config.adminToken);
     this.registry = new DeviceRegistry(this.store, bus, child('registry'), config.lastSeenFlushMs);
     this.bridges = new BridgeRegistry(this.store, child('bridges'));
+    // contract §15: when a rotated password's overlap ends, the connections made with either close; the new one
+    // reconnects. Only the embedded broker holds them (an external broker refuses overlaps).
+    const overlapEnded = (id: string) => {
+      if (this.broker instanceof Broker) this.broker.disconnectDevice(id);
+    };
+    this.registry.onOverlapEnded(overlapEnded);
+    this.bridges.onOverlapEnded(overlapEnded);
     this.profiles = new ProfileLoader({
       dir: config.profilesDir,
       log: child('profiles'),
       topicBase: config.baseTopic,
       onChange: () => void this.polling?.profilesChanged(),
+      edited: this.folderEdited('profiles.reload', config.profilesDir),
     });
     this.history = new InfluxQuery({ ...config.influx });
     this.commands = new Commands(topics, publish, bus, config.commandTimeoutMs, child('commands'), metrics, (device, action, params) =>
@@ -143,7 +173,7 @@ export class Gateway {
       online: (id: string) => this.registry.get(id)?.online ?? true,
       lastSeen: (id: string) => this.registry.get(id)?.lastSeen ?? null,
     };
-    this.sites = new SiteModel({ dir: config.sitesDir, log: child('sites'), timeZone: config.timeZone, onChange: () => this.notifier?.sitesChanged() });
+    this.sites = new SiteModel({ dir: config.sitesDir, log: child('sites'), timeZone: config.timeZone, onChange: () => this.notifier?.sitesChanged(), edited: this.folderEdited('sites.reload', config.sitesDir) });
     const places = this.sites;
     this.alarms = new AlarmService({ store: this.store, bus, topics, publish, writeLine, topology, places, log: child('alarms') });
     this.notifier = new Notifier({
@@ -153,7 +183,7 @@ export class Gateway {
       places,
       settings: config.notify,
       timeZone: config.timeZone,
-      consoleUrl: () => config.notify.consoleUrl ?? listenerUrl(config.http.host, this.api.port),
+      consoleUrl: () => config.notify.consoleUrl ?? (this.api.port ? listenerUrl(config.http.host, this.api.port) : listenerUrl(config.http.host, this.api.httpsPort, 'https')),
       openAlarms: () => this.alarms.list({ state: 'open', limit: 100_000 }),
       alarmOf: (id) => this.alarms.get(id),
       log: child('notify'),
@@ -168,7 +198,7 @@ export class Gateway {
     const ruleLog = child('rules');
     this.baselines = baselineHistory(this.history, (err, q, failures) => ruleLog.warn({ err, device: q.device, failures }, 'baseline history not read; learning from live readings'));
     this.rules = new RuleEngine({ bus, actions, log: ruleLog, timeZone: config.timeZone, state, failures, history: this.baselines });
-    this.ruleLoader = new RuleLoader({ dir: config.rulesDir, engine: this.rules, bus, log: child('rules') });
+    this.ruleLoader = new RuleLoader({ dir: config.rulesDir, engine: this.rules, bus, log: child('rules'), edited: this.folderEdited('rules.reload', config.rulesDir) });
     const sites = () => new Set(this.registry.list().map((d) => d.site));
     this.definitions = new DefinitionsPublisher({ bus, topics, publish, document: () => this.definitionsDocument(), sites, log: child('definitions') });
     this.energy = new EnergyService({
@@ -184,14 +214,22 @@ export class Gateway {
     this.reports = new ServiceReports({ store: this.store, influx: this.history, timeZone: config.timeZone, places, energy: this.energy });
     this.reportScheduler = new ReportScheduler({ dir: join(config.dataDir, 'reports'), cron: config.reportsCron, timeZone: config.timeZone, reports: this.reports, log: child('reports') });
     this.readiness = readinessOf({ broker: this.broker, store: this.store, writer: core.writer, upstream: this.upstream });
-    this.api = new ApiServer(() => buildApi(this.apiDeps(), config.http), config.http);
+    const tls = this.tls;
+    const https = tls && config.tls && { https: { tls, port: config.tls.httpsPort, limits: config.http, metrics, refusals: core.refusals, log: child('api') }, plain: config.tls.plainListeners };
+    this.api = new ApiServer(() => buildApi(this.apiDeps(), config.http), config.http, https);
     // What a former run left of the quota's alarms is older than this (clearFloodingAlarms).
     const constructedAt = Date.now();
     // In order; each after the parts it needs. Stopped in reverse: MQTT closes before the writer flushes, the
     // registry outlives the broker (the last wills still reach it), the state store closes last.
     this.parts = [
+      // First: a certificate file missing or invalid stops the start, naming it, before anything else opens.
+      this.tls,
       core.refusals,
+      // Before anything touches DATA_DIR: a second gateway on it is refused, and a restore can tell this one runs.
+      new DataDirLock(config.dataDir),
       this.store,
+      // Before everything that records in it; stopped after them.
+      this.audit,
       this.operators,
       this.registry,
       this.bridges,
@@ -225,22 +263,31 @@ export class Gateway {
       // After the sites and the registry: it works out the meters' last two months in the background.
       this.energy,
       this.api,
+      // Stopped first: the replies they hold back are answered before the listeners close.
+      this.loginThrottles.mqtt,
+      this.loginThrottles.http,
     ];
   }
 
   async start(): Promise<Started> {
     await this.lifecycle.start(this.parts);
-    const { port: mqttPort, wsPort } = this.broker.ports;
-    const httpPort = this.api.port;
-    this.log.info({ mqttPort, wsPort, httpPort }, 'gateway started');
+    const { port: mqttPort, wsPort, tlsPort: mqttsPort = 0, wssPort = 0 } = this.broker.ports;
+    const { port: httpPort, httpsPort } = this.api;
+    this.log.info({ mqttPort, wsPort, httpPort, mqttsPort, wssPort, httpsPort }, 'gateway started');
     this.operators.keepGeneratedAdminToken();
-    return { mqttPort, wsPort, httpPort, generatedAdminToken: this.operators.generatedAdminToken };
+    return { mqttPort, wsPort, httpPort, mqttsPort, wssPort, httpsPort, generatedAdminToken: this.operators.generatedAdminToken };
   }
 
   /** Stops in reverse order; every part is stopped even if one fails, and the failures are returned. */
   async stop(): Promise<Error[]> {
     this.stopping = true;
     return this.lifecycle.stop();
+  }
+
+  /** Records a reload an edit in a watched folder caused: nobody asked through the API, the gateway did (contract §15). */
+  private folderEdited(action: string, dir: string): (load: FolderLoad, files: string[]) => void {
+    return (load, files) =>
+      this.audit.record({ actor: 'system', source: 'file', action, target: dir, changes: load.ok ? { files, loaded: load.count } : { files, refused: load.errors.length } });
   }
 
   /** The definitions document with the alarm types of the rules in force. */
@@ -255,10 +302,12 @@ export class Gateway {
       log: core.log('api'),
       metrics: core.metrics,
       refusals: core.refusals,
+      loginThrottle: this.loginThrottles.http,
       bus: core.bus,
       registry: this.registry,
       unlockedAfterFire: (id) => this.fireRelease.unlockedAfterFire(id),
       operators: this.operators,
+      audit: this.audit,
       history: this.history,
       alarms: this.alarms,
       notificationsOf: (id) => this.notifier.notificationsOf(id),
@@ -278,6 +327,14 @@ export class Gateway {
       disconnect: async (id) => {
         await this.broker.disconnectDevice(id);
         await this.polling.remove(id);
+      },
+      // contract §15: a disabled, re-sited or deleted operator's MQTT connections close (it logs in again, or is refused);
+      // with an external broker its account follows instead.
+      operatorAccessChanged: async (operator, change) => {
+        if (this.broker instanceof Broker) return this.broker.disconnectOperator(operator.id);
+        if (!accounts) return;
+        if (change === 'deleted') await accounts.operatorDeleted(operator.id);
+        else await accounts.operatorChanged(operator);
       },
       pollOf: (id) => this.polling.stats(id) as Record<string, unknown> | undefined,
       sources: { profile: (id) => this.profiles.get(id), bridge: (id) => this.bridges.get(id) },
@@ -347,6 +404,10 @@ export class Gateway {
       findOperator: (id, password) => this.operators.authenticate(id, password),
       findBridge: (id, password) => this.bridges.authenticate(id, password),
       profiled,
+      throttle: this.loginThrottles.mqtt,
+      // contract §15: a device's client certificate, verified against TLS_CA_FILE, names it (docs/security.md#tls).
+      deviceCertAuth: config.tls?.deviceCertAuth ?? 'off',
+      deviceById: (id) => this.registry.get(id),
     });
     const routeProfiled = createProfiledRouting({
       ...profiled,
@@ -360,6 +421,21 @@ export class Gateway {
       log: core.log('broker'),
       metrics: core.metrics,
       failures: core.failures,
+      // contract §15: retained statuses and persistent sessions survive a restart; the gateway's own retained
+      // topics are republished from its state at start instead (alarms, work orders, incidents, definitions).
+      persistence: new DurablePersistence({
+        db: () => this.store.db,
+        // A registered device's status: one of a device deleted since is dropped at the next start.
+        durableRetained: (topic) => {
+          const t = core.topics.parseDevice(topic);
+          return t?.suffix === 'status' && this.registry.find(t.device, t.site, t.kind) !== undefined;
+        },
+        maxQueued: config.mqtt.maxQueued,
+        expiryMs: config.mqtt.sessionExpiryMs,
+        metrics: core.metrics,
+        log: core.log('broker'),
+        failed: (err) => core.failures.report('broker', err, { step: 'persistence' }),
+      }),
       ingest: (o, topic, suffix, payload, qos, resend) => ingest.handle(o, topic, suffix, payload, qos, resend),
       routeProfiled,
       resolveTopic: topicResolver(core.topics, (id, site, kind) => this.registry.find(id, site, kind)),
@@ -372,6 +448,8 @@ export class Gateway {
       deviceDisconnected: (id, clean) => {
         if (!this.stopping) this.registry.connectionClosed(id, clean, Date.now());
       },
+      tls: this.tls && config.tls && { serving: this.tls, mqttsPort: config.tls.mqttsPort, wssPort: config.tls.wssPort },
+      plain: config.tls?.plainListeners ?? true,
     });
   }
 
@@ -447,9 +525,9 @@ export class Gateway {
 }
 
 /** The HTTP listener's address as a link: the machine's name when it listens on every interface. */
-function listenerUrl(host: string, port: number): string {
+function listenerUrl(host: string, port: number, scheme = 'http'): string {
   const name = host === '0.0.0.0' || host === '::' ? hostname() : host.includes(':') ? `[${host}]` : host;
-  return `http://${name}:${port}`;
+  return `${scheme}://${name}:${port}`;
 }
 
 /** The profile when it is one devices publish with (MQTT); a Modbus profile gives no MQTT rights. */

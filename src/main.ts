@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig, readEnvironment } from './config/env.js';
-import { ListenError } from './errors.js';
-import { Gateway } from './gateway.js';
+import { DataDirError, ListenError, TlsFileError } from './errors.js';
+import { Gateway, type Started } from './gateway.js';
 import { createLogger, logFormatFor } from './log.js';
 import { IngestWorker } from './worker.js';
 
@@ -43,6 +43,13 @@ async function main(): Promise<void> {
     process.stdout.write(
       `gateway: MQTT on port ${started.mqttPort}, MQTT over WebSocket on port ${started.wsPort}, HTTP on port ${started.httpPort}\n`,
     );
+    // contract §15: the TLS listeners (an ingest worker has none); with PLAIN_LISTENERS=off the plain ports above are 0.
+    const secure: Partial<Started> = started;
+    if (secure.httpsPort) {
+      process.stdout.write(
+        `gateway: MQTT over TLS on port ${secure.mqttsPort}, MQTT over secure WebSocket on port ${secure.wssPort}, HTTPS on port ${secure.httpsPort}\n`,
+      );
+    }
     if (config.broker) {
       // The ports above are 0: with an external broker the gateway listens for no MQTT client of its own.
       const role = config.role === 'ingest' ? `ingest worker of share group ${config.broker.shareGroup}` : 'primary';
@@ -53,7 +60,9 @@ async function main(): Promise<void> {
     }
   } catch (err) {
     // A port that cannot be opened is the start's most common failure: one line naming the setting, no stack.
-    if (err instanceof ListenError) process.stderr.write(`gateway: ${err.message}\n`);
+    // Likewise a data dir written by a newer release or held by another gateway: one line saying what to do.
+    // And a TLS file that cannot be read or used: the setting and the file.
+    if (err instanceof ListenError || err instanceof DataDirError || err instanceof TlsFileError) process.stderr.write(`gateway: ${err.message}\n`);
     else log.fatal({ err }, 'gateway failed to start');
     await gateway.stop();
     process.exit(1);

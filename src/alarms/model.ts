@@ -48,6 +48,8 @@ export const AlarmSchema = z.strictObject({
   eta: TimeSchema.optional().meta({ description: 'a forecast rule: when the reading is predicted to cross its level (updated while the alarm is open)' }),
   expected: z.number().optional().meta({ description: "an anomaly rule: the device's own baseline (median) for that hour" }),
   z: z.number().optional().meta({ description: 'an anomaly rule: how far the value is from the baseline, in robust standard deviations (2 decimals)' }),
+  late: z.literal(true).optional().meta({ description: 'a schedule rule that was due while the gateway was down: raised at its start, late' }),
+  due: TimeSchema.optional().meta({ description: 'with `late`: when the schedule was due (the last due time missed)' }),
   ackedBy: z.string().optional(),
   ackedAt: TimeSchema.optional(),
   clearedBy: z.string().optional(),
@@ -69,7 +71,7 @@ export const alarmJsonSchema = (() => {
 })();
 
 /** What raising an alarm takes; a second raise of an open (site, type, source) bumps count and lastSeen. */
-export const AlarmRaiseSchema = AlarmSchema.pick({ severity: true, device: true, kind: true, zone: true, rule: true, message: true, value: true, eta: true, expected: true, z: true }).extend({
+export const AlarmRaiseSchema = AlarmSchema.pick({ severity: true, device: true, kind: true, zone: true, rule: true, message: true, value: true, eta: true, expected: true, z: true, late: true, due: true }).extend({
   /** The message in every language; without it `message` is the text in every language. */
   messages: TextsSchema.optional(),
   site: z.string().regex(SITE_RE, 'is not a site name'),

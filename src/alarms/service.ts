@@ -458,8 +458,8 @@ export class AlarmService {
 }
 
 /** What a forecast or an anomaly rule adds to its alarm (contract §13); undefined fields are dropped by compact. */
-function predicted(req: AlarmRaise): Pick<Alarm, 'eta' | 'expected' | 'z'> {
-  return { eta: req.eta, expected: req.expected, z: req.z };
+function predicted(req: AlarmRaise): Pick<Alarm, 'eta' | 'expected' | 'z' | 'late' | 'due'> {
+  return { eta: req.eta, expected: req.expected, z: req.z, late: req.late, due: req.due };
 }
 
 /** Whether an alarm is on its retained topic: open and not raised under a silence. */

@@ -5,11 +5,16 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { OperatorRegistry } from '../operators/registry.js';
 import type { RefusalLog } from '../refusal-log.js';
+import type { LoginThrottle } from '../security/throttle.js';
 import { httpServerOptions, limitConnectionsPerSource, type HttpLimits } from './http-limits.js';
+import { httpsPort, listenHttps, type HttpsListen } from './https.js';
+import type { AuditInput } from '../audit/trail.js';
+import { registerAudit } from './plugins/audit.js';
 import { registerAuth } from './plugins/auth.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { refuseNonFiniteBodies } from './plugins/finite.js';
 import { alarmRoutes, type AlarmRouteDeps } from './routes/alarms.js';
+import { auditRoutes, type AuditRouteDeps } from './routes/audit.js';
 import { consoleRoutes } from './routes/console.js';
 import { definitionRoutes, type DefinitionRouteDeps } from './routes/definitions.js';
 import { deviceRoutes, type DeviceRouteDeps } from './routes/devices.js';
@@ -37,9 +42,14 @@ export interface ApiDeps
     ReportRouteDeps,
     EnergyRouteDeps,
     DefinitionRouteDeps,
-    SiteRouteDeps {
+    SiteRouteDeps,
+    AuditRouteDeps {
   /** Started: its admin token is resolved. */
   operators: OperatorRegistry;
+  /** The audit trail (contract §15): audited routes are recorded in it, `GET /api/audit` reads it. */
+  audit: AuditRouteDeps['audit'] & { record(input: AuditInput): void };
+  /** Refused bearer tokens slowed, then answered 429, per source address (contract §15); absent: none. */
+  loginThrottle?: LoginThrottle;
 }
 
 /** What every role's HTTP server has: health, readiness and metrics, limits, error answers. */
@@ -84,6 +94,7 @@ export async function createApp(deps: AppDeps, limits: HttpLimits): Promise<Fast
         { name: 'energy', description: 'Energy and water use per site, building, zone or device and local hour, day or month: peak demand, base load, cost' },
         { name: 'events', description: 'Live changes of alarms, work orders and devices (server-sent events)' },
         { name: 'sites', description: 'Site files: buildings, floors, zones and their names, floor plans, who is on duty, the tariff' },
+        { name: 'audit', description: 'The audit trail: who acknowledged, cleared, commanded, registered, reloaded, from where (supervisor and admin)' },
         { name: 'definitions', description: 'What the gateway knows: kinds and their fields, severities, work-order statuses, alarm types' },
       ],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
@@ -99,7 +110,21 @@ export async function createApp(deps: AppDeps, limits: HttpLimits): Promise<Fast
 /** Builds the gateway's HTTP API (fastify/demo `app.ts`); `ApiServer` listens on it. */
 export async function buildApi(deps: ApiDeps, limits: HttpLimits): Promise<FastifyInstance> {
   const app = await createApp(deps, limits);
-  registerAuth(app, { adminTokenHash: deps.operators.adminTokenHash, operatorByToken: (t) => deps.operators.byToken(t) });
+  registerAuth(app, {
+    adminTokenHash: deps.operators.adminTokenHash,
+    operatorByToken: (t) => deps.operators.byToken(t),
+    throttle: deps.loginThrottle && { throttle: deps.loginThrottle, refusals: deps.refusals },
+  });
+  registerAudit(app, {
+    audit: deps.audit,
+    sites: {
+      alarm: (id) => deps.alarms.get(id)?.site,
+      workorder: (id) => deps.workOrders.get(id)?.site,
+      device: (id) => deps.registry.get(id)?.site,
+      silence: (id) => deps.silences.get(id)?.site,
+      bridge: (id) => deps.bridges.get(id)?.site,
+    },
+  });
   deviceRoutes(app, deps);
   operatorRoutes(app, deps);
   alarmRoutes(app, deps);
@@ -112,6 +137,7 @@ export async function buildApi(deps: ApiDeps, limits: HttpLimits): Promise<Fasti
   eventRoutes(app, deps);
   definitionRoutes(app, deps);
   siteRoutes(app, deps);
+  auditRoutes(app, deps);
   consoleRoutes(app);
   app.get('/docs', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
   app.get('/docs/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
@@ -122,33 +148,57 @@ export async function buildApi(deps: ApiDeps, limits: HttpLimits): Promise<Fasti
 export class ApiServer {
   readonly name = 'api';
   private app?: FastifyInstance;
+  private https?: Awaited<ReturnType<typeof listenHttps>>;
 
   constructor(
     private readonly build: () => Promise<FastifyInstance>,
     private readonly listen: { host: string; port: number },
+    /** HTTPS (contract §15), and whether the plain listener opens as well (PLAIN_LISTENERS); absent: plain only. */
+    private readonly secure?: { https: Omit<HttpsListen, 'host'>; plain: boolean },
   ) {}
 
   async start(): Promise<void> {
     const app = await this.build();
     try {
-      await app.listen(this.listen);
+      if (this.secure?.plain ?? true) await app.listen(this.listen);
     } catch (err) {
       await app.close();
       throw new ListenError('HTTP_PORT', this.listen.port, err);
+    }
+    try {
+      if (this.secure) this.https = await listenHttps(app, { ...this.secure.https, host: this.listen.host });
+    } catch (err) {
+      await app.close();
+      throw err;
     }
     this.app = app;
   }
 
   async stop(): Promise<void> {
     const app = this.app;
+    const https = this.https;
     this.app = undefined;
-    await closeApi(app);
+    this.https = undefined;
+    // Both listeners stop taking connections at once; the app's close ends the event streams on either.
+    const httpsClosed = https && new Promise<void>((r) => https.close(() => r()));
+    try {
+      await closeApi(app);
+    } finally {
+      https?.closeAllConnections();
+      await httpsClosed;
+    }
   }
 
-  /** The port bound (HTTP_PORT=0 means any free one). */
+  /** The port bound (HTTP_PORT=0 means any free one); 0 with PLAIN_LISTENERS=off. */
   get port(): number {
+    if (!(this.secure?.plain ?? true)) return 0;
     const address = this.app?.server.address();
     return typeof address === 'object' && address ? address.port : this.listen.port;
+  }
+
+  /** The HTTPS port bound (HTTPS_PORT=0 means any free one); 0 without TLS. */
+  get httpsPort(): number {
+    return httpsPort(this.https);
   }
 }
 

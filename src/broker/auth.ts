@@ -5,6 +5,8 @@ import type { DeviceRecord } from '../devices/registry.js';
 import type { Metrics } from '../metrics.js';
 import type { OperatorRecord } from '../operators/registry.js';
 import type { RefusalLog } from '../refusal-log.js';
+import type { LoginThrottle } from '../security/throttle.js';
+import { verifiedCertNames, type DeviceCertAuth } from './client-cert.js';
 import { DEVICE_SUFFIXES, filterCovers, topicMatches, type Topics } from '../topics.js';
 import { bridgeProfiles, bridgeTopic, devicePublishes, mayReadCommands, profileOf, receivesCommand, type ProfiledDeps } from './profiled.js';
 
@@ -19,11 +21,21 @@ export interface AuthDeps {
   /** Bridges, and the profiles of profiled devices and bridges (absent: the gateway has neither). */
   findBridge?(id: string, password: Buffer | undefined): BridgeRecord | undefined;
   profiled?: ProfiledDeps;
+  /** DEVICE_CERT_AUTH (docs/security.md#device-certificates); absent: off. */
+  deviceCertAuth?: DeviceCertAuth;
+  /** A registered device by id, for a client certificate that names it (no password involved). */
+  deviceById?(id: string): DeviceRecord | undefined;
+  /** Failed CONNECTs slowed, then refused, per source address and username (contract §15); absent: none. */
+  throttle?: LoginThrottle;
 }
 
 export type { Principal } from './principal.js';
 
 type AuthError = Error & { returnCode: number };
+
+/** Refusals answered CONNACK 5 (not authorized) rather than 4 (bad user name or password): no password helps. */
+// 'throttled': refused by the login throttle without checking the secret (contract §15).
+const NOT_AUTHORIZED = new Set(['anonymous', 'certificate_mismatch', 'certificate_required', 'throttled']);
 
 const principals = new WeakMap<Client, Principal>();
 
@@ -39,12 +51,49 @@ export function principalOf(client: Client | null): Principal | undefined {
 export function createAuth(deps: AuthDeps) {
   const refused = deps.metrics.counter('gateway_mqtt_refused_total', 'MQTT connections, publishes and subscriptions refused, by what and why');
 
+  /**
+   * contract §15: the login throttle around the checks. A blocked pair is refused without checking its secret
+   * or certificate (CONNACK 5); a failure past the first few is answered late; a success never waits.
+   */
   function authenticate(
     client: Client,
     username: string | undefined,
     password: Buffer | undefined,
     done: (err: AuthError | null, ok: boolean | null) => void,
   ): void {
+    const throttle = deps.throttle;
+    if (!throttle) return checkCredentials(client, username, password, done);
+    const source = sourceOf(client);
+    const user = username ?? '';
+    if (throttle.check(source, user).blocked) return refuse(client, 'connect', 'throttled', done, username);
+    checkCredentials(client, username, password, (err, ok) => {
+      if (ok) {
+        throttle.succeeded(source, user);
+        return done(err, ok);
+      }
+      const delayMs = throttle.failed(source, user);
+      if (delayMs === 0) return done(err, ok);
+      // A client that leaves while its reply waits frees its place at once; aedes ignores a late answer.
+      const conn = client.conn as { once?: (e: string, f: () => void) => void; off?: (e: string, f: () => void) => void } | undefined;
+      const gone = () => cancel();
+      const cancel = throttle.later(source, delayMs, () => {
+        conn?.off?.('close', gone);
+        done(err, ok);
+      });
+      conn?.once?.('close', gone);
+    });
+  }
+
+  function checkCredentials(
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+    done: (err: AuthError | null, ok: boolean | null) => void,
+  ): void {
+    // contract §15: a verified client certificate naming a registered device logs in as that device, and as no other.
+    const byCert = certifiedDevice(client, username);
+    if (typeof byCert === 'string') return refuse(client, 'connect', byCert, done, username);
+    if (byCert) return acceptDevice(client, byCert, done);
     if (username === undefined || username === '') {
       if (deps.allowAnonymous) {
         principals.set(client, { role: 'anonymous' });
@@ -55,11 +104,9 @@ export function createAuth(deps: AuthDeps) {
     const device = deps.findDevice(username, password);
     // A device behind a bridge speaks only through it: its own credentials open no connection.
     if (device?.source?.bridge !== undefined) return refuse(client, 'connect', 'behind_bridge', done, username);
-    if (device) {
-      const prefix = deps.topics.devicePrefix(device.site, device.kind, device.id);
-      principals.set(client, { role: 'device', device, prefix, cmdTopic: `${prefix}cmd` });
-      return done(null, true);
-    }
+    // DEVICE_CERT_AUTH=required: a device's password alone opens nothing (operators and bridges still use theirs).
+    if (device && deps.deviceCertAuth === 'required') return refuse(client, 'connect', 'certificate_required', done, username);
+    if (device) return acceptDevice(client, device, done);
     const bridge = deps.findBridge?.(username, password);
     if (bridge) {
       principals.set(client, { role: 'bridge', bridge });
@@ -74,6 +121,30 @@ export function createAuth(deps: AuthDeps) {
     refuse(client, 'connect', 'bad_credentials', done, username);
   }
 
+  function acceptDevice(client: Client, device: DeviceRecord, done: (err: AuthError | null, ok: boolean | null) => void): void {
+    const prefix = deps.topics.devicePrefix(device.site, device.kind, device.id);
+    principals.set(client, { role: 'device', device, prefix, cmdTopic: `${prefix}cmd` });
+    done(null, true);
+  }
+
+  /**
+   * The device a connection's verified client certificate names (CN or a DNS SAN equal to a registered id): the
+   * one the username names, or with no username the first named. A refusal reason when the certificate names a
+   * device but the username someone else, or a device behind a bridge. Undefined when no certificate names a
+   * registered device: the password decides then.
+   */
+  function certifiedDevice(client: Client, username: string | undefined): DeviceRecord | string | undefined {
+    if (!deps.deviceCertAuth || deps.deviceCertAuth === 'off' || !deps.deviceById) return undefined;
+    const names = verifiedCertNames(client);
+    const named = (names ?? []).map((n) => deps.deviceById!(n)).filter((d) => d !== undefined);
+    if (named.length === 0) return undefined;
+    const device = username === undefined || username === '' ? named[0] : named.find((d) => d.id === username);
+    // A certificate for device A never opens a connection as anybody else (contract §15).
+    if (!device) return 'certificate_mismatch';
+    if (device.source?.bridge !== undefined) return 'behind_bridge';
+    return device;
+  }
+
   function refuse(
     client: Client,
     what: string,
@@ -82,9 +153,10 @@ export function createAuth(deps: AuthDeps) {
     username?: string,
   ): void {
     refused({ what, reason });
-    deps.refusals.note(sourceOf(client), 'mqtt connection refused', { client: client.id, username, reason }, 'info');
+    // contract §15: at most one line a minute per source, with the attempts since the line before.
+    deps.refusals.noteAttempt(sourceOf(client), 'mqtt connection refused', reason, { client: client.id, username, reason }, 'info');
     // [MQTT-3.2.2.3] CONNACK return code 4 (bad user name or password) / 5 (not authorized)
-    const err = Object.assign(new Error('not authorized'), { returnCode: reason === 'anonymous' ? 5 : 4 });
+    const err = Object.assign(new Error('not authorized'), { returnCode: NOT_AUTHORIZED.has(reason) ? 5 : 4 });
     done(err, false);
   }
 

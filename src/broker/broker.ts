@@ -1,5 +1,7 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { createServer, type AddressInfo, type Server } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Origin } from '../bus.js';
@@ -11,6 +13,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { FailedHandoffs } from '../ingest/redelivery.js';
 import { SafeGroups } from '../shared/safe-groups.js';
+import type { TlsServing } from '../tls/certificates.js';
 import type { Publish } from '../topics.js';
 import { DROPPED_TOPIC, principalOf, type Auth, type Principal } from './auth.js';
 import type { GatewayBroker } from './gateway-broker.js';
@@ -18,6 +21,7 @@ import { limitPacketSize, MAX_PACKET_BYTES } from './packet-limit.js';
 import type { ProfiledMessage } from './profiled.js';
 import { DeviceQuota, MAX_DELAYED, mayBeLifeSafety, type Verdict } from './quota.js';
 import { FAIR_READ_DEFAULTS, FairReader, LoopDelay, lifeSafetyConnection, readMetrics } from './priority.js';
+import type { DurablePersistence } from './persistence.js';
 
 export interface BrokerDeps {
   config: Config['mqtt'];
@@ -42,6 +46,12 @@ export interface BrokerDeps {
   flooding?(o: Origin, on: boolean, rate: number): void;
   /** Where a failure outside ingest's own boundary is counted (stage `broker`). */
   failures: Failures;
+  /** Retained statuses and persistent sessions kept over a restart (broker/persistence.ts); absent: in memory only. */
+  persistence?: DurablePersistence;
+  /** The TLS listeners (MQTTS_PORT, MQTT_WSS_PORT) and their certificate; absent: no TLS listener. */
+  tls?: { serving: TlsServing; mqttsPort: number; wssPort: number };
+  /** False (PLAIN_LISTENERS=off): the plain TCP and WebSocket listeners are not opened. */
+  plain?: boolean;
 }
 
 /** A PUBACK waiting for its message to be safe, with what identifies the message if the hand-off fails. */
@@ -55,16 +65,18 @@ interface Waiting {
 /** The embedded aedes broker on TCP and WebSocket, with the gateway's security and ingest as its hooks. */
 export class Broker implements GatewayBroker {
   readonly name = 'broker';
-  ports = { port: 0, wsPort: 0 };
+  /** 0 for a listener not opened (TLS without its files, plain ones with PLAIN_LISTENERS=off). */
+  ports = { port: 0, wsPort: 0, tlsPort: 0, wssPort: 0 };
   private aedes?: Aedes;
-  private tcp?: Server;
-  private http?: HttpServer;
-  private wss?: WebSocketServer;
+  /** Every listening server with the WebSocket server on it, plain and TLS: closed together at stop. */
+  private listeners: Array<{ server: Server | HttpServer; wss?: WebSocketServer }> = [];
   /** The priority lane's read path (broker/priority.ts), unless MQTT_FAIR_READ=false. */
   private reader?: FairReader;
   private readonly loopDelay = new LoopDelay();
   /** Every live connection of each device: a device may hold more than one (several client ids). */
   private readonly deviceClients = new Map<string, Set<Client>>();
+  /** Every live connection of each operator: closed when it is disabled or deleted (contract §15). */
+  private readonly operatorClients = new Map<string, Set<Client>>();
   private readonly origins = new WeakMap<Client, { origin: Origin; prefix: string }>();
   /** QoS 1 messages whose hand-off failed: their resend is stored but reaches the rules only once. */
   private readonly failedHandoffs = new FailedHandoffs();
@@ -86,19 +98,26 @@ export class Broker implements GatewayBroker {
   /** Token buckets per device (contract: bridges' devices each have their own); undefined when off. */
   private readonly quota?: DeviceQuota<Origin>;
   private readonly quotaCounts: { refused: () => void; delayed: () => void };
+  /** A connection refused because its client id's stored session belongs to another principal. */
+  private readonly sessionTaken: () => void;
 
   constructor(private readonly deps: BrokerDeps) {
     const quota = (this.quota = deps.quota && this.createQuota(deps.quota));
     const count = (outcome: string) => deps.metrics.counterFor('gateway_quota_messages_total', 'Device messages over their quota, by outcome', { outcome });
     this.quotaCounts = quota ? { refused: count('refused'), delayed: count('delayed') } : { refused: () => undefined, delayed: () => undefined };
     if (quota) deps.metrics.gauge('gateway_quota_waiting', 'Device QoS 1 messages waiting for their quota now', () => quota.delayed);
+    this.sessionTaken = deps.metrics.counterFor('gateway_mqtt_refused_total', 'MQTT connections, publishes and subscriptions refused, by what and why', {
+      what: 'connect',
+      reason: 'session_of_another',
+    });
   }
 
   /** Listens on TCP and WebSocket; resolves with the ports bound (0 in the config means any free one). */
   async start(): Promise<{ port: number; wsPort: number }> {
     const { auth, log } = this.deps;
     const aedes = await Aedes.createBroker({
-      authenticate: auth.authenticate,
+      persistence: this.deps.persistence,
+      authenticate: (client, username, password, done) => this.authenticate(client, username, password, done),
       authorizePublish: (client, packet, done) => this.authorizePublish(client, packet, done),
       authorizeSubscribe: auth.authorizeSubscribe,
       authorizeForward: auth.authorizeForward,
@@ -139,23 +158,52 @@ export class Broker implements GatewayBroker {
         throw new Error('this aedes version has no read path to schedule: see broker/priority.ts (or set MQTT_FAIR_READ=false)');
       }
     };
-    this.tcp = createServer((socket) => handle(socket));
-    this.http = createHttpServer();
-    let port: number, wsPort: number;
+    await this.openListeners(handle);
+    return this.ports;
+  }
+
+  /**
+   * Opens the plain listeners (unless PLAIN_LISTENERS=off) and the TLS ones (with the certificate files); every
+   * listener's connections take the same path, `handle`: packet limit, fair reading, authenticate.
+   */
+  private async openListeners(handle: (stream: Parameters<Aedes['handle']>[0], req?: Parameters<Aedes['handle']>[1]) => void): Promise<void> {
+    const { config, tls, log } = this.deps;
+    const plain = this.deps.plain !== false;
+    const opened: Array<{ server: Server | HttpServer; port: number; setting: string; ws: boolean }> = [];
+    if (plain) {
+      const tcp = createServer((socket) => handle(socket));
+      opened.push({ server: tcp, port: config.port, setting: 'MQTT_PORT', ws: false }, { server: createHttpServer(), port: config.wsPort, setting: 'MQTT_WS_PORT', ws: true });
+    }
+    if (tls) {
+      // contract §15: MQTT over TLS and over secure WebSocket; `secureConnection` hands over the decrypted socket.
+      const tlsTcp = createTlsServer(tls.serving.serverOptions(), (socket) => handle(socket));
+      const https = createHttpsServer(tls.serving.serverOptions());
+      for (const server of [tlsTcp, https]) {
+        tls.serving.track(server);
+        // A client that does not trust the certificate, or speaks no TLS: its handshake fails, the others go on.
+        server.on('tlsClientError', (err) => log.debug({ err }, 'mqtt tls handshake failed'));
+      }
+      opened.push({ server: tlsTcp, port: tls.mqttsPort, setting: 'MQTTS_PORT', ws: false }, { server: https, port: tls.wssPort, setting: 'MQTT_WSS_PORT', ws: true });
+    }
+    const bound: number[] = [];
+    this.listeners = opened.map(({ server }) => ({ server }));
     try {
-      port = await listen(this.tcp, this.deps.config.port, this.deps.config.host, 'MQTT_PORT');
-      wsPort = await listen(this.http, this.deps.config.wsPort, this.deps.config.host, 'MQTT_WS_PORT');
+      for (const o of opened) bound.push(await listen(o.server, o.port, config.host, o.setting));
     } catch (err) {
       // A part that fails to start is not stopped by the lifecycle: release what was opened here.
       await this.stop();
       throw err;
     }
     // Only once listening: ws re-emits the server's listen error, which would escape as an uncaught exception.
-    this.wss = new WebSocketServer({ server: this.http });
-    this.wss.on('connection', (socket, req) => handle(createWebSocketStream(socket), req));
-    log.info({ port, wsPort, host: this.deps.config.host }, 'mqtt broker listening');
-    this.ports = { port, wsPort };
-    return this.ports;
+    opened.forEach((o, i) => {
+      if (!o.ws) return;
+      const wss = new WebSocketServer({ server: o.server as HttpServer });
+      wss.on('connection', (socket, req) => handle(createWebSocketStream(socket), req));
+      this.listeners[i].wss = wss;
+    });
+    const portOf = (setting: string) => bound[opened.findIndex((o) => o.setting === setting)] ?? 0;
+    this.ports = { port: portOf('MQTT_PORT'), wsPort: portOf('MQTT_WS_PORT'), tlsPort: portOf('MQTTS_PORT'), wssPort: portOf('MQTT_WSS_PORT') };
+    log.info({ ...this.ports, host: config.host }, 'mqtt broker listening');
   }
 
   /** Publishes as the gateway itself (commands, alarms, rejections); not subject to client ACLs. */
@@ -179,13 +227,18 @@ export class Broker implements GatewayBroker {
     for (const client of this.deviceClients.get(deviceId) ?? []) client.close();
   }
 
+  /** Closes every connection of an operator (disabled or deleted); its logins are refused from then on. */
+  disconnectOperator(operatorId: string): void {
+    for (const client of this.operatorClients.get(operatorId) ?? []) client.close();
+  }
+
   /** Whether a device or a bridge has a live connection now. */
   connected(id: string): boolean {
     return (this.deviceClients.get(id)?.size ?? 0) > 0;
   }
 
   get listening(): boolean {
-    return Boolean(this.tcp?.listening && this.aedes && !this.aedes.closed);
+    return Boolean(this.listeners[0]?.server.listening && this.aedes && !this.aedes.closed);
   }
 
   /** Stops taking connections, then closes every client (their wills are published and ingested first). */
@@ -195,14 +248,34 @@ export class Broker implements GatewayBroker {
     if (!aedes) return;
     this.reader?.stop();
     this.loopDelay.stop();
-    const tcpClosed = this.tcp ? new Promise<void>((r) => this.tcp!.close(() => r())) : Promise.resolve();
-    this.wss?.close();
-    const httpClosed = this.http ? new Promise<void>((r) => this.http!.close(() => r())) : Promise.resolve();
-    this.http?.closeAllConnections();
+    const closed = this.listeners.map(({ server, wss }) => {
+      const done = new Promise<void>((r) => server.close(() => r()));
+      wss?.close();
+      if ('closeAllConnections' in server) server.closeAllConnections();
+      return done;
+    });
+    this.listeners = [];
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
-    await Promise.all([tcpClosed, httpClosed]);
+    await Promise.all(closed);
+    // Once every client is closed: what their last acknowledgements changed is written before the store closes.
+    this.deps.persistence?.stop();
     this.deviceClients.clear();
+    this.operatorClients.clear();
     this.quota?.stop();
+  }
+
+  /**
+   * The gateway's authentication, then (contract §15) a stored session is only for the principal that made it:
+   * another principal with its client id gets CONNACK 2, identifier rejected [MQTT-3.2.2-3].
+   */
+  private authenticate(client: Client, username: string | undefined, password: Buffer | undefined, done: (err: (Error & { returnCode: number }) | null, ok: boolean | null) => void): void {
+    this.deps.auth.authenticate(client, username, password, (err, ok) => {
+      const persistence = this.deps.persistence;
+      if (err || !ok || !persistence || persistence.mayConnect(client)) return done(err, ok);
+      this.deps.auth.forget(client);
+      this.sessionTaken();
+      done(Object.assign(new Error('identifier rejected'), { returnCode: 2 }), false);
+    });
   }
 
   /**
@@ -337,7 +410,10 @@ export class Broker implements GatewayBroker {
   }
 
   private clientReady(client: Client): void {
-    const id = connectedAs(principalOf(client));
+    this.deps.persistence?.clientReady(client);
+    const p = principalOf(client);
+    if (p?.role === 'operator') addTo(this.operatorClients, p.operator.id, client);
+    const id = connectedAs(p);
     if (id === undefined) return;
     const clients = this.deviceClients.get(id) ?? new Set<Client>();
     clients.add(client);
@@ -346,7 +422,9 @@ export class Broker implements GatewayBroker {
 
   private clientGone(client: Client): void {
     const p = principalOf(client);
+    this.deps.persistence?.disconnected(client);
     this.deps.auth.forget(client);
+    if (p?.role === 'operator') removeFrom(this.operatorClients, p.operator.id, client);
     // Its messages still waiting for the quota were never acknowledged: the device sends them again.
     this.quota?.forget(client);
     const id = connectedAs(p);
@@ -368,6 +446,20 @@ function connectedAs(p: Principal | undefined): string | undefined {
   if (p?.role === 'device') return p.device.id;
   if (p?.role === 'bridge') return p.bridge.id;
   return undefined;
+}
+
+/** Adds a connection to an id's set. */
+function addTo(map: Map<string, Set<Client>>, id: string, client: Client): void {
+  const set = map.get(id) ?? new Set<Client>();
+  set.add(client);
+  map.set(id, set);
+}
+
+/** Removes a connection from an id's set, and the set once empty. */
+function removeFrom(map: Map<string, Set<Client>>, id: string, client: Client): void {
+  const set = map.get(id);
+  set?.delete(client);
+  if (set?.size === 0) map.delete(id);
 }
 
 /** Listens; a port that cannot be opened rejects with a ListenError naming `setting`. */

@@ -9,7 +9,7 @@ export interface GatewayBroker {
   /** Starts; resolves with the ports bound, 0 for an external broker (the gateway listens on none of its own). */
   start(): Promise<{ port: number; wsPort: number }>;
   /** The ports bound by start(), 0 before it and for an external broker. */
-  readonly ports: { port: number; wsPort: number };
+  readonly ports: { port: number; wsPort: number; tlsPort?: number; wssPort?: number };
   /** Stops taking messages; idempotent. */
   stop(): Promise<void>;
   /** Publishes as the gateway itself (commands, alarms, work orders, rejections). */

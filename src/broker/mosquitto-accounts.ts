@@ -139,6 +139,27 @@ export class MosquittoAccounts {
   }
 
   /**
+   * An operator's sites or disabled flag changed (contract §15): its role's ACLs follow its sites, and a disabled
+   * operator's client is disabled (Mosquitto disconnects it and refuses its logins). Resolves once confirmed.
+   */
+  async operatorChanged(operator: OperatorRecord): Promise<void> {
+    const rolename = `${OPERATOR_ROLE_PREFIX}${operator.id}`;
+    const responses = await this.deps.dynsec.send([
+      { command: 'modifyRole', rolename, acls: operatorAcls(this.deps.topics, operator.sites) },
+      { command: operator.disabled ? 'disableClient' : 'enableClient', username: operator.id },
+    ]);
+    for (const r of responses) check(r);
+    this.deps.log.info({ operator: operator.id, disabled: operator.disabled }, 'operator account changed on the broker');
+  }
+
+  /** Removes a deleted operator's client (Mosquitto disconnects it) and role; the next sync retries a failure. */
+  async operatorDeleted(id: string): Promise<void> {
+    await this.removeAccount(id, `${OPERATOR_ROLE_PREFIX}${id}`);
+    this.missing.operator.delete(id);
+    this.deps.log.info({ operator: id }, 'operator account removed from the broker');
+  }
+
+  /**
    * Removes a deleted device's client (Mosquitto disconnects it) and role. When the broker does not confirm,
    * the removal is tried again every 30 s and at the next connection; the deletion itself stands.
    */

@@ -35,6 +35,10 @@ const VARS = {
     allowAnonymous: v('MQTT_ALLOW_ANONYMOUS', bool.default(false)),
     /** The priority lane's read path (src/broker/priority.ts); false: aedes reads each socket as it comes. */
     fairRead: v('MQTT_FAIR_READ', bool.default(true)),
+    /** A persistent session (clean session off) not connected for this long is forgotten (src/broker/persistence.ts). */
+    sessionExpiryMs: v('MQTT_SESSION_EXPIRY', minDuration(1000).default(7 * 86_400_000)),
+    /** QoS 1 messages kept per persistent session; beyond it the oldest is dropped (like Mosquitto's max_queued_messages). */
+    maxQueued: v('MQTT_MAX_QUEUED', positiveInt.default(1000)),
   },
   // Slow and numerous HTTP clients (docs/security.md#slow-and-numerous-http-clients).
   http: {
@@ -49,6 +53,23 @@ const VARS = {
     keepAliveTimeoutMs: v('HTTP_KEEP_ALIVE_TIMEOUT', minDuration(100).default(72_000)),
     /** Open connections one remote address may hold; 0: no bound. */
     maxConnectionsPerSource: v('HTTP_MAX_CONNECTIONS_PER_SOURCE', z.coerce.number().int().min(0).default(128)),
+  },
+  // The gateway's own TLS (docs/security.md#tls): without the certificate and its key, no TLS listener.
+  tls: {
+    certFile: v('TLS_CERT_FILE', nonEmpty.optional()),
+    keyFile: v('TLS_KEY_FILE', nonEmpty.optional()),
+    /** The CA that signs device client certificates. */
+    caFile: v('TLS_CA_FILE', nonEmpty.optional()),
+    /** MQTT over TLS, MQTT over secure WebSocket, HTTPS for the API and the console (on the plain ones' hosts). */
+    mqttsPort: v('MQTTS_PORT', port.default(8883)),
+    wssPort: v('MQTT_WSS_PORT', port.default(8084)),
+    httpsPort: v('HTTPS_PORT', port.default(8443)),
+    /** `optional`: a device may log in with its certificate; `required`: devices must (a password alone is refused). */
+    deviceCertAuth: v('DEVICE_CERT_AUTH', z.enum(['off', 'optional', 'required']).default('off')),
+    /** False: the plain MQTT, WebSocket and HTTP listeners are not opened, only the TLS ones. */
+    plainListeners: v('PLAIN_LISTENERS', z.enum(['on', 'off']).default('on').transform((x) => x === 'on')),
+    /** How often the certificate files are read again; a change is served to new connections. */
+    reloadIntervalMs: v('TLS_RELOAD_INTERVAL', minDuration(100).default(10_000)),
   },
   influx: {
     url: v('INFLUX_URL', httpBase.default('http://127.0.0.1:8086')),
@@ -68,6 +89,11 @@ const VARS = {
     rate: v('DEVICE_MAX_RATE', z.coerce.number().min(0).max(1_000_000).default(10)),
     /** The bucket: messages a device may send at once; undefined: 50, or 5 s of the rate when that is more. */
     burst: v('DEVICE_MAX_BURST', positiveInt.max(1_000_000).optional()),
+  },
+  // Login throttling (docs/security.md#login-throttling); its other numbers are fixed.
+  loginThrottle: {
+    /** The longest a refused login's reply waits (the first slowed one waits 250 ms, or this if less). */
+    maxDelayMs: v('LOGIN_THROTTLE_MAX_DELAY', duration.refine((ms) => ms <= 20_000, 'at most 20s').default(4_000)),
   },
   dataDir: v('DATA_DIR', nonEmpty.default('./data')),
   rulesDir: v('RULES_DIR', nonEmpty.default('./rules')),
@@ -92,6 +118,8 @@ const VARS = {
   /** Undefined: readable lines on a terminal, JSON otherwise (log.ts). */
   logFormat: v('LOG_FORMAT', z.enum(['json', 'pretty']).optional()),
   commandTimeoutMs: v('COMMAND_TIMEOUT', duration.default(10_000)),
+  /** How long the audit trail keeps a record (docs/security.md#audit-trail). */
+  auditRetentionMs: v('AUDIT_RETENTION', minDuration(1000).default(365 * 86_400_000)),
   lastSeenFlushMs: v('LAST_SEEN_FLUSH_INTERVAL', duration.default(5_000)),
   rejectLogIntervalMs: v('REJECT_LOG_INTERVAL', duration.default(60_000)),
   /** Time to dueAt by work order priority. */
@@ -202,15 +230,17 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     );
   }
   const settings = valuesOf(VARS, parsed.data);
-  const problems = [...checkHttpSettings(settings), ...checkBrokerSettings(settings)];
+  const problems = [...checkHttpSettings(settings), ...checkBrokerSettings(settings), ...checkTlsSettings(settings)];
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(toConfig(settings));
 }
 
 /** The settings as the parts take them: a link that is not configured is undefined, and a role is chosen. */
-function toConfig({ upstream, broker, primary, ...settings }: Settings) {
+function toConfig({ upstream, broker, primary, tls, ...settings }: Settings) {
   return {
     ...settings,
+    /** The gateway's own TLS; undefined without its certificate and key (then no TLS listener, plain ones only). */
+    tls: tls.certFile && tls.keyFile ? { ...tls, certFile: tls.certFile, keyFile: tls.keyFile } : undefined,
     /** The link to headquarters; undefined without its url. */
     upstream: upstream.url ? { ...upstream, url: upstream.url } : undefined,
     /** `primary`: the whole gateway; `ingest`: an ingest worker (a share group set), which only validates and stores. */
@@ -233,6 +263,26 @@ function checkHttpSettings({ http }: Settings): string[] {
   if (http.headersTimeoutMs <= http.requestTimeoutMs) return [];
   const name = NAME.http;
   return [`${name.headersTimeoutMs}: must not be longer than ${name.requestTimeoutMs} (${formatDuration(http.requestTimeoutMs)}), which includes the headers`];
+}
+
+/** The TLS settings that only make sense together (docs/security.md#tls); each problem names its variable. */
+function checkTlsSettings({ tls, mqtt, broker }: Settings): string[] {
+  const name = NAME.tls;
+  const problems: string[] = [];
+  if (tls.certFile && !tls.keyFile) problems.push(`${name.keyFile}: required with ${name.certFile} (its private key)`);
+  if (tls.keyFile && !tls.certFile) problems.push(`${name.certFile}: required with ${name.keyFile} (the certificate of that key)`);
+  const on = Boolean(tls.certFile && tls.keyFile);
+  if (!on && tls.caFile) problems.push(`${name.caFile}: needs ${name.certFile} and ${name.keyFile} (client certificates are checked on the TLS listeners)`);
+  if (!on && !tls.plainListeners) problems.push(`${name.plainListeners}=off: needs ${name.certFile} and ${name.keyFile}, or nothing would listen`);
+  if (tls.deviceCertAuth !== 'off') {
+    const setting = `${name.deviceCertAuth}=${tls.deviceCertAuth}`;
+    if (!tls.caFile) problems.push(`${setting}: needs ${name.caFile} (the CA that signs device certificates)`);
+    if (broker.url) problems.push(`${setting}: the embedded broker checks device certificates; with ${NAME.broker.url} the external broker does`);
+    if (tls.deviceCertAuth === 'required' && mqtt.allowAnonymous) {
+      problems.push(`${setting}: contradicts ${NAME.mqtt.allowAnonymous}=true (anonymous clients may publish as any device)`);
+    }
+  }
+  return problems;
 }
 
 /** The settings that only make sense together (docs/scale-out.md); each problem names its variable. */

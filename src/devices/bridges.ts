@@ -1,7 +1,8 @@
 import type { Logger } from '../log.js';
 import { ConflictError, NotFoundError } from '../errors.js';
-import { hashSecret, newSecret, secretMatches } from '../secrets.js';
+import { hashSecret, newSecret } from '../secrets.js';
 import type { StateStore } from '../storage/state/store.js';
+import { CredentialHashes } from './credential-overlap.js';
 
 /**
  * A bridge: a vendor's gateway (zigbee2mqtt, a LoRaWAN network server, an access-control platform) that
@@ -22,12 +23,16 @@ interface BridgeRow {
   profiles: string;
   secret_hash: string;
   created_at: number;
+  previous_secret_hash: string | null;
+  previous_secret_until: number | null;
 }
 
 export class BridgeRegistry {
   readonly name = 'bridges';
   private readonly bridges = new Map<string, BridgeRecord>();
-  private readonly secretHashes = new Map<string, string>();
+  /** Password hashes, with the previous one during a rotation's overlap. */
+  private readonly secretHashes = new CredentialHashes((id) => this.overlapEnded?.(id));
+  private overlapEnded?: (id: string) => void;
 
   constructor(
     private readonly store: StateStore,
@@ -35,13 +40,14 @@ export class BridgeRegistry {
   ) {}
 
   stop(): void {
-    // Nothing held open: every change is written at once.
+    // Every change is written at once; only the overlap timers are held.
+    this.secretHashes.stop();
   }
 
   start(): void {
     for (const row of this.store.db.prepare('SELECT * FROM bridges').all() as BridgeRow[]) {
       this.bridges.set(row.id, { id: row.id, site: row.site, profiles: JSON.parse(row.profiles) as string[], createdAt: row.created_at });
-      this.secretHashes.set(row.id, row.secret_hash);
+      this.secretHashes.load(row.id, row.secret_hash, row.previous_secret_hash, row.previous_secret_until);
     }
   }
 
@@ -79,14 +85,40 @@ export class BridgeRegistry {
     const bridge = this.require(id);
     this.store.db.prepare('DELETE FROM bridges WHERE id = ?').run(id);
     this.bridges.delete(id);
-    this.secretHashes.delete(id);
+    this.secretHashes.forget(id);
     this.log.info({ bridge: id }, 'bridge deleted');
     return bridge;
   }
 
-  /** The bridge whose id and password these are, or undefined. */
+  /** Who closes the bridge's connections when a password overlap ends (the gateway: the broker). */
+  onOverlapEnded(listener: (id: string) => void): void {
+    this.overlapEnded = listener;
+  }
+
+  /**
+   * Replaces the bridge's MQTT password (new credentials). Without an overlap the old one stops working for new
+   * connections at once; with one (contract §15) it keeps working until the overlap ends, then never again, and
+   * the `onOverlapEnded` listener is called then (its connections close: the new password reconnects).
+   */
+  setPassword(id: string, password: string, overlapMs = 0): void {
+    this.require(id);
+    const hash = hashSecret(password);
+    if (overlapMs > 0) {
+      const until = Date.now() + overlapMs;
+      const previous = this.secretHashes.rotate(id, hash, until);
+      this.store.db
+        .prepare('UPDATE bridges SET secret_hash = ?, previous_secret_hash = ?, previous_secret_until = ? WHERE id = ?')
+        .run(hash, previous, previous === null ? null : until, id);
+    } else {
+      this.secretHashes.set(id, hash);
+      this.store.db.prepare('UPDATE bridges SET secret_hash = ?, previous_secret_hash = NULL, previous_secret_until = NULL WHERE id = ?').run(hash, id);
+    }
+    this.log.info({ bridge: id, overlapMs }, 'bridge credentials replaced');
+  }
+
+  /** The bridge whose id and password these are (the previous password too, during an overlap), or undefined. */
   authenticate(id: string, password: Buffer | undefined): BridgeRecord | undefined {
     const bridge = this.bridges.get(id);
-    return bridge && secretMatches(password, this.secretHashes.get(id)) ? bridge : undefined;
+    return bridge && this.secretHashes.matches(id, password) ? bridge : undefined;
   }
 }

@@ -1,8 +1,9 @@
 import type { Bus } from '../bus.js';
 import type { Logger } from '../log.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
-import { hashSecret, newSecret, secretMatches } from '../secrets.js';
+import { hashSecret, newSecret } from '../secrets.js';
 import type { StateStore } from '../storage/state/store.js';
+import { CredentialHashes } from './credential-overlap.js';
 import { fromRow, type DeviceRecord, type DeviceRow, type NewDevice } from './record.js';
 
 export { deviceJson, type DeviceRecord, type DeviceSource, type ModbusAddress, type NewDevice, type Position } from './record.js';
@@ -23,7 +24,9 @@ export class DeviceRegistry {
   /** The stage its failures are counted under. */
   readonly name = 'registry';
   private readonly devices = new Map<string, DeviceRecord>();
-  private readonly secretHashes = new Map<string, string>();
+  /** Password hashes, with the previous one during a rotation's overlap. */
+  private readonly secretHashes = new CredentialHashes((id) => this.overlapEnded?.(id));
+  private overlapEnded?: (id: string) => void;
   /** The devices behind each bridge, by the name the bridge gives them (`bridge \0 externalId or id`). */
   private readonly behindBridges = new Map<string, DeviceRecord>();
   private readonly dirty = new Set<string>();
@@ -43,10 +46,10 @@ export class DeviceRegistry {
     this.closeStatusLeftOnline();
     // Nothing is connected to a gateway that is just starting; devices turn online again as they speak.
     this.store.db.prepare('UPDATE devices SET online = 0').run();
-    const rows = this.store.db.prepare('SELECT * FROM devices').all() as DeviceRow[];
+    const rows = this.store.db.prepare('SELECT * FROM devices').all() as Array<DeviceRow & { previous_secret_hash: string | null; previous_secret_until: number | null }>;
     for (const row of rows) {
       this.remember(fromRow(row));
-      this.secretHashes.set(row.id, row.secret_hash);
+      this.secretHashes.load(row.id, row.secret_hash, row.previous_secret_hash, row.previous_secret_until);
     }
     this.bus.on('telemetryAccepted', this, (m) => this.touch(m.device, Date.now()));
     this.bus.on('eventAccepted', this, (m) => this.touch(m.device, Date.now()));
@@ -64,6 +67,7 @@ export class DeviceRegistry {
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.flushTimer = undefined;
     this.bus.removeListeners(this);
+    this.secretHashes.stop();
     // The gateway's own downtime counts as unavailable: a device online now is logged offline at the stop.
     const now = Date.now();
     for (const d of this.devices.values()) {
@@ -173,7 +177,7 @@ export class DeviceRegistry {
     })();
     this.devices.delete(id);
     if (device.source?.bridge !== undefined) this.behindBridges.delete(bridgeKey(device.source.bridge, device.source.externalId ?? id));
-    this.secretHashes.delete(id);
+    this.secretHashes.forget(id);
     this.dirty.delete(id);
     this.statusLog = this.statusLog.filter((c) => c.device !== id);
     this.log.info({ device: id, site: device.site }, 'device deleted');
@@ -197,19 +201,36 @@ export class DeviceRegistry {
     }
   }
 
-  /** Replaces the device's MQTT password (new credentials); the old one stops working for new connections. */
-  setPassword(id: string, password: string): void {
-    this.require(id);
-    const hash = hashSecret(password);
-    this.store.db.prepare('UPDATE devices SET secret_hash = ? WHERE id = ?').run(hash, id);
-    this.secretHashes.set(id, hash);
-    this.log.info({ device: id }, 'device credentials replaced');
+  /** Who closes the device's connections when a password overlap ends (the gateway: the broker). */
+  onOverlapEnded(listener: (id: string) => void): void {
+    this.overlapEnded = listener;
   }
 
-  /** The device whose id and password these are, or undefined. */
+  /**
+   * Replaces the device's MQTT password (new credentials). Without an overlap the old one stops working for new
+   * connections at once; with one (contract §15) it keeps working until the overlap ends, then never again, and
+   * the `onOverlapEnded` listener is called then (its connections close: the new password reconnects).
+   */
+  setPassword(id: string, password: string, overlapMs = 0): void {
+    this.require(id);
+    const hash = hashSecret(password);
+    if (overlapMs > 0) {
+      const until = Date.now() + overlapMs;
+      const previous = this.secretHashes.rotate(id, hash, until);
+      this.store.db
+        .prepare('UPDATE devices SET secret_hash = ?, previous_secret_hash = ?, previous_secret_until = ? WHERE id = ?')
+        .run(hash, previous, previous === null ? null : until, id);
+    } else {
+      this.secretHashes.set(id, hash);
+      this.store.db.prepare('UPDATE devices SET secret_hash = ?, previous_secret_hash = NULL, previous_secret_until = NULL WHERE id = ?').run(hash, id);
+    }
+    this.log.info({ device: id, overlapMs }, 'device credentials replaced');
+  }
+
+  /** The device whose id and password these are (the previous password too, during an overlap), or undefined. */
   authenticate(id: string, password: Buffer | undefined): DeviceRecord | undefined {
     const device = this.devices.get(id);
-    return device && secretMatches(password, this.secretHashes.get(id)) ? device : undefined;
+    return device && this.secretHashes.matches(id, password) ? device : undefined;
   }
 
   touch(id: string, now: number): void {

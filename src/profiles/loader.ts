@@ -69,7 +69,8 @@ export interface ProfileLoaderOptions {
   /** Told the whole new set each time one is put in force (the broker's ACL, the poller). */
   onChange?: (profiles: readonly LoadedProfile[]) => void;
   /** Quiet time after the last change in the folder before reloading; default 200 ms. */
-  debounceMs?: number;
+  debounceMs?: number;  /** Told the outcome of each reload an edit in the folder caused, with the files changed (the audit trail). */
+  edited?(load: FolderLoad, files: string[]): void;
 }
 
 export class ProfileLoader {
@@ -82,6 +83,7 @@ export class ProfileLoader {
       kind: profileFiles({ topicBase: opts.topicBase ?? DEFAULT_PARSE.topicBase }),
       log: opts.log,
       debounceMs: opts.debounceMs,
+      edited: opts.edited,
       // A failing listener is logged; the set stays in force.
       apply: (profiles) => {
         try {

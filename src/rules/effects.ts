@@ -56,10 +56,21 @@ export function applyChange(rule: Rule, change: Change, actions: RuleActions, lo
 }
 
 /** What a forecast (eta as ISO time) or an anomaly (expected, z) adds to the alarm (contract §13). */
-function alarmDetail(change: Change): { eta?: string; expected?: number; z?: number } {
+function alarmDetail(change: Change): { eta?: string; expected?: number; z?: number; late?: true; due?: string } {
   const d = change.detail;
   if (!d) return {};
-  return { ...(d.eta !== undefined && { eta: new Date(d.eta).toISOString() }), ...(d.expected !== undefined && { expected: d.expected }), ...(d.z !== undefined && { z: d.z }) };
+  return {
+    ...(d.eta !== undefined && { eta: new Date(d.eta).toISOString() }),
+    ...(d.expected !== undefined && { expected: d.expected }),
+    ...(d.z !== undefined && { z: d.z }),
+    ...lateness(change),
+  };
+}
+
+/** contract §15: a schedule's firing made at start for one missed while the gateway was down is late, and says when it was due. */
+function lateness(change: Change): { late?: true; due?: string } {
+  const due = change.detail?.due;
+  return due === undefined ? {} : { late: true, due: new Date(due).toISOString() };
 }
 
 /** A template rendered in every language with the same values, `{place}` in each language's words. */
@@ -135,6 +146,7 @@ function openWorkOrder(
       device: s.device,
       zone: s.zone,
       rule: rule.id,
+      ...(change.detail?.due !== undefined && { due: lateness(change).due }),
       by: `rule:${rule.id}`,
     }),
   );

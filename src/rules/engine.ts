@@ -55,6 +55,8 @@ export class RuleEngine {
   private running = false;
   private router?: Router;
   private defaultStore?: MemoryRuleStateStore;
+  /** Rules attached since this engine was made: a later attach is a reload, not the gateway's start. */
+  private readonly attachedBefore = new Set<string>();
 
   constructor(private readonly opts: RuleEngineOptions) {}
 
@@ -168,10 +170,13 @@ export class RuleEngine {
     const kinds = rule.match.kind ?? KIND_NAMES;
     const match = compileMatch(rule.match, true);
     const devices = () => devicesMatching(rule.match, this.opts.actions.devices());
+    const resumed = !this.attachedBefore.has(rule.id);
+    this.attachedBefore.add(rule.id);
     return {
       rule: rule.id,
       clock,
       timeZone,
+      resumed,
       state: a.state,
       devices,
       sites: () => rule.match.site ?? [...new Set(devices().map((d) => d.site))],

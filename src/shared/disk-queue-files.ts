@@ -5,8 +5,8 @@ import { join } from 'node:path';
 
 const SCAN_BLOCK = 8 * 1024 * 1024;
 /** `NNNNNNNNNN` + a suffix such as `.lp` or `.jsonl`. */
-const SEGMENT_NAME = /^(\d{10})(\.[A-Za-z0-9.]+)$/;
-const CURSOR_FILE = 'cursor.json';
+export const SEGMENT_NAME = /^(\d{10})(\.[A-Za-z0-9.]+)$/;
+export const CURSOR_FILE = 'cursor.json';
 export const NEWLINE = 0x0a;
 
 /** Where replay has got to: a segment and a byte offset in it (always at a line boundary). */

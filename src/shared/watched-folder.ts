@@ -130,6 +130,8 @@ export interface WatchedFolderOptions<T> {
   apply(items: readonly T[]): void;
   /** Quiet time after the last change in the folder before reloading; default 200 ms. */
   debounceMs?: number;
+  /** Told the outcome of each reload an edit in the folder caused, with the files changed (the audit trail). */
+  edited?(load: FolderLoad, files: string[]): void;
 }
 
 /** The set in force, replaced as a whole. */
@@ -143,6 +145,8 @@ export class WatchedFolder<T extends { file: string }> {
   private current: ItemSet<T> = { list: [], byId: new Map() };
   private watcher?: FSWatcher;
   private debounce?: NodeJS.Timeout;
+  /** The files changed since the last reload an edit caused. */
+  private readonly changed = new Set<string>();
   private chain: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly opts: WatchedFolderOptions<T>) {}
@@ -228,9 +232,10 @@ export class WatchedFolder<T extends { file: string }> {
     const { dir, log } = this.opts;
     const { many } = this.nouns();
     try {
-      this.watcher = watch(dir, () => {
+      this.watcher = watch(dir, (_event, file) => {
+        if (file && !file.startsWith('.')) this.changed.add(file);
         clearTimeout(this.debounce);
-        this.debounce = setTimeout(() => void this.reload(), this.opts.debounceMs ?? 200);
+        this.debounce = setTimeout(() => this.reloadEdited(), this.opts.debounceMs ?? 200);
       });
     } catch (err) {
       log.warn({ err, dir }, `${many} folder not watched; reload through the API`);
@@ -241,6 +246,13 @@ export class WatchedFolder<T extends { file: string }> {
       this.watcher?.close();
       this.watcher = undefined;
     });
+  }
+
+  /** A reload an edit caused; its outcome and the files changed are told to `edited`. */
+  private reloadEdited(): void {
+    const files = [...this.changed].sort();
+    this.changed.clear();
+    void this.reload().then((load) => this.opts.edited?.(load, files));
   }
 
   private nouns(): { one: string; many: string } {

@@ -18,7 +18,8 @@ export interface SiteModelOptions {
   /** Told each set put in force (the notifier re-arms its escalations); a throw is logged. */
   onChange?: (sites: readonly LoadedSite[]) => void;
   /** Quiet time after the last change in the folder before reloading (default 200 ms). */
-  debounceMs?: number;
+  debounceMs?: number;  /** Told the outcome of each reload an edit in the folder caused, with the files changed (the audit trail). */
+  edited?(load: FolderLoad, files: string[]): void;
 }
 
 const NO_NAMES: PlaceNames = Object.freeze({});
@@ -40,6 +41,7 @@ export class SiteModel implements SitePlaces, PlaceWords {
       kind,
       log: opts.log,
       debounceMs: opts.debounceMs,
+      edited: opts.edited,
       apply: (sites) => {
         try {
           opts.onChange?.(sites);

@@ -56,6 +56,10 @@ export interface WorkOrder {
   buildingName?: string;
   /** The rule that opened it, or absent when opened by hand. */
   rule?: string;
+  /** A schedule rule that was due while the gateway was down (contract §15): opened at its start, late. */
+  late?: true;
+  /** With `late`: when the schedule was due (ISO time); not `dueAt`, the time the work is due. */
+  due?: string;
   createdAt: string;
   dueAt: string;
   /** True once dueAt has passed while the work order was not resolved, closed or cancelled. */
@@ -75,6 +79,8 @@ export interface WorkOrderCreate {
   device?: string;
   zone?: string;
   rule?: string;
+  /** A schedule's firing missed while the gateway was down: when it was due (ISO time); the work order is marked late. */
+  due?: string;
   assignee?: string;
   /** Who opened it: an operator's name, `admin`, or `rule:<id>`. */
   by: string;

@@ -136,6 +136,7 @@ export class WorkOrderService {
       zone: req.zone,
       ...places.place(req.site, req.zone),
       rule: req.rule,
+      ...(req.due !== undefined && { late: true as const, due: req.due }),
       createdAt: at,
       dueAt: iso(now + this.deps.dueMs[req.priority]),
       overdue: false,

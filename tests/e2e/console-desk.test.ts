@@ -35,7 +35,7 @@ describe('the desk hears and sees a fire', () => {
     dataDir = await mkdtemp(join(tmpdir(), 'console-desk-'));
     gw = await startGateway(env(), dataDir);
     base = `http://127.0.0.1:${gw.httpPort}`;
-    desk = (await gw.api('POST', '/api/operators', { name: 'fire desk', sites: [SITE] })).body;
+    desk = (await gw.api('POST', '/api/operators', { name: 'fire desk', sites: [SITE], role: 'supervisor' })).body;
     for (const id of ['fire-b3-f1-01', 'fire-b3-f1-02']) detectors.push(await gw.connect(await gw.register(id, 'fire', SITE, ZONE)));
     browser = await launchBrowser();
   }, 60_000);

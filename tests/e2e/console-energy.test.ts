@@ -140,7 +140,7 @@ describe('the energy page in a real browser', () => {
     expect((await gw.api('POST', '/api/devices', { id: WATER.id, kind: 'water', site: SITE, zone: WATER.zone })).status).toBe(201);
     const plain = { id: 'plain-meter', zone: 'b1-power', name: '朴素苑总表', scale: 1 };
     expect((await gw.api('POST', '/api/devices', { id: plain.id, kind: 'energy', site: PLAIN, zone: plain.zone })).status).toBe(201);
-    desk = (await gw.api('POST', '/api/operators', { name: 'energy-desk', sites: [SITE, PLAIN, QUIET] })).body;
+    desk = (await gw.api('POST', '/api/operators', { name: 'energy-desk', sites: [SITE, PLAIN, QUIET], role: 'supervisor' })).body;
     // From a day before last month began (site time) to now, on quarter hours.
     const now = Math.floor(Date.now() / QUARTER_HOUR) * QUARTER_HOUR;
     const from = Date.parse(`${lastMonth()}-01T00:00:00${OFFSET}`) - 86_400_000;

@@ -60,7 +60,7 @@ describe('the night shift works a fire on the alarm page', () => {
     await writeSite(join(dataDir, 'sites'));
     gw = await startGateway({ RULES_DIR: resolve('rules') }, dataDir);
     base = `http://127.0.0.1:${gw.httpPort}`;
-    desk = (await gw.api('POST', '/api/operators', { name: 'night desk', sites: [SITE] })).body;
+    desk = (await gw.api('POST', '/api/operators', { name: 'night desk', sites: [SITE], role: 'supervisor' })).body;
     for (const [id, x, y] of [['smoke-12-01', 120, 80], ['smoke-12-02', 300, 120]] as const) {
       const res = await gw.api('POST', '/api/devices', { id, kind: 'fire', site: SITE, zone: FLOOR, position: { x, y } });
       expect(res.status).toBe(201);

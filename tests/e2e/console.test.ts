@@ -49,8 +49,8 @@ describe('the operator console in a real browser', () => {
       seed: 5,
     });
     await sim.start();
-    desk = (await gw.api('POST', '/api/operators', { name: 'security desk', sites: [SITE] })).body;
-    other = (await gw.api('POST', '/api/operators', { name: 'other desk', sites: [OTHER] })).body;
+    desk = (await gw.api('POST', '/api/operators', { name: 'security desk', sites: [SITE], role: 'supervisor' })).body;
+    other = (await gw.api('POST', '/api/operators', { name: 'other desk', sites: [OTHER], role: 'supervisor' })).body;
     await gw.register('fire-other-01', 'fire', OTHER, 'x1-f1');
     browser = await launchBrowser();
   }, 120_000);
@@ -307,7 +307,7 @@ describe('the operator console in a real browser', () => {
     };
 
     beforeAll(async () => {
-      garden = (await gw.api('POST', '/api/operators', { name: 'garden desk', sites: [GARDEN] })).body;
+      garden = (await gw.api('POST', '/api/operators', { name: 'garden desk', sites: [GARDEN], role: 'supervisor' })).body;
       const now = Date.now();
       for (const c of CASES) {
         const client = await gw.connect(await gw.register(c.id, c.kind, GARDEN, c.zone));
@@ -468,7 +468,7 @@ describe('the operator console in a real browser', () => {
         (await gw.api('GET', `/api/reports/service?site=${OAK}&period=day${start ? `&start=${start}` : ''}`, undefined, oak.token)).body;
 
       beforeAll(async () => {
-        oak = (await gw.api('POST', '/api/operators', { name: 'Night desk', sites: [OAK] })).body;
+        oak = (await gw.api('POST', '/api/operators', { name: 'Night desk', sites: [OAK], role: 'supervisor' })).body;
         const clients = new Map<string, Awaited<ReturnType<TestGateway['connect']>>>();
         const creds = new Map<string, { username: string; password: string }>();
         const devices = [

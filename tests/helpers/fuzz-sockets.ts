@@ -50,7 +50,10 @@ const SUBACK = 9;
  * the socket, so a half-sent packet holds nothing for long.
  */
 export async function runCase(port: number, c: PacketCase, accounts: Accounts, id: string, lingerMs: number): Promise<CaseResult> {
-  const socket = connect(port, '127.0.0.1');
+  // The hostile cases come from another address than the accounts' own logins, as an attacker on the network
+  // would: failed logins are throttled per source address (contract §15), and guessing a device's password
+  // from the device's own address would lock that device out, by design.
+  const socket = connect({ port, host: '127.0.0.1', localAddress: c.preamble === 'none' ? '127.0.0.2' : '127.0.0.1' });
   socket.setNoDelay(true);
   const frames = new Frames();
   let closed = false;

@@ -16,6 +16,10 @@ export interface TestGateway {
   mqttPort: number;
   wsPort: number;
   httpPort: number;
+  /** The TLS listeners' ports; 0 unless the test set TLS_CERT_FILE and TLS_KEY_FILE. */
+  mqttsPort: number;
+  wssPort: number;
+  httpsPort: number;
   dataDir: string;
   mqttUrl: string;
   /** Calls the HTTP API with the admin token (or `token`); resolves with the status and parsed body. */
@@ -36,6 +40,10 @@ export async function startGateway(env: Record<string, string> = {}, dataDir?: s
     MQTT_WS_PORT: '0',
     HTTP_HOST: '127.0.0.1',
     HTTP_PORT: '0',
+    // Listened on only when a test brings certificate files (TLS_CERT_FILE, TLS_KEY_FILE).
+    MQTTS_PORT: '0',
+    MQTT_WSS_PORT: '0',
+    HTTPS_PORT: '0',
     DATA_DIR: dir,
     ADMIN_TOKEN,
     // No rules unless a test brings its own: the repository's rule pack would act on every test's traffic.

@@ -8,11 +8,14 @@ export interface Seen {
   body: any;
 }
 
-/** An operator account on `sites`: its MQTT credentials, API token and name. */
-export async function createOperator(gw: TestGateway, name: string, sites: string[]) {
-  const res = await gw.api('POST', '/api/operators', { name, sites });
+/**
+ * An operator account on `sites` with `role` (the API's default, viewer, unless given): its id, MQTT credentials,
+ * API token and name.
+ */
+export async function createOperator(gw: TestGateway, name: string, sites: string[], role?: 'viewer' | 'guard' | 'maintenance' | 'supervisor' | 'admin') {
+  const res = await gw.api('POST', '/api/operators', { name, sites, ...(role && { role }) });
   if (res.status !== 201) throw new Error(`operator ${name}: ${res.status} ${JSON.stringify(res.body)}`);
-  return { name, mqtt: res.body.mqtt as { username: string; password: string }, token: res.body.token as string };
+  return { id: res.body.id as string, name, mqtt: res.body.mqtt as { username: string; password: string }, token: res.body.token as string };
 }
 
 /** A connected operator client subscribed to `filters`, recording every message it gets. */

@@ -26,8 +26,8 @@ describe('alarms over MQTT and the API (contract §4, §5)', () => {
   beforeAll(async () => {
     influx = await startInflux();
     gw = await startGateway({ INFLUX_URL: influx.url, INFLUX_DB: DB });
-    desk = await createOperator(gw, 'Desk', [SITE]);
-    elsewhere = await createOperator(gw, 'Elsewhere', [OTHER]);
+    desk = await createOperator(gw, 'Desk', [SITE], 'supervisor');
+    elsewhere = await createOperator(gw, 'Elsewhere', [OTHER], 'supervisor');
   });
   afterAll(async () => {
     await gw?.stop();
@@ -188,7 +188,7 @@ describe('alarms across a gateway restart', () => {
 
   it('keeps open alarms, republishes them retained, and escalates on time after the restart', async () => {
     gw = await startGateway({}, dataDir);
-    const desk = await createOperator(gw, 'Desk', [SITE]);
+    const desk = await createOperator(gw, 'Desk', [SITE], 'supervisor');
     const open = gw.gateway.alarms.raise(smoke('fire-x1')).alarm;
     const escalating = gw.gateway.alarms.raise(smoke('fire-x2', { escalate: { afterMs: 2500, to: 'critical' } })).alarm;
     const acked = gw.gateway.alarms.ack(gw.gateway.alarms.raise(smoke('fire-x3')).alarm.id, 'Desk');

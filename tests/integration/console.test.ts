@@ -236,8 +236,8 @@ describe('the console is served by the gateway', () => {
   });
 
   it('says who a token belongs to', async () => {
-    expect((await gw.api('GET', '/api/me', undefined, a.token)).body).toMatchObject({ role: 'operator', name: 'Desk A', sites: ['site-a'] });
-    expect((await gw.api('GET', '/api/me')).body).toStrictEqual({ role: 'admin', name: 'admin' });
+    expect((await gw.api('GET', '/api/me', undefined, a.token)).body).toMatchObject({ id: expect.any(String), role: 'viewer', name: 'Desk A', sites: ['site-a'], allowed: [] });
+    expect((await gw.api('GET', '/api/me')).body).toMatchObject({ role: 'admin', name: 'admin', allowed: expect.arrayContaining(['POST /api/operators']) });
     expect((await gw.api('GET', '/api/me', undefined, null)).status).toBe(401);
   });
 

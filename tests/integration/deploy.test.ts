@@ -112,7 +112,7 @@ describe('docker-compose.yml, as docker-compose config resolves it', () => {
   it("builds the gateway here, publishes its default ports and gives it 30 s to stop", () => {
     const g = resolved.services.gateway;
     expect(g.build?.context).toBe(ROOT.replace(/\/$/, ''));
-    const ports = [defaults.MQTT_PORT, defaults.MQTT_WS_PORT, defaults.HTTP_PORT];
+    const ports = [defaults.MQTT_PORT, defaults.MQTT_WS_PORT, defaults.HTTP_PORT, defaults.MQTTS_PORT, defaults.MQTT_WSS_PORT, defaults.HTTPS_PORT];
     expect(g.ports?.map((p) => [p.published, p.target])).toStrictEqual(ports.map((p) => [p, p]));
     expect(g.stop_grace_period).toBe('30s');
     expect(g.stop_signal).toBe('SIGTERM');
@@ -129,7 +129,12 @@ describe('docker-compose.yml, as docker-compose config resolves it', () => {
     expect(config.rulesDir).toBe('/app/rules');
     expect(config.mqtt.allowAnonymous).toBe(false);
     expect(config.adminToken).toBeUndefined();
-    expect([config.mqtt.port, config.mqtt.wsPort, config.http.port]).toStrictEqual(resolved.services.gateway.ports!.map((p) => p.target));
+    // The TLS listeners' ports as the gateway takes them once certificate files are set (none by default).
+    expect(config.tls).toBeUndefined();
+    const tls = loadConfig({ ...env, TLS_CERT_FILE: '/certs/gateway.pem', TLS_KEY_FILE: '/certs/gateway.key' }).tls!;
+    const targets = [config.mqtt.port, config.mqtt.wsPort, config.http.port, tls.mqttsPort, tls.wssPort, tls.httpsPort];
+    expect(targets).toStrictEqual(resolved.services.gateway.ports!.map((p) => p.target));
+    expect(resolved.services.gateway.volumes).toContain(`${join(ROOT, 'certs')}:/certs:ro`);
   });
 
   it('names one database for the gateway, InfluxDB and Grafana', () => {

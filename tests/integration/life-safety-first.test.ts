@@ -23,7 +23,7 @@ const alarmsOf = async (query: string) => (await gw.api('GET', `/api/alarms?${qu
 
 beforeAll(async () => {
   gw = await startGateway({ RULES_DIR: join(import.meta.dirname, '../fixtures/rules-life-safety') });
-  desk = await createOperator(gw, 'desk', [SITE]);
+  desk = await createOperator(gw, 'desk', [SITE], 'supervisor');
   fire = await gw.connect(await gw.register('fire-b1-f2-01', 'fire', SITE, 'b1-f2'));
   power = await gw.connect(await gw.register('power-b1', 'power', SITE, 'b1-power'));
 }, 30_000);

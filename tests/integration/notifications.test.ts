@@ -149,7 +149,7 @@ notify:
       },
       dir,
     );
-    desk = await createOperator(gw, 'Desk', [SITE]);
+    desk = await createOperator(gw, 'Desk', [SITE], 'guard');
   });
   afterAll(async () => {
     await gw?.stop();

@@ -143,8 +143,8 @@ describe('service reports (docs/reports.md)', () => {
     for (const a of ALARMS) insertAlarm(gw, a);
     for (const w of WORK_ORDERS) insertWorkOrder(gw, w);
     await writePoints(influx);
-    desk = await createOperator(gw, 'Desk', [SITE]);
-    elsewhere = await createOperator(gw, 'Elsewhere', [OTHER]);
+    desk = await createOperator(gw, 'Desk', [SITE], 'supervisor');
+    elsewhere = await createOperator(gw, 'Elsewhere', [OTHER], 'supervisor');
   });
   afterAll(async () => {
     await gw?.stop();
@@ -220,7 +220,7 @@ describe('service reports (docs/reports.md)', () => {
     let alarmDay: string;
 
     beforeAll(async () => {
-      guardDesk = await createOperator(gw, 'Guard desk', [BIRCH]);
+      guardDesk = await createOperator(gw, 'Guard desk', [BIRCH], 'guard');
       await publishNewKinds(gw);
       // Two trapped passengers and one emergency call; the trapped passenger of the 5th bumps lift b's open alarm.
       const alarms: Alarm[] = await eventually(async () => {

@@ -20,8 +20,8 @@ describe('work orders over MQTT and the API (contract §4, §5)', () => {
 
   beforeAll(async () => {
     gw = await startGateway({ WORKORDER_DUE_URGENT: '1500ms' });
-    desk = await createOperator(gw, 'Desk', [SITE]);
-    elsewhere = await createOperator(gw, 'Elsewhere', [OTHER]);
+    desk = await createOperator(gw, 'Desk', [SITE], 'supervisor');
+    elsewhere = await createOperator(gw, 'Elsewhere', [OTHER], 'supervisor');
   });
   afterAll(() => gw?.stop());
 
@@ -180,7 +180,7 @@ describe('work orders across a gateway restart', () => {
   it('keeps work orders, republishes the unclosed ones retained, and still makes them overdue on time', async () => {
     const env = { WORKORDER_DUE_URGENT: '3s' };
     gw = await startGateway(env, dataDir);
-    const desk = await createOperator(gw, 'Desk', [SITE]);
+    const desk = await createOperator(gw, 'Desk', [SITE], 'supervisor');
     const open = (await gw.api('POST', '/api/workorders', REQUEST)).body;
     const urgent = (await gw.api('POST', '/api/workorders', { ...REQUEST, priority: 'urgent' })).body;
     const cancelled = (await gw.api('POST', '/api/workorders', REQUEST)).body;

@@ -4,12 +4,13 @@ import { eventHistory, telemetryHistory } from '../../devices/history.js';
 import { KIND_NAMES, type KindName } from '../../devices/kinds/index.js';
 import { deviceJson, type DeviceRecord, type DeviceRegistry, type Position } from '../../devices/registry.js';
 import { checkSource, type SourceCatalog, type SourceInput } from '../../devices/source-check.js';
+import { parseDuration } from '../../config/duration.js';
 import { ConflictError, GatewayError, ValidationError } from '../../errors.js';
 import { newSecret } from '../../secrets.js';
 import type { InfluxQuery } from '../../storage/influx/query.js';
 import { DEVICE_ID_RE, SITE_RE, ZONE_RE } from '../../topics.js';
 import type { PlaceNames } from '../../shared/language.js';
-import { assertVisible, visibleSites } from '../plugins/auth.js';
+import { assertHoldsSites, assertVisible, visibleSites } from '../plugins/auth.js';
 import type { Readiness } from './system.js';
 import { deviceSchema, deviceSourceProperties, errorResponses, idParams } from './schemas.js';
 
@@ -84,7 +85,6 @@ export function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps): void 
   app.post<{ Body: { id: string; kind: KindName; site: string; zone: string; name?: string; tags?: Record<string, string>; parent?: string; position?: Position } & SourceInput }>(
     '/api/devices',
     {
-      config: { adminOnly: true },
       schema: {
         tags: ['devices'],
         summary: 'Register a device; its MQTT password is shown once',
@@ -94,6 +94,7 @@ export function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps): void 
     },
     async (request, reply) => {
       const { id, kind, site, zone, name, tags, parent, position } = request.body;
+      assertHoldsSites(request, [site], 'site');
       if (position) checkPosition(position, deps.places?.placeOf(site, zone)?.plan, zone);
       const source = checkSource(request.body, deps.sources);
       if (source && !source.modbus && deps.mqttProfilesUnavailable) throw new ValidationError('profile', deps.mqttProfilesUnavailable);
@@ -135,36 +136,42 @@ export function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps): void 
 
   app.delete<{ Params: { id: string } }>(
     '/api/devices/:id',
-    { config: { adminOnly: true }, schema: { tags: ['devices'], summary: 'Delete a device and close its connection', params: idParams } },
+    { schema: { tags: ['devices'], summary: 'Delete a device and close its connection', params: idParams } },
     async (request, reply) => {
-      const device = deps.registry.delete(request.params.id);
+      const device = deps.registry.delete(visible(request, request.params.id).id);
       await deps.disconnect(device.id);
       return reply.status(204).send();
     },
   );
 
-  app.post<{ Params: { id: string } }>(
+  app.post<{ Params: { id: string }; Body: { overlap?: string } | undefined }>(
     '/api/devices/:id/credentials',
     {
-      config: { adminOnly: true },
+      preValidation: bodyMayBeAbsent,
       schema: {
         tags: ['devices'],
-        summary: 'Issue new MQTT credentials (shown once); the old password stops working',
+        summary: 'Issue new MQTT credentials (shown once); the old password keeps working for the overlap (default 0), then never again',
         description:
-          "Also recreates the device's account on an external broker, e.g. one the gateway found missing at start (docs/scale-out.md).",
+          "With no overlap the device's connections close at once. With one, they close when it ends (those holding the new password " +
+          "reconnect). Also recreates the device's account on an external broker, e.g. one the gateway found missing at start " +
+          '(docs/scale-out.md); an external broker keeps one password per account, so an overlap is refused there.',
         params: idParams,
+        body: overlapBody,
         response: { 200: deviceSchema(true), ...errorResponses },
       },
     },
     async (request) => {
-      const device = deps.registry.require(request.params.id);
+      const device = visible(request, request.params.id);
+      const overlapMs = overlapOf(request.body?.overlap, deps.createDeviceAccount !== undefined);
+      if (overlapMs > 0 && device.source?.modbus) throw new ValidationError('overlap', `${device.id} is polled over Modbus: it has no MQTT password to overlap`);
       const password = newSecret();
       // External broker: the account is replaced (Mosquitto disconnects the old session) before the registry
       // takes the new secret, so a refusal leaves the old credentials working.
       if (deps.createDeviceAccount) await deps.createDeviceAccount(device, password);
-      deps.registry.setPassword(device.id, password);
-      // Embedded broker: connections made with the old password are closed.
-      if (!deps.createDeviceAccount) await deps.disconnect(device.id);
+      // contract §15: with an overlap the old password works until it ends, and its connections close then.
+      deps.registry.setPassword(device.id, password, overlapMs);
+      // Embedded broker, no overlap: connections made with the old password are closed now.
+      if (overlapMs === 0 && !deps.createDeviceAccount) await deps.disconnect(device.id);
       return { ...deviceJson(device), mqtt: { username: device.id, password } };
     },
   );
@@ -244,6 +251,31 @@ export function deviceRoutes(app: FastifyInstance, deps: DeviceRouteDeps): void 
     },
     async (request) => deps.sendCommand(visible(request, request.params.id), request.body.action, request.body.params),
   );
+}
+
+/** A POST whose body is optional: none at all reads as `{}` (fastify would refuse it as not an object). */
+export async function bodyMayBeAbsent(request: FastifyRequest): Promise<void> {
+  if (request.body === undefined || request.body === null) request.body = {};
+}
+
+/** The body of a credential rotation: how long the old password keeps working. */
+export const overlapBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { overlap: { type: 'string', maxLength: 16, description: 'how long the old password keeps working, e.g. "10m", "1d" (default 0, at most 30d)' } },
+} as const;
+
+/** The longest overlap: a forgotten rotation must not leave two passwords working for ever. */
+const MAX_OVERLAP_MS = 30 * 86_400_000;
+
+/** The overlap asked for, in ms (0 when absent); an external broker keeps one password per account, so none there. */
+export function overlapOf(text: string | undefined, externalBroker: boolean): number {
+  if (text === undefined) return 0;
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new ValidationError('overlap', 'must be a duration such as 30s, 10m, 2h or 1d');
+  if (ms > MAX_OVERLAP_MS) throw new ValidationError('overlap', 'must be at most 30d');
+  if (ms > 0 && externalBroker) throw new ValidationError('overlap', 'the external broker keeps one password per account: rotate without an overlap');
+  return ms;
 }
 
 /** Without its broker account the device could never connect, so it is not registered either. */

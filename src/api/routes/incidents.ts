@@ -2,9 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { IncidentSchema, SilenceSchema, type Alarm, type Incident, type Silence } from '../../alarms/model.js';
 import { SilenceCreateSchema, type SilenceCreate } from '../../alarms/silences.js';
+import type { DeviceRegistry } from '../../devices/registry.js';
+import { LIFE_SAFETY_EVENTS } from '../../devices/kinds/index.js';
 import { GatewayError, NotFoundError } from '../../errors.js';
+import { LIFE_SAFETY_ALARMS } from '../../reports/life-safety-figures.js';
 import { SITE_RE } from '../../topics.js';
-import { actor, assertVisible, visibleSites } from '../plugins/auth.js';
+import { actor, assertVisible, roleOf, visibleSites } from '../plugins/auth.js';
 import { alarmSchema } from './alarms.js';
 import { errorResponses, idParams } from './schemas.js';
 import { limitParam } from './list.js';
@@ -21,6 +24,8 @@ export interface IncidentRouteDeps {
     get(id: string): Silence | undefined;
     list(filter: { site?: string; sites?: readonly string[]; state?: Silence['state'] }): Silence[];
   };
+  /** The kinds of the devices a guard's silence names (life-safety ones are not a guard's to silence). */
+  registry: DeviceRegistry;
 }
 
 const jsonSchema = (schema: z.ZodType) => {
@@ -85,6 +90,10 @@ export function incidentRoutes(app: FastifyInstance, deps: IncidentRouteDeps): v
     async (request, reply) => {
       const sites = visibleSites(request);
       if (sites && !sites.includes(request.body.site)) throw new GatewayError('forbidden', `you may not silence site ${request.body.site}`);
+      if (roleOf(request) === 'guard') {
+        const why = guardMayNotSilence(request.body, (id) => deps.registry.get(id)?.kind);
+        if (why) throw new GatewayError('forbidden', `a guard may silence non-life-safety alarms for up to 1 h (${why}); this needs the supervisor role`);
+      }
       return reply.status(201).send(deps.silences.create(request.body, actor(request)));
     },
   );
@@ -116,4 +125,27 @@ export function incidentRoutes(app: FastifyInstance, deps: IncidentRouteDeps): v
       return deps.silences.end(silence.id, actor(request));
     },
   );
+}
+
+/** The longest silence a guard may set (contract §15: non-life-safety alarms, for a short time). */
+export const GUARD_SILENCE_MAX_MS = 3600_000;
+
+const LIFE_SAFETY_KINDS: ReadonlySet<string> = new Set(LIFE_SAFETY_EVENTS.map((e) => e.kind));
+const LIFE_SAFETY_TYPES: ReadonlySet<string> = new Set([...LIFE_SAFETY_EVENTS.map((e) => e.type), ...LIFE_SAFETY_ALARMS.map((a) => a.type)]);
+
+/**
+ * Why a guard may not create this silence, or undefined when it may: it must last at most an hour, and name no
+ * fire test, no life-safety kind (fire, sos, lift), no life-safety alarm type and no device of such a kind.
+ * Life-safety alarms are never silenced anyway; this keeps a guard off the devices that raise them.
+ */
+export function guardMayNotSilence(req: SilenceCreate, kindOf: (device: string) => string | undefined, now = Date.now()): string | undefined {
+  if (req.fireTest) return 'fireTest is set';
+  const { kind, type, devices } = req.match;
+  if (kind !== undefined && LIFE_SAFETY_KINDS.has(kind)) return `kind ${kind} raises life-safety alarms`;
+  if (type !== undefined && LIFE_SAFETY_TYPES.has(type)) return `type ${type} is a life-safety alarm`;
+  const device = devices?.find((d) => LIFE_SAFETY_KINDS.has(kindOf(d) ?? ''));
+  if (device !== undefined) return `device ${device} is of kind ${kindOf(device)}`;
+  const from = req.from ? Date.parse(req.from) : now;
+  if (Date.parse(req.to) - Math.max(from, now) > GUARD_SILENCE_MAX_MS) return 'this one is longer';
+  return undefined;
 }

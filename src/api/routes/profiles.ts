@@ -4,7 +4,9 @@ import { ConflictError, ValidationError } from '../../errors.js';
 import { ProfilesInvalidError, type ProfileReloadResult } from '../../profiles/loader.js';
 import type { Profile } from '../../profiles/profile.js';
 import { SITE_RE } from '../../topics.js';
-import { assertVisible, visibleSites } from '../plugins/auth.js';
+import { newSecret } from '../../secrets.js';
+import { assertHoldsSites, assertVisible, visibleSites } from '../plugins/auth.js';
+import { bodyMayBeAbsent, overlapBody, overlapOf } from './devices.js';
 import { credentialsSchema, errorResponses, idParams } from './schemas.js';
 
 export interface ProfileRouteDeps {
@@ -53,14 +55,13 @@ const bridgeSchema = (withCredentials: boolean) =>
 
 const bridgeJson = (b: BridgeRecord) => ({ id: b.id, site: b.site, profiles: b.profiles, createdAt: new Date(b.createdAt).toISOString() });
 
-/** `GET /api/profiles`, `POST /api/profiles/reload`, and the bridges: `POST`, `GET`, `DELETE /api/bridges`. */
+/** `GET /api/profiles`, `POST /api/profiles/reload`, and the bridges: `POST`, `GET`, `DELETE /api/bridges`, their credentials. */
 export function profileRoutes(app: FastifyInstance, deps: ProfileRouteDeps): void {
   app.get('/api/profiles', { schema: { tags: ['profiles'], summary: 'The device profiles in force' } }, async () => deps.profiles());
 
   app.post(
     '/api/profiles/reload',
     {
-      config: { adminOnly: true },
       schema: { tags: ['profiles'], summary: 'Reload the profiles folder; a bad file → 400 and the profiles in force stay', response: errorResponses },
     },
     async () => {
@@ -73,7 +74,6 @@ export function profileRoutes(app: FastifyInstance, deps: ProfileRouteDeps): voi
   app.post<{ Body: { id: string; site: string; profile?: string; profiles?: string[] } }>(
     '/api/bridges',
     {
-      config: { adminOnly: true },
       schema: {
         tags: ['profiles'],
         summary: 'Create a bridge account: one connection publishing for the devices registered to it; its password is shown once',
@@ -84,6 +84,7 @@ export function profileRoutes(app: FastifyInstance, deps: ProfileRouteDeps): voi
     async (request, reply) => {
       if (deps.bridgesUnavailable) throw new ValidationError('', deps.bridgesUnavailable);
       const { id, site, profile, profiles } = request.body;
+      assertHoldsSites(request, [site], 'site');
       if ((profile === undefined) === (profiles === undefined)) throw new ValidationError('profile', 'give either profile or profiles');
       const ids = profiles ?? [profile!];
       ids.forEach((p, i) => {
@@ -107,7 +108,6 @@ export function profileRoutes(app: FastifyInstance, deps: ProfileRouteDeps): voi
   app.delete<{ Params: { id: string } }>(
     '/api/bridges/:id',
     {
-      config: { adminOnly: true },
       schema: { tags: ['profiles'], summary: 'Delete a bridge with no devices left behind it: its credentials stop working and its connections close', params: idParams, response: errorResponses },
     },
     async (request, reply) => {
@@ -118,6 +118,31 @@ export function profileRoutes(app: FastifyInstance, deps: ProfileRouteDeps): voi
       deps.bridges.delete(bridge.id);
       await deps.disconnect(bridge.id);
       return reply.status(204).send();
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: { overlap?: string } | undefined }>(
+    '/api/bridges/:id/credentials',
+    {
+      preValidation: bodyMayBeAbsent,
+      schema: {
+        tags: ['profiles'],
+        summary: 'Issue new MQTT credentials for a bridge (shown once); the old password keeps working for the overlap (default 0), then never again',
+        description: "With no overlap the bridge's connections close at once; with one, when it ends (holding the new password, it reconnects).",
+        params: idParams,
+        body: overlapBody,
+        response: { 200: bridgeSchema(true), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const bridge = deps.bridges.require(request.params.id);
+      assertVisible(request, bridge.site, 'bridge', bridge.id);
+      const overlapMs = overlapOf(request.body?.overlap, false);
+      const password = newSecret();
+      // With an overlap its connections close when it ends; without, now.
+      deps.bridges.setPassword(bridge.id, password, overlapMs);
+      if (overlapMs === 0) await deps.disconnect(bridge.id);
+      return { ...bridgeJson(bridge), connected: deps.bridgeConnected(bridge.id), mqtt: { username: bridge.id, password } };
     },
   );
 }

@@ -38,7 +38,7 @@ export function ruleRoutes(app: FastifyInstance, deps: RuleRouteDeps): void {
 
   app.post(
     '/api/rules/reload',
-    { config: { adminOnly: true }, schema: { tags: ['rules'], summary: 'Reload the rules folder; a bad file → 400 and the rules in force stay', response: errorResponses } },
+    { schema: { tags: ['rules'], summary: 'Reload the rules folder; a bad file → 400 and the rules in force stay', response: errorResponses } },
     async () => {
       const result = await deps.reloadRules();
       if (!result.ok) throw new RulesInvalidError(result.errors);

@@ -91,7 +91,6 @@ export function siteRoutes(app: FastifyInstance, deps: SiteRouteDeps): void {
   app.post(
     '/api/sites/reload',
     {
-      config: { adminOnly: true },
       schema: {
         tags: ['sites'],
         summary: 'Reload the sites folder; a bad file → 400 naming the file, the site and the field, and the sites in force stay',

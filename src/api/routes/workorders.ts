@@ -36,6 +36,8 @@ export const workOrderSchema = {
     zoneName: { type: 'string', description: "the zone's name in the site's first language, when the site file knows it" },
     buildingName: { type: 'string', description: "its building's name in the site's first language, when known" },
     rule: { type: 'string', description: 'the rule that opened it; absent when opened by hand' },
+    late: { type: 'boolean', enum: [true], description: 'a schedule rule that was due while the gateway was down: opened at its start, late' },
+    due: { type: 'string', format: 'date-time', description: 'with `late`: when the schedule was due (not `dueAt`, when the work is due)' },
     createdAt: { type: 'string', format: 'date-time' },
     dueAt: { type: 'string', format: 'date-time' },
     overdue: { type: 'boolean' },

@@ -54,6 +54,8 @@ export interface ChangeDetail {
   eta?: number;
   expected?: number;
   z?: number;
+  /** contract §15: a schedule's firing missed while the gateway was down, made at its start: when it was due (epoch ms). */
+  due?: number;
 }
 
 /** One stored reading of a field: [epoch ms, value]. */
@@ -99,6 +101,11 @@ export interface ConditionContext {
   readonly clock: Clock;
   /** Site local time zone for `during` and schedules. */
   readonly timeZone: string;
+  /**
+   * True on the rule's first attach since the gateway started, false on a reload: what a condition missed while the
+   * gateway was down may be made up for then (a schedule's late firing), never after a reload.
+   */
+  readonly resumed: boolean;
   /** State saved before this attach (restart, reload), and a debounced way to save it now. */
   readonly state: { readonly initial: ReadonlyMap<string, unknown>; set(key: string, state: unknown): void };
   /** Registered devices the rule's `match` covers, now. */

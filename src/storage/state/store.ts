@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { DataDirError } from '../../errors.js';
 
 /** Schema migrations, applied in order; the index of the last one applied is `user_version`. */
 const MIGRATIONS = [
@@ -143,7 +144,92 @@ const MIGRATIONS = [
      locked INTEGER,
      released_at INTEGER NOT NULL
    );`,
+  // Roles and tokens (contract §15). Operators get a role and can be disabled; their API tokens move to a table of
+  // their own (several each, expiring, revocable). Each operator's one token is carried over and keeps working,
+  // and operators made before roles existed become supervisors: what they could do then (all but admin routes).
+  // A device's or a bridge's password replaced with an overlap keeps working until previous_secret_until (epoch ms).
+  `CREATE TABLE operator_tokens (
+     id TEXT PRIMARY KEY,
+     operator TEXT NOT NULL,
+     hash TEXT NOT NULL UNIQUE,
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER,
+     revoked_at INTEGER,
+     last_used_at INTEGER
+   );
+   CREATE INDEX operator_tokens_operator ON operator_tokens(operator);
+   INSERT INTO operator_tokens (id, operator, hash, created_at)
+     SELECT 'tok-' || lower(hex(randomblob(6))), id, token_hash, created_at FROM operators;
+   CREATE TABLE operators_roles (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     sites TEXT NOT NULL,
+     secret_hash TEXT NOT NULL,
+     role TEXT NOT NULL,
+     disabled INTEGER NOT NULL DEFAULT 0,
+     created_at INTEGER NOT NULL
+   );
+   INSERT INTO operators_roles (id, name, sites, secret_hash, role, disabled, created_at)
+     SELECT id, name, sites, secret_hash, 'supervisor', 0, created_at FROM operators;
+   DROP TABLE operators;
+   ALTER TABLE operators_roles RENAME TO operators;
+   ALTER TABLE devices ADD COLUMN previous_secret_hash TEXT;
+   ALTER TABLE devices ADD COLUMN previous_secret_until INTEGER;
+   ALTER TABLE bridges ADD COLUMN previous_secret_hash TEXT;
+   ALTER TABLE bridges ADD COLUMN previous_secret_until INTEGER;`,
+  // The audit trail (contract §15): at (epoch ms), who, from where, what, to what and what changed (JSON, no
+  // secrets). `site` is the target's site when known: operators read their sites' records. Pruned by age.
+  `CREATE TABLE audit (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     at INTEGER NOT NULL,
+     actor TEXT NOT NULL,
+     source TEXT NOT NULL,
+     action TEXT NOT NULL,
+     target TEXT,
+     site TEXT,
+     changes TEXT
+   );
+   CREATE INDEX audit_at ON audit(at);
+   CREATE INDEX audit_actor ON audit(actor, at);
+   CREATE INDEX audit_action ON audit(action, at);
+   CREATE INDEX audit_target ON audit(target, at);
+   CREATE INDEX audit_site ON audit(site, at);`,
+  // Durable broker state (contract §15, src/broker/persistence.ts): the retained statuses devices published, and
+  // the sessions of clients that connected with clean session off: who made each (`owner`, a principal), when it
+  // was last connected (epoch ms, for MQTT_SESSION_EXPIRY), its subscriptions and the QoS 1 messages queued for it.
+  `CREATE TABLE broker_retained (
+     topic TEXT PRIMARY KEY,
+     payload BLOB NOT NULL,
+     qos INTEGER NOT NULL
+   );
+   CREATE TABLE broker_sessions (
+     client_id TEXT PRIMARY KEY,
+     owner TEXT NOT NULL,
+     last_seen INTEGER NOT NULL
+   );
+   CREATE TABLE broker_subscriptions (
+     client_id TEXT NOT NULL,
+     topic TEXT NOT NULL,
+     qos INTEGER NOT NULL,
+     PRIMARY KEY (client_id, topic)
+   );
+   CREATE TABLE broker_outgoing (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     client_id TEXT NOT NULL,
+     broker_id TEXT,
+     broker_counter INTEGER NOT NULL,
+     message_id INTEGER,
+     topic TEXT NOT NULL,
+     payload BLOB NOT NULL,
+     qos INTEGER NOT NULL,
+     retain INTEGER NOT NULL,
+     queued_at INTEGER NOT NULL
+   );
+   CREATE INDEX broker_outgoing_client ON broker_outgoing(client_id, seq);`,
 ];
+
+/** The schema this release writes: the `user_version` of a store it has migrated (backups record it). */
+export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /** The embedded state store: one SQLite file under DATA_DIR, in WAL mode. */
 export class StateStore {
@@ -186,6 +272,15 @@ export class StateStore {
     db.pragma('synchronous = FULL');
     db.pragma('busy_timeout = 5000');
     const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) {
+      // Downgrade protection: an older release cannot know what a newer one's tables mean, so it never writes them.
+      db.close();
+      throw new DataDirError(
+        this.dataDir,
+        `state.db has schema version ${version}, written by a newer release; this release knows versions up to ${SCHEMA_VERSION}. ` +
+          'Run the newer release, or restore a backup made with this one (docs/operations.md#upgrades-and-downgrades)',
+      );
+    }
     for (let v = version; v < MIGRATIONS.length; v++) {
       db.transaction(() => {
         db.exec(MIGRATIONS[v]);

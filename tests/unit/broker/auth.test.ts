@@ -18,7 +18,7 @@ const device: DeviceRecord = {
   online: false,
   lastSeen: null,
 };
-const operator: OperatorRecord = { id: 'op-1', name: 'Desk', sites: ['maple-court'], createdAt: 0 };
+const operator: OperatorRecord = { id: 'op-1', name: 'Desk', sites: ['maple-court'], role: 'viewer', disabled: false, createdAt: 0 };
 
 function setup(allowAnonymous = false) {
   const metrics = new Metrics();

@@ -1,7 +1,8 @@
 import cron from 'node-cron';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { nextCronRun } from '../../../src/rules/conditions/schedule.js';
-import { harness, SITE, T0, useFakeTime } from './harness.js';
+import { lastCronRunBetween, nextCronRun } from '../../../src/rules/conditions/schedule.js';
+import { MemoryRuleStateStore } from '../../../src/rules/state.js';
+import { harness, rules, SITE, T0, useFakeTime } from './harness.js';
 
 beforeEach(() => useFakeTime());
 afterEach(() => vi.useRealTimers());
@@ -83,6 +84,109 @@ describe('schedule', () => {
   it('finds the next run from any date, through node-cron’s matcher', () => {
     const task = cron.createTask('30 6 * * *', () => undefined, { timezone: 'Asia/Tokyo' });
     expect(new Date(nextCronRun(task, Date.parse('2025-03-01T00:00:00Z'))).toISOString()).toBe('2025-03-01T21:30:00.000Z');
+    void task.destroy();
+  });
+});
+
+describe('schedule firings missed while the gateway was down (contract §15)', () => {
+  const DAILY = `
+- id: morning-round
+  match: { site: [maple-court] }
+  when: { schedule: "0 8 * * *" }
+  alarm: { type: round_due, severity: warning }
+  workOrder: { category: patrol, priority: normal, title: "Morning round" }
+`;
+  const DAY = 86_400_000;
+  /** Tuesday 7 January 2025, 08:00 UTC: the first due time after T0. */
+  const TUESDAY_8 = Date.parse('2025-01-07T08:00:00Z');
+
+  /** Runs the rules from T0 for `ms`, stops the gateway, and answers the state it left. */
+  async function runThenStop(yaml: string, ms: number): Promise<MemoryRuleStateStore> {
+    const state = new MemoryRuleStateStore();
+    const h = harness(yaml, { state });
+    await h.advance(ms);
+    h.engine.stop();
+    return state;
+  }
+
+  /** Starts the gateway again at `at` on the state a former run left. */
+  async function startAt(at: number, yaml: string, state: MemoryRuleStateStore) {
+    vi.setSystemTime(at);
+    const h = harness(yaml, { state });
+    await h.advance(0);
+    return h;
+  }
+
+  it('fires once at start, late, with the time it was due, in its work order and its alarm', async () => {
+    const state = await runThenStop(DAILY, 3_600_000);
+    const restart = TUESDAY_8 + 2 * 3_600_000;
+    const h = await startAt(restart, DAILY, state);
+    expect(h.actions.calls.map((c) => (c.op === 'raise' ? [c.op, c.at, c.req.late, c.req.due] : c.op === 'workOrder' ? [c.op, c.at, c.req.due] : [c.op]))).toStrictEqual([
+      ['raise', restart, true, '2025-01-07T08:00:00.000Z'],
+      ['workOrder', restart, '2025-01-07T08:00:00.000Z'],
+    ]);
+  });
+
+  it('fires only once for the last due time however long the downtime', async () => {
+    const state = await runThenStop(DAILY, 3_600_000);
+    const h = await startAt(TUESDAY_8 + 3 * DAY + 60_000, DAILY, state);
+    expect(h.actions.calls.filter((c) => c.op === 'workOrder').map((c) => c.op === 'workOrder' && c.req.due)).toStrictEqual(['2025-01-10T08:00:00.000Z']);
+  });
+
+  it('does not fire when nothing came due while it was down', async () => {
+    const state = await runThenStop(DAILY, 3_600_000);
+    const h = await startAt(TUESDAY_8 - 60_000, DAILY, state);
+    expect(h.actions.calls).toStrictEqual([]);
+    await h.advance(60_000);
+    expect(h.actions.calls.map((c) => c.op === 'workOrder' && c.req.due)).toStrictEqual([false, undefined]);
+  });
+
+  it('does not fire late for a rule added while the gateway was down', async () => {
+    const state = await runThenStop(`
+- id: other
+  when: { schedule: "0 8 * * *" }
+  workOrder: { category: patrol, priority: low }
+`, 3_600_000);
+    const h = await startAt(TUESDAY_8 + 3_600_000, DAILY, state);
+    expect(h.actions.calls).toStrictEqual([]);
+  });
+
+  it('does not fire late for a rule whose schedule changed while the gateway was down', async () => {
+    const state = await runThenStop(DAILY, 3_600_000);
+    const h = await startAt(TUESDAY_8 + 3_600_000, DAILY.replace('0 8 * * *', '30 8 * * *'), state);
+    expect(h.actions.calls).toStrictEqual([]);
+  });
+
+  it('does not fire late when a rule disabled for a while is enabled again by a reload', async () => {
+    const state = new MemoryRuleStateStore();
+    const h = harness(DAILY, { state });
+    await h.advance(3_600_000);
+    h.engine.setRules(rules(DAILY.replace('when:', 'enabled: false\n  when:')));
+    await h.advance(DAY);
+    h.engine.setRules(rules(DAILY));
+    await h.advance(0);
+    expect(h.actions.calls).toStrictEqual([]);
+  });
+
+  it('counts from its last heartbeat after a crash', async () => {
+    const state = new MemoryRuleStateStore();
+    const h = harness(DAILY, { state });
+    // Ran until Tuesday 07:00, then killed: its last heartbeat is the last word (no detach).
+    await h.advance(TUESDAY_8 - 3_600_000 - T0);
+    const left = structuredClone(state.data);
+    h.engine.stop();
+    state.data.clear();
+    for (const [rule, map] of left) state.data.set(rule, map);
+    const restart = TUESDAY_8 + 30 * 60_000;
+    const again = await startAt(restart, DAILY, state);
+    expect(again.actions.calls.map((c) => c.op === 'workOrder' && c.req.due).filter(Boolean)).toStrictEqual(['2025-01-07T08:00:00.000Z']);
+  });
+
+  it('finds the last due time in a long gap with a few look-ups', () => {
+    const task = cron.createTask('*/5 * * * * *', () => undefined, { timezone: 'UTC' });
+    const from = Date.parse('2025-01-01T00:00:00Z');
+    expect(new Date(lastCronRunBetween(task, from, from + 30 * DAY + 7_000)!).toISOString()).toBe('2025-01-31T00:00:05.000Z');
+    expect(lastCronRunBetween(task, from, from + 4_000)).toBeUndefined();
     void task.destroy();
   });
 });
