@@ -35,6 +35,13 @@ export function onUnauthorized(fn) {
   return () => unauthorized.delete(fn);
 }
 
+/** Listeners told when the API refuses a call for the role (403): the role may have changed since sign-in. */
+const forbidden = new Set();
+export function onForbidden(fn) {
+  forbidden.add(fn);
+  return () => forbidden.delete(fn);
+}
+
 /** Calls the API; answers the parsed JSON (or the text for CSV), throws ApiError for anything but 2xx. */
 export async function api(method, path, body, opts = {}) {
   const headers = { authorization: `Bearer ${opts.token ?? token()}` };
@@ -44,6 +51,7 @@ export async function api(method, path, body, opts = {}) {
   const payload = type.includes('json') ? await res.json() : await res.text();
   if (!res.ok) {
     if (res.status === 401 && !opts.token) for (const fn of unauthorized) fn();
+    if (res.status === 403 && !opts.token) for (const fn of forbidden) fn();
     throw new ApiError(res.status, typeof payload === 'object' ? payload : undefined);
   }
   return payload;

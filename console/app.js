@@ -1,7 +1,7 @@
 // The console's shell: sign-in, navigation, the banner and sound of life-safety alarms, and the live store every page reads.
 import { html, render, useEffect, useState } from '/vendor/htm-preact.js';
 import { alarmingNow, enableSound, isMuted, mute, muteMs, startAlerting, unmute } from './alerting.js';
-import { ApiError, api, forgetToken, follow, get, onUnauthorized, saveToken, token } from './api.js';
+import { ApiError, api, forgetToken, follow, get, onForbidden, onUnauthorized, saveToken, token } from './api.js';
 import { loadDefinitions, useDefinitions, defs } from './definitions.js';
 import { errorText } from './errors.js';
 import { clock, countdown, dateTime, duration, when } from './format.js';
@@ -9,12 +9,15 @@ import { forgetSnapshot, keepSnapshots, lastSnapshot, registerServiceWorker, res
 import { loadSites, placeText, siteTimeZone } from './sites.js';
 import { LANGUAGES, label, language, setLanguage, t } from './i18n.js';
 import { AlarmsPage, acknowledge, alarmText } from './pages/alarms.js';
+import { AuditPage } from './pages/audit.js';
+import { OperatorsPage } from './pages/operators.js';
 import { DevicePage, DevicesPage } from './pages/devices.js';
 import { EnergyPage } from './pages/energy.js';
 import { ReportsPage } from './pages/reports.js';
 import { RulesPage } from './pages/rules.js';
 import { SilencesPage } from './pages/silences.js';
 import { WorkOrdersPage } from './pages/workorders.js';
+import { atLeast, can } from './roles.js';
 import { awaitingAck, changed, isOpenAlarm, needsAck, putAlarm, sites, store, useNow, useStore } from './store.js';
 
 /** A list the gateway may not serve (an older gateway): shown empty rather than stopping the console. */
@@ -159,7 +162,7 @@ function Banner() {
     <time datetime=${a.firstSeen} title=${dateTime(a.firstSeen, siteTimeZone(a.site))}>${when(a.firstSeen, siteTimeZone(a.site), now)}</time>
     ${alarming.length > 1 && html`<span class="banner-more">${t('alarms.more', { n: alarming.length - 1 })}</span>`}
     <span class="banner-actions">
-      <button class="primary" data-action="banner-ack" onClick=${ack}>${t('alarms.ack')}</button>
+      ${can('POST /api/alarms/:id/ack') && html`<button class="primary" data-action="banner-ack" onClick=${ack}>${t('alarms.ack')}</button>`}
       ${sounding
         ? html`<button data-action="mute" onClick=${mute}>${t('sound.mute', { d: duration(muteMs()) })}</button>`
         : muted && html`<span class="muted-left" data-testid="muted">${t('sound.muted', { left: countdown(s.mute.until - now) })}</span>
@@ -198,15 +201,20 @@ function Shell({ onSignOut }) {
     ['silences', t('nav.silences'), silences],
     ['reports', t('nav.reports')],
     ['energy', t('nav.energy')],
+    // The audit trail is the supervisors' and admins' (contract §15); the others do not see the entry.
+    ...(atLeast('supervisor') ? [['audit', t('nav.audit')]] : []),
+    ...(atLeast('admin') ? [['operators', t('nav.operators')]] : []),
   ];
   const body = {
     alarms: () => html`<${AlarmsPage} />`,
     workorders: () => html`<${WorkOrdersPage} />`,
     devices: () => (arg ? html`<${DevicePage} id=${arg} />` : html`<${DevicesPage} />`),
     rules: () => html`<${RulesPage} />`,
-    silences: () => html`<${SilencesPage} />`,
+    silences: () => html`<${SilencesPage} key=${arg ?? ''} alarm=${arg} />`,
     reports: () => html`<${ReportsPage} />`,
     energy: () => html`<${EnergyPage} />`,
+    audit: () => html`<${AuditPage} />`,
+    operators: () => html`<${OperatorsPage} />`,
   }[page] ?? (() => html`<${AlarmsPage} />`);
   return html`
     <a class="skip" href="#main" onClick=${(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>${t('a11y.skip')}</a>
@@ -220,7 +228,7 @@ function Shell({ onSignOut }) {
         <span class=${s.live ? 'live on' : 'live off'} title=${s.live ? t('live.connected') : t('live.disconnected')}>
           ● ${s.live ? t('live.connected') : t('live.disconnected')}</span>
         <${LanguagePicker} />
-        <span class="who">${s.me?.name}</span>
+        <span class="who">${s.me?.name}${s.me?.role && html` <span class="role" data-testid="role" data-role=${s.me.role}>${label('role', s.me.role)}</span>`}</span>
         <button class="link" onClick=${onSignOut}>${t('nav.logout')}</button>
       </span>
     </header>
@@ -241,6 +249,12 @@ function App() {
   useEffect(() => {
     const back = () => { forgetToken(); forgetSnapshot(); setMe(undefined); };
     const off = onUnauthorized(back);
+    // Refused for the role (it may have changed since sign-in): read it again, so the pages hide what it may not do.
+    const offForbidden = onForbidden(() => get('/api/me').then((fresh) => {
+      if (!store.me) return;
+      store.me = fresh;
+      changed();
+    }, (err) => console.warn('role not read again', err)));
     registerServiceWorker();
     // Without a connection (not a refused token), the last data this tab showed, marked as old, rather than nothing.
     const offline = (err) => {
@@ -253,7 +267,7 @@ function App() {
     };
     if (token()) get('/api/me').then(setMe, offline).finally(() => setChecked(true));
     else setChecked(true);
-    return off;
+    return () => { off(); offForbidden(); };
   }, []);
   useEffect(() => {
     if (!me) return undefined;

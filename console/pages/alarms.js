@@ -7,6 +7,7 @@ import { defs } from '../definitions.js';
 import { errorText } from '../errors.js';
 import { alarmOrder, dateTime, incidentOrder, num, when } from '../format.js';
 import { inLanguage, label, language, t, valueLabel } from '../i18n.js';
+import { can } from '../roles.js';
 import { named, placeOf, placeText, siteName, siteTimeZone } from '../sites.js';
 import { awaitingAck, changed, needsAck, putAlarm, sites, store, useNow, useStore } from '../store.js';
 import { AlarmDialog, IncidentDetail, PredictionFacts, UnlockedDoors, unlockedDoors } from './alarm-detail.js';
@@ -157,7 +158,7 @@ function IncidentCard({ group: g, open, onToggle }) {
       ${g.alarms.length > 1 && html`<span class="count">${t('alarms.incidentAlarms', { n: g.alarms.length })}</span>`}
       <span class="muted" title=${`${dateTime(first, siteTimeZone(top.site))} – ${dateTime(last, siteTimeZone(top.site))}`}>${when(first, siteTimeZone(top.site))}</span>
       <span class="head-actions">
-        ${g.alarms.length > 1 && unacked.length > 0 && html`<button class="primary" data-action="ack-all" disabled=${busy} onClick=${ackAll}>
+        ${g.alarms.length > 1 && unacked.length > 0 && can('POST /api/alarms/:id/ack') && html`<button class="primary" data-action="ack-all" disabled=${busy} onClick=${ackAll}>
           ${t('alarms.ackAll')} (${unacked.length})</button>`}
         <button data-action="detail" aria-expanded=${String(open)} aria-controls=${detailId} onClick=${onToggle}>${t('alarms.detail')}</button>
       </span>
@@ -188,6 +189,9 @@ function WorkOrderFact({ id }) {
     ${wo && html` · ${wo.assignee ? t('alarms.assignedTo', { name: wo.assignee }) : t('alarms.unassigned')} · ${label('status', wo.status)}`}
   </dd></div>`;
 }
+
+/** Whether the alarm card offers "Silence…": a life-safety alarm is never silenced, whatever the role. */
+const canSilence = (a) => can('POST /api/silences') && a.lifeSafety !== true && !a.silenced && a.state !== 'cleared' && Boolean(a.device);
 
 /** One open alarm: its sentence in the page's language, where it is in words, its times, and its actions. */
 function AlarmCard({ alarm: a }) {
@@ -225,9 +229,10 @@ function AlarmCard({ alarm: a }) {
     </dl>
     ${error && html`<p class="error" role="alert">${error}</p>`}
     <div class="actions">
-      ${needsAck(a) && html`<button class="primary" data-action="ack" aria-label=${`${t('alarms.ack')}: ${typeLabel} · ${a.device ?? a.source}`} onClick=${ack}>${t('alarms.ack')}</button>
+      ${needsAck(a) && can('POST /api/alarms/:id/ack') && html`<button class="primary" data-action="ack" aria-label=${`${t('alarms.ack')}: ${typeLabel} · ${a.device ?? a.source}`} onClick=${ack}>${t('alarms.ack')}</button>
         <button data-action="ack-note" onClick=${() => setDialog('ack')}>${t('alarms.ackNote')}</button>`}
-      ${a.state !== 'cleared' && html`<button class="danger" data-action="clear" onClick=${() => setDialog('clear')}>${t('alarms.clear')}</button>`}
+      ${a.state !== 'cleared' && can('POST /api/alarms/:id/clear') && html`<button class="danger" data-action="clear" onClick=${() => setDialog('clear')}>${t('alarms.clear')}</button>`}
+      ${canSilence(a) && html`<button data-action="silence" onClick=${() => { location.hash = `#/silences/${encodeURIComponent(a.id)}`; }}>${t('alarms.silence')}</button>`}
       <button class="link" aria-expanded=${String(showHistory)} onClick=${() => setShowHistory(!showHistory)}>${t('alarms.history')}</button>
     </div>
     ${dialog && html`<${AlarmDialog} alarm=${a} action=${dialog} onClose=${() => setDialog(undefined)} />`}

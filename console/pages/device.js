@@ -6,6 +6,7 @@ import { errorText } from '../errors.js';
 import { defs } from '../definitions.js';
 import { ago, alarmOrder, dateTime, num } from '../format.js';
 import { detailLabel, eventLabel, fieldLabel, label, t, valueLabel } from '../i18n.js';
+import { can } from '../roles.js';
 import { useStore } from '../store.js';
 import { Charts, PeriodAlarms, telemetryOf } from './charts.js';
 import { deviceName, placeOf, useSites } from './places.js';
@@ -126,7 +127,8 @@ function Commands({ device }) {
   const [result, setResult] = useState();
   const [pct, setPct] = useState(50);
   const [busy, setBusy] = useState(false);
-  const commands = COMMANDS[device.kind] ?? [];
+  // Commands are the supervisors' and admins' (contract §15): the others see none.
+  const commands = can('POST /api/devices/:id/commands') ? COMMANDS[device.kind] ?? [] : [];
   if (commands.length === 0) return null;
   const send = async (action, params) => {
     setBusy(true);

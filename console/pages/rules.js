@@ -4,7 +4,8 @@ import { api, get } from '../api.js';
 import { errorText } from '../errors.js';
 import { dateTime, localInput, num } from '../format.js';
 import { inLanguage, label, language, t } from '../i18n.js';
-import { named as localised } from '../sites.js';
+import { can } from '../roles.js';
+import { loadSites, named as localised } from '../sites.js';
 import { matchWords, whenWords } from './rule-words.js';
 
 /** A rule's `when` in one line, as the rule file writes it (shown when the console has no words for its form, and on hover). */
@@ -28,13 +29,12 @@ const kindOf = (d) => (Array.isArray(d.match?.kind) ? d.match.kind[0] : d.match?
 export function RulesPage() {
   const [rules, setRules] = useState();
   const [testing, setTesting] = useState();
-  useEffect(() => {
-    get('/api/rules').then(setRules, (err) => setRules(err));
-  }, []);
+  const load = () => get('/api/rules').then(setRules, (err) => setRules(err));
+  useEffect(() => { load(); }, []);
   if (!rules) return html`<p class="muted">${t('common.loading')}</p>`;
   if (rules instanceof Error) return html`<p class="error" role="alert">${errorText(rules)}</p>`;
   return html`<section>
-    <div class="bar"><h2>${t('rules.title')} <span class="count">${rules.length}</span></h2></div>
+    <div class="bar"><h2>${t('rules.title')} <span class="count">${rules.length}</span></h2><${Reloads} onRules=${load} /></div>
     <table class="rules">
       <thead><tr><th>${t('rules.rule')}</th><th>${t('rules.when')}</th><th>${t('rules.does')}</th><th></th></tr></thead>
       <tbody>
@@ -49,13 +49,49 @@ export function RulesPage() {
               ${d.workOrder && html`<span>${t('alarms.workOrder')}: ${label('category', d.workOrder.category)} · ${label('priority', d.workOrder.priority ?? 'normal')}</span><br />`}
               ${(d.commands ?? []).map((c) => html`<span class="muted">${label('cmd', c.action)} → ${matchWords(c.match)}</span><br />`)}
             </td>
-            <td><button onClick=${() => setTesting(r.id)} data-action="test-rule">${t('rules.test')}</button></td>
+            <td>${can('POST /api/rules/test') && html`<button onClick=${() => setTesting(r.id)} data-action="test-rule">${t('rules.test')}</button>`}</td>
           </tr>
           ${testing === r.id && html`<tr><td colspan="4"><${RuleTest} id=${r.id} /></td></tr>`}`;
         })}
       </tbody>
     </table>
   </section>`;
+}
+
+/** What each reload reads again (the folders are also watched), and the count its answer gives. */
+const RELOADS = [
+  { what: 'rules', route: 'POST /api/rules/reload', path: '/api/rules/reload', count: (r) => r.rules },
+  { what: 'profiles', route: 'POST /api/profiles/reload', path: '/api/profiles/reload', count: (r) => r.profiles },
+  { what: 'sites', route: 'POST /api/sites/reload', path: '/api/sites/reload', count: (r) => r.count },
+];
+
+/**
+ * Reading the rules, profiles and site files again after an edit the folder watch may have missed (a network share):
+ * for the roles that may (supervisors and admins). A refused file keeps what is in force, and says why.
+ */
+function Reloads({ onRules }) {
+  const [result, setResult] = useState();
+  const [busy, setBusy] = useState(false);
+  const shown = RELOADS.filter((x) => can(x.route));
+  if (shown.length === 0) return null;
+  const reload = async (x) => {
+    setBusy(true);
+    setResult(undefined);
+    try {
+      const r = await api('POST', x.path);
+      setResult({ ok: true, text: t('rules.reloaded', { what: t(`rules.reload.${x.what}`), n: x.count(r) ?? '' }) });
+      if (x.what === 'rules') onRules();
+      if (x.what === 'sites') await loadSites();
+    } catch (err) {
+      setResult({ ok: false, text: errorText(err) });
+    } finally {
+      setBusy(false);
+    }
+  };
+  return html`<span class="reloads">
+    ${shown.map((x) => html`<button disabled=${busy} data-action=${`reload-${x.what}`} onClick=${() => reload(x)}>${t(`rules.reload.${x.what}`)}</button>`)}
+    ${result && html`<span class=${result.ok ? 'ok' : 'error'} role="status" data-testid="reload-result">${result.text}</span>`}
+  </span>`;
 }
 
 /** An outcome's text in the page's language; a rule written in the other language only is not shown in it. */

@@ -6,6 +6,7 @@ import { errorText } from '../errors.js';
 import { defs } from '../definitions.js';
 import { countdown, dateTime, duration, localInput } from '../format.js';
 import { label, t } from '../i18n.js';
+import { GUARD_SILENCE_MAX_MS, can, limitedSilences } from '../roles.js';
 import { placeText, siteName } from '../sites.js';
 import { changed, sites, store, useNow, useStore } from '../store.js';
 import { SiteFilter } from './alarms.js';
@@ -20,12 +21,13 @@ export function putSilence(silence) {
   changed();
 }
 
-export function SilencesPage() {
+/** The silences page; `alarm` (an open alarm's id, from its card's "Silence…") opens the form filled in for it. */
+export function SilencesPage({ alarm }) {
   const s = useStore();
   useNow(1000);
   const now = Date.now();
   const [site, setSite] = useState('');
-  const [creating, setCreating] = useState(false);
+  const [creating, setCreating] = useState(Boolean(alarm) && can('POST /api/silences'));
   const [ended, setEnded] = useState([]);
   const all = [...s.silences.values()].filter((x) => !site || x.site === site);
   const current = all.filter((x) => x.state !== 'ended').sort((a, b) => a.to.localeCompare(b.to));
@@ -41,10 +43,10 @@ export function SilencesPage() {
     <div class="bar">
       <h2>${t('silences.title')} <span class="count">${current.length}</span></h2>
       <${SiteFilter} value=${site} onChange=${setSite} />
-      <button class="primary" data-action="new-silence" onClick=${() => setCreating(!creating)}>${t('silences.new')}</button>
+      ${can('POST /api/silences') && html`<button class="primary" data-action="new-silence" onClick=${() => setCreating(!creating)}>${t('silences.new')}</button>`}
     </div>
     <p class="help">${t('silences.help')}</p>
-    ${creating && html`<${CreateForm} onDone=${() => setCreating(false)} />`}
+    ${creating && html`<${CreateForm} alarm=${alarm && store.alarms.get(alarm)} onDone=${() => setCreating(false)} />`}
     ${current.length === 0
       ? html`<p class="empty" data-testid="no-silences">${t('silences.empty')}</p>`
       : html`<table class="silences">
@@ -96,15 +98,20 @@ function Row({ silence: x, now }) {
       ${pending ? t('silences.startsIn', { left: countdown(left) }) : html`<span data-testid="remaining">${countdown(left)}</span>`}
     </td>
     <td>
-      <button data-action="end-silence" onClick=${end}>${t('silences.end')}</button>
+      ${can('DELETE /api/silences/:id') && html`<button data-action="end-silence" onClick=${end}>${t('silences.end')}</button>`}
       ${error && html`<p class="error" role="alert">${error}</p>`}
     </td>
   </tr>`;
 }
 
-function CreateForm({ onDone }) {
+/** The lengths the signed-in role may choose: a guard's silences last an hour at most (contract §15). */
+const lengths = () => (limitedSilences() ? DURATIONS.filter((ms) => ms <= GUARD_SILENCE_MAX_MS) : DURATIONS);
+
+/** A new silence; `alarm` (optional, never a life-safety one) fills in its site, device and type. */
+function CreateForm({ alarm, onDone }) {
   const mine = sites();
-  const [f, setF] = useState({ site: mine[0] ?? '', zone: '', devices: '', kind: '', type: '', length: String(60 * MIN), to: '', from: '', reason: '', fireTest: false });
+  const limited = limitedSilences();
+  const [f, setF] = useState({ site: alarm?.site ?? mine[0] ?? '', zone: '', devices: alarm?.device ?? '', kind: '', type: alarm?.type ?? '', length: String(60 * MIN), to: '', from: '', reason: '', fireTest: false });
   const [error, setError] = useState();
   const set = (name) => (e) => setF({ ...f, [name]: e.target.type === 'checkbox' ? e.target.checked : e.target.value });
   const zones = [...new Set([...store.devices.values()].filter((d) => d.site === f.site).map((d) => d.zone))].sort();
@@ -144,14 +151,15 @@ function CreateForm({ onDone }) {
       <label>${t('silences.type')}<input name="type" maxlength="64" pattern="[A-Za-z0-9_\\-]{1,64}" value=${f.type} onInput=${set('type')} /></label>
       <label>${t('silences.from')}<input name="from" type="datetime-local" value=${f.from} min=${localInput(Date.now())} onInput=${set('from')} /></label>
       <label>${t('silences.duration')}<select name="length" value=${f.length} onChange=${set('length')}>
-        ${DURATIONS.map((ms) => html`<option value=${String(ms)}>${duration(ms)}</option>`)}
-        <option value="until">${t('silences.until')}</option>
+        ${lengths().map((ms) => html`<option value=${String(ms)}>${duration(ms)}</option>`)}
+        ${!limited && html`<option value="until">${t('silences.until')}</option>`}
       </select></label>
       ${f.length === 'until' && html`<label>${t('silences.to')}<input name="to" type="datetime-local" required value=${f.to} onInput=${set('to')} /></label>`}
     </div>
     <label>${t('silences.reason')}<textarea name="reason" rows="2" required maxlength="500" value=${f.reason} onInput=${set('reason')}></textarea></label>
-    <label class="inline"><input type="checkbox" name="fireTest" checked=${f.fireTest} onChange=${set('fireTest')} /> ${t('silences.fireTest')}</label>
+    ${!limited && html`<label class="inline"><input type="checkbox" name="fireTest" checked=${f.fireTest} onChange=${set('fireTest')} /> ${t('silences.fireTest')}</label>`}
     <p class="help">${t('silences.lifeSafety')}</p>
+    ${limited && html`<p class="help" data-testid="silence-limit">${t('silences.guardLimit', { d: duration(GUARD_SILENCE_MAX_MS) })}</p>`}
     ${error && html`<p class="error" role="alert">${error}</p>`}
     <div class="actions">
       <button class="primary" type="submit" data-action="create">${t('silences.create')}</button>

@@ -7,6 +7,7 @@ import { errorText } from '../errors.js';
 import { dateTime, priorityRank, when } from '../format.js';
 import { label, language, t } from '../i18n.js';
 import { placeText, siteName, siteTimeZone } from '../sites.js';
+import { can } from '../roles.js';
 import { changed, sites, store, useStore } from '../store.js';
 import { SiteFilter } from './alarms.js';
 
@@ -49,7 +50,7 @@ export function WorkOrdersPage() {
       <${SiteFilter} value=${site} onChange=${setSite} />
       <label class="inline"><input type="checkbox" name="mine" checked=${mineOnly} onChange=${(e) => setMineOnly(e.target.checked)} /> ${t('wo.mineOnly')} <span class="count">${mine}</span></label>
       <label class="inline"><input type="checkbox" checked=${overdueOnly} onChange=${(e) => setOverdueOnly(e.target.checked)} /> ${t('wo.overdueOnly')}</label>
-      <button class="primary" data-action="new-workorder" onClick=${() => setCreating(!creating)}>${t('wo.new')}</button>
+      ${can('POST /api/workorders') && html`<button class="primary" data-action="new-workorder" onClick=${() => setCreating(!creating)}>${t('wo.new')}</button>`}
     </div>
     ${creating && html`<${CreateForm} onDone=${() => setCreating(false)} />`}
     <div class=${`board${mineOnly ? ' wo-mine' : ''}`} data-mine=${String(mineOnly)}>
@@ -76,6 +77,7 @@ function Card({ wo }) {
       <span class=${`badge prio-${wo.priority}`}>${label('priority', wo.priority)}</span>
       <span class="muted">${label('category', wo.category)}</span>
       ${wo.overdue && html`<span class="badge overdue">${t('wo.overdue')}</span>`}
+      ${wo.late && html`<span class="badge late" title=${t('wo.lateDue', { time: dateTime(wo.due, siteTimeZone(wo.site)) })}>${t('wo.late')}</span>`}
     </div>
     <strong class="wo-title">${wo.titles?.[language()] ?? wo.title}</strong>
     <dl class="facts">
@@ -86,7 +88,7 @@ function Card({ wo }) {
       <div><dt>${t('wo.assignee')}</dt><dd>${wo.assignee ?? '—'}</dd></div>
     </dl>
     <div class="actions">
-      ${(defs().workOrders.transitions[wo.status] ?? []).map((to) => html`<button data-move=${to} class=${to === 'cancelled' ? 'link' : ''} onClick=${() => setMove(to)}>${moveLabel(wo.status, to)}</button>`)}
+      ${can('PATCH /api/workorders/:id') && (defs().workOrders.transitions[wo.status] ?? []).map((to) => html`<button data-move=${to} class=${to === 'cancelled' ? 'link' : ''} onClick=${() => setMove(to)}>${moveLabel(wo.status, to)}</button>`)}
       <button class="link" aria-expanded=${String(showHistory)} onClick=${() => setShowHistory(!showHistory)}>${t('wo.history')}</button>
     </div>
     ${move && html`<${MoveForm} wo=${wo} to=${move} onDone=${() => setMove(undefined)} />`}

@@ -88,6 +88,9 @@ describe('the console in both languages, with the demo running', () => {
       { name: 'report-day', hash: '#/reports', ready: '[data-testid="report"]' },
       { name: 'report-week', hash: '#/reports', ready: '[data-testid="report"]', period: 'week' },
       { name: 'report-month', hash: '#/reports', ready: '[data-testid="report"]', period: 'month' },
+      // The admin's pages: the audit trail (the demo's own sign-ins and folder loads at least) and the operators.
+      { name: 'audit', hash: '#/audit', ready: 'table.audit' },
+      { name: 'operators', hash: '#/operators', ready: '[data-testid="operators"], [data-testid="no-operators"]' },
     );
     const kinds = [...new Set(devices.map((d) => d.kind))].sort();
     for (const kind of kinds) {
