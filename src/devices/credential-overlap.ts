@@ -37,6 +37,22 @@ export class CredentialHashes {
     return old;
   }
 
+  /**
+   * Replaces an account's password (new credentials). Without an overlap the old one stops working for new
+   * connections at once; with one it keeps working until the overlap ends, then never again, and `ended(id)` is
+   * called then. `store` writes the new hash and the previous one with its end (null, null: none) to the account's row.
+   */
+  replace(id: string, hash: string, overlapMs: number, store: (hash: string, previous: string | null, until: number | null) => void): void {
+    if (overlapMs > 0) {
+      const until = Date.now() + overlapMs;
+      const previous = this.rotate(id, hash, until);
+      store(hash, previous, previous === null ? null : until);
+    } else {
+      this.set(id, hash);
+      store(hash, null, null);
+    }
+  }
+
   /** Whether `password` is the account's password, or its previous one while the overlap lasts. */
   matches(id: string, password: Buffer | undefined, now = Date.now()): boolean {
     if (secretMatches(password, this.current.get(id))) return true;

@@ -207,23 +207,16 @@ export class DeviceRegistry {
   }
 
   /**
-   * Replaces the device's MQTT password (new credentials). Without an overlap the old one stops working for new
-   * connections at once; with one (contract §15) it keeps working until the overlap ends, then never again, and
-   * the `onOverlapEnded` listener is called then (its connections close: the new password reconnects).
+   * Replaces the device's MQTT password (new credentials), the previous one working for `overlapMs` (contract §15;
+   * CredentialHashes.replace); when an overlap ends, the `onOverlapEnded` listener closes its connections.
    */
   setPassword(id: string, password: string, overlapMs = 0): void {
     this.require(id);
-    const hash = hashSecret(password);
-    if (overlapMs > 0) {
-      const until = Date.now() + overlapMs;
-      const previous = this.secretHashes.rotate(id, hash, until);
+    this.secretHashes.replace(id, hashSecret(password), overlapMs, (hash, previous, until) =>
       this.store.db
         .prepare('UPDATE devices SET secret_hash = ?, previous_secret_hash = ?, previous_secret_until = ? WHERE id = ?')
-        .run(hash, previous, previous === null ? null : until, id);
-    } else {
-      this.secretHashes.set(id, hash);
-      this.store.db.prepare('UPDATE devices SET secret_hash = ?, previous_secret_hash = NULL, previous_secret_until = NULL WHERE id = ?').run(hash, id);
-    }
+        .run(hash, previous, until, id),
+    );
     this.log.info({ device: id, overlapMs }, 'device credentials replaced');
   }
 
