@@ -57,7 +57,9 @@ describe('the console in both languages, with the demo running', () => {
     let devices: Array<{ id: string; kind: string; site: string; zone: string }> = [];
     for (let last = -1; devices.length === 0 || devices.length !== last; await new Promise((r) => setTimeout(r, 1000))) {
       last = devices.length;
-      devices = (await api('GET', '/api/devices')).body ?? [];
+      const res = await api('GET', '/api/devices');
+      if (res.status !== 200) throw new Error(`GET /api/devices answered ${res.status} ${JSON.stringify(res.body)}`);
+      devices = res.body;
     }
     site = devices[0].site;
     const definitions = (await api('GET', '/api/definitions')).body as { kinds: Record<string, { telemetry: Record<string, { unit?: string }> }> };

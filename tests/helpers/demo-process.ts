@@ -23,10 +23,12 @@ export function startDemo(env: Record<string, string>, duration: string): Promis
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the demo printed no address and token within 60 s:\n${out}`)), 60_000);
     child.once('exit', (code) => reject(new Error(`the demo exited with ${code}:\n${out}`)));
+    // Each read only once its line is whole: output comes in chunks, and a token or a port cut at a chunk's end
+    // would be read short (the token then refused, one CI run in many).
     const look = () => {
-      const base = /(http:\/\/(?:127\.0\.0\.1|localhost):\d+)/.exec(out)?.[1];
-      const mqttUrl = /(mqtt:\/\/(?:127\.0\.0\.1|localhost):\d+)/.exec(out)?.[1];
-      const token = /token\W+([A-Za-z0-9_-]{16,})/i.exec(out)?.[1];
+      const base = /(http:\/\/(?:127\.0\.0\.1|localhost):\d+)\D/.exec(out)?.[1];
+      const mqttUrl = /(mqtt:\/\/(?:127\.0\.0\.1|localhost):\d+)\D/.exec(out)?.[1];
+      const token = /token\W+([A-Za-z0-9_-]{16,})\r?\n/i.exec(out)?.[1];
       if (!base || !mqttUrl || !token) return;
       clearTimeout(timer);
       child.stdout!.off('data', look);

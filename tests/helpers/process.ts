@@ -35,7 +35,8 @@ export function spawnGateway(env: Record<string, string>, timeoutMs = 30_000): P
       reject(Object.assign(new Error(`gateway exited with ${code}:\n${out}`), { exitCode: code, output: out }));
     });
     const onData = () => {
-      const m = /MQTT on port (\d+), MQTT over WebSocket on port \d+, HTTP on port (\d+)/.exec(out);
+      // The whole line: a port cut at a chunk's end would read short.
+      const m = /MQTT on port (\d+), MQTT over WebSocket on port \d+, HTTP on port (\d+)\r?\n/.exec(out);
       if (!m) return;
       clearTimeout(timer);
       child.stdout!.off('data', onData);
