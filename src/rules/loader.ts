@@ -85,7 +85,8 @@ export interface RuleLoaderOptions {
   /** Told `rulesLoaded` whenever a set is put in force (the definitions list the rules' alarm types). */
   bus?: Bus;
   /** Quiet time after the last change in the folder before reloading; default 200 ms. */
-  debounceMs?: number;  /** Told the outcome of each reload an edit in the folder caused, with the files changed (the audit trail). */
+  debounceMs?: number;
+  /** Told the outcome of each reload an edit in the folder caused, with the files changed (the audit trail). */
   edited?(load: FolderLoad, files: string[]): void;
 }
 

@@ -150,20 +150,25 @@ describe('forecast and anomaly rules against a real gateway and InfluxDB', () =>
     await start();
     await connect();
     const leak = flowReadings({ from: night + 30 * MINUTE, minutes: 10, seed: 33, offsetHours: 8, leak: { flow: 0.1 * DAY_MEAN_FLOW, at: () => true } });
-    let i = 0;
-    const [alarm] = await eventually(async () => {
-      await send('wm-1', 'water', leak[i % 10][0], { flowM3h: leak[i % 10][1] });
-      i++;
-      return (await open('flow_anomaly')).length > 0 ? open('flow_anomaly') : undefined;
-    }, 20_000, 200);
-    expect(alarm.expected).toBeGreaterThan(0.3);
-    expect(alarm.expected).toBeLessThan(0.55);
-    expect(alarm.z).toBeGreaterThan(4);
-    await gw.stop();
-    await influx.restart();
-    await start();
-    await connect();
-  }, 60_000);
+    try {
+      let i = 0;
+      // A bounded wait, longer than the others: a restart under CI's load takes a while to score again.
+      const [alarm] = await eventually(async () => {
+        await send('wm-1', 'water', leak[i % 10][0], { flowM3h: leak[i % 10][1] });
+        i++;
+        return (await open('flow_anomaly')).length > 0 ? open('flow_anomaly') : undefined;
+      }, 45_000, 200);
+      expect(alarm.expected).toBeGreaterThan(0.3);
+      expect(alarm.expected).toBeLessThan(0.55);
+      expect(alarm.z).toBeGreaterThan(4);
+    } finally {
+      // InfluxDB back for the next case, whatever this one found.
+      await gw.stop();
+      await influx.restart();
+      await start();
+      await connect();
+    }
+  }, 120_000);
 
   it('backtests both forms on stored history: the forecast on the drift, the anomaly on a normal and a leaking week', async () => {
     const fc = await gw.api('POST', '/api/rules/test', { id: 'transformer-hot-soon', from: new Date(now - 6 * HOUR).toISOString(), to: new Date().toISOString() });
