@@ -22,18 +22,8 @@ export interface AuditInput {
   changes?: Record<string, unknown>;
 }
 
-/** One record as stored and answered. */
-export interface AuditRecord {
-  id: number;
-  /** ISO-8601. */
-  at: string;
-  actor: string;
-  source: string;
-  action: string;
-  target?: string;
-  site?: string;
-  changes?: Record<string, unknown>;
-}
+/** One record as stored and answered: what was recorded, with its number and time (ISO-8601). */
+export type AuditRecord = AuditInput & { id: number; at: string };
 
 export interface AuditQuery {
   /** Epoch ms, inclusive. */
