@@ -25,12 +25,17 @@ describe('baseline history from InfluxDB', () => {
     await influx?.stop();
   });
 
-  it('answers at most `perHour` readings of each clock hour, oldest first, with their own times', async () => {
-    const rows = await read()({ site: 's1', kind: 'lighting', device: 'l1', field: 'powerW', from: T0, to: T0 + 300 * MINUTE, perHour: 3 });
-    expect(rows).toHaveLength(15);
-    for (let h = 0; h < 5; h++) expect(rows.filter(([ts]) => Math.floor((ts - T0) / (60 * MINUTE)) === h)).toHaveLength(3);
-    expect(rows.map(([ts]) => ts)).toStrictEqual([...rows.map(([ts]) => ts)].sort((a, b) => a - b));
-    expect(rows.every(([ts, v]) => (ts - T0) % MINUTE === 0 && v !== 99)).toBe(true);
+  it('answers the first reading of each quarter hour (or of its parts), oldest first, the same every time', async () => {
+    const q = { site: 's1', kind: 'lighting', device: 'l1', field: 'powerW', from: T0, to: T0 + 300 * MINUTE, perHour: 3 };
+    const rows = await read()(q);
+    // 3 an hour rounds up to one a quarter hour: the readings of minutes 0, 15, 30... (the lamp is off on odd ones).
+    expect(rows).toStrictEqual(Array.from({ length: 20 }, (_, k) => [T0 + 15 * k * MINUTE, k % 2 ? 0 : 40 + (15 * k) / 100]));
+    expect(await read()(q)).toStrictEqual(rows);
+    // 8 an hour: two parts of 7.5 minutes each quarter hour, each answered with its start and its first reading
+    // (minutes 0, 8, 15, 23, 30, 38, 45, 53).
+    const eight = await read()({ ...q, to: T0 + 60 * MINUTE, perHour: 8 });
+    expect(eight.map(([ts]) => (ts - T0) / MINUTE)).toStrictEqual([0, 7.5, 15, 22.5, 30, 37.5, 45, 52.5]);
+    expect(eight.map(([, v]) => v)).toStrictEqual([40, 40.08, 0, 0, 40.3, 40.38, 0, 0]);
   });
 
   it("keeps only the readings stored with the rule's `where` values", async () => {

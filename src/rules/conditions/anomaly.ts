@@ -53,12 +53,13 @@ interface Series {
 
 /**
  * Readings per clock hour a baseline asks of history: a bucket of an hour slot spans `bucketPeriods` hours of
- * readings (days' worth with `none`); twice what it keeps, so the sample inside the bucket still has a choice.
+ * readings (days' worth with `none`) and keeps `perBucket` of them, so that many spread over its hours fill it.
+ * The read rounds up to whole quarter hours (4 an hour at least): a bucket given more keeps a sample of them.
  */
 export function historyPerHour(when: AnomalyWhen): number {
   const { perBucket, bucketPeriods } = baselineLayout(when.by, when.baselineMs);
   const hours = when.by === 'none' ? bucketPeriods * 24 : bucketPeriods;
-  return Math.max(1, Math.ceil((2 * perBucket) / hours));
+  return Math.max(1, Math.ceil(perBucket / hours));
 }
 
 const BASE = 'b:';

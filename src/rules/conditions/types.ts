@@ -71,7 +71,7 @@ export interface HistoryQuery {
   from: number;
   /** Epoch ms, exclusive. */
   to: number;
-  /** At most this many readings per clock hour, picked at random (a baseline keeps a sample, not every reading). */
+  /** About this many readings per clock hour (a baseline keeps a sample, not every reading). */
   perHour: number;
   /** Only readings stored with these values of other fields (the rule's `where`), as the live rule learns. */
   where?: Record<string, string | number | boolean>;

@@ -26,9 +26,25 @@ const MAX_RANGE_MS = 366 * 86_400_000;
 const MAX_PER_HOUR = 64;
 
 /**
- * The stored readings a baseline learns from (contract §13 `anomaly`), oldest first as [epoch ms, value]:
- * InfluxDB's SAMPLE() picks at most `perHour` readings at random in each clock hour, so a month of minute
- * readings comes back as a few thousand rows, not forty thousand. SAMPLE() keeps each reading's own time.
+ * Seconds in a quarter hour, and the sub-intervals a quarter hour can be cut into (its divisors up to 18): UTC
+ * quarter hours are quarter hours in every time zone (offsets are whole quarter hours), so an interval that
+ * divides one never straddles a local hour.
+ */
+const QUARTER_S = 900;
+const PER_QUARTER = [1, 2, 3, 4, 5, 6, 9, 10, 12, 15, 18];
+
+/** The GROUP BY interval (seconds) for about `perHour` readings an hour: a divisor of the quarter hour. */
+export function sampleIntervalSeconds(perHour: number): number {
+  const want = Math.ceil(Math.min(MAX_PER_HOUR, Math.max(1, perHour)) / 4);
+  return QUARTER_S / PER_QUARTER.find((k) => k >= want)!;
+}
+
+/**
+ * The stored readings a baseline learns from (contract §13 `anomaly`), oldest first as [epoch ms, value]: the
+ * first reading of each sub-interval of the quarter hour (about `perHour` an hour, rounded up to whole quarter
+ * hours), so a month of minute readings comes back as a few thousand rows, not forty thousand. Each row carries
+ * its sub-interval's start, which lies in the reading's own local hour and day. The sample is systematic, not
+ * random: the same history gives the same baseline, so a backtest (POST /api/rules/test) is repeatable.
  */
 export function baselineHistory(influx: InfluxQuery, failed?: (err: unknown, q: BaselineHistoryQuery, failures: number) => void) {
   const read = readBaselineHistory(influx);
@@ -54,7 +70,7 @@ function readBaselineHistory(influx: InfluxQuery) {
   return async (q: BaselineHistoryQuery): Promise<Array<[number, number]>> => {
     const from = Math.max(q.from, q.to - MAX_RANGE_MS);
     if (!(q.to > from)) return [];
-    const n = Math.min(MAX_PER_HOUR, Math.max(1, Math.floor(q.perHour)));
+    const interval = sampleIntervalSeconds(q.perHour);
     const where = [
       `${quoteIdent('device')} = ${quoteString(q.device)}`,
       `${quoteIdent('site')} = ${quoteString(q.site)}`,
@@ -62,14 +78,13 @@ function readBaselineHistory(influx: InfluxQuery) {
       `time < ${Math.ceil(q.to)}ms`,
       ...whereClauses(q.where),
     ].join(' AND ');
-    const rows = await influx.query(`SELECT SAMPLE(${quoteIdent(q.field)}, ${n}) AS v FROM ${quoteIdent(q.kind)} WHERE ${where} GROUP BY time(1h) fill(none)`);
+    const rows = await influx.query(`SELECT FIRST(${quoteIdent(q.field)}) AS v FROM ${quoteIdent(q.kind)} WHERE ${where} GROUP BY time(${interval}s) fill(none)`);
     const out: Array<[number, number]> = [];
     for (const r of rows) {
       const ts = Number(r.time);
       const v = typeof r.v === 'number' ? r.v : typeof r.v === 'boolean' ? Number(r.v) : NaN;
       if (Number.isFinite(ts) && Number.isFinite(v)) out.push([ts, v]);
     }
-    out.sort((a, b) => a[0] - b[0]);
     return out;
   };
 }
