@@ -147,8 +147,10 @@ class Anomaly {
     const z = this.score(s, slot, period, v, m.ts);
     const out = z !== undefined && beyondZ(z.z, this.when.z);
     if (z) s.last = z;
-    // Readings the history read already brings are not learned twice; anomalous ones not at all.
-    if (!out && !(s.load.state === 'loading' && m.ts < s.load.to)) {
+    // Readings the history read already brings are not learned twice; anomalous ones not at all, nor any while
+    // an anomaly is pending or holding (a leak whose readings now and then fall within z must not become normal).
+    const learn = !out && !s.holding && s.since === undefined && !(s.load.state === 'loading' && m.ts < s.load.to);
+    if (learn) {
       s.base.add(slot, period, v, m.ts);
       s.unsaved++;
     }

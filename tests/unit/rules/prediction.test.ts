@@ -186,6 +186,22 @@ describe('anomaly', () => {
     expect(out[0].at).toBeLessThan(MONDAY + 3 * DAY + 5 * HOUR);
   });
 
+  it('holds through each night of a leak that goes on, and learns none of it while it holds', () => {
+    // A leak of 10 % of the day flow from Monday 00:00 on, day and night, for four days: by day it hides in the
+    // demand (within z), at night it stands out. Some night readings fall within z by chance; were they learned,
+    // the night's baseline would creep up and the alarm would clear while the leak still runs.
+    const leaking = flowReadings({ from: MONDAY, minutes: 4 * 1440, seed: 12, offsetHours: 8, leak: { flow: 0.1 * DAY_MEAN_FLOW, at: () => true } });
+    const out = simulateRule(LEAK, flow(leaking), WATER, { timeZone: TZ, from: MONDAY, history: reader(history) });
+    const localHour = (at: number) => ((at - MONDAY) % DAY) / HOUR;
+    const raises = out.filter((o) => o.kind === 'raised');
+    const clears = out.filter((o) => o.kind === 'cleared');
+    // Raised every night, in the small hours; cleared only once the morning demand hides the leak.
+    expect(raises.map((o) => Math.floor((o.at - MONDAY) / DAY))).toStrictEqual([0, 1, 2, 3]);
+    expect(raises.every((o) => localHour(o.at) < 5)).toBe(true);
+    expect(clears).toHaveLength(4);
+    expect(clears.every((o) => localHour(o.at) >= 5.5 && localHour(o.at) < 8)).toBe(true);
+  });
+
   const store = new MemoryRuleStateStore();
   /** The live engine on a virtual clock over `rows` of `device` (registered only then when it is not wm-1). */
   const run = (from: number, rows: Array<[number, number]>, history?: (q: HistoryQuery) => HistoryReading[], device = 'wm-1') => {
