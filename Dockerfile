@@ -44,12 +44,14 @@ RUN mkdir -p /data && chown node:node /data
 ENV DATA_DIR=/data RULES_DIR=/app/rules PROFILES_DIR=/app/profiles SITES_DIR=/app/sites
 USER node
 VOLUME /data
-# MQTT, MQTT over WebSocket, HTTP (MQTT_PORT, MQTT_WS_PORT, HTTP_PORT defaults).
-EXPOSE 1883 8083 8080
+# MQTT, MQTT over WebSocket, HTTP (MQTT_PORT, MQTT_WS_PORT, HTTP_PORT defaults); with TLS_CERT_FILE and
+# TLS_KEY_FILE also MQTT over TLS, secure WebSocket and HTTPS (MQTTS_PORT, MQTT_WSS_PORT, HTTPS_PORT).
+EXPOSE 1883 8083 8080 8883 8084 8443
 # The gateway flushes to InfluxDB or the spool on SIGTERM (docs/operations.md#stopping); give it time:
 # `docker stop -t 30`, or stop_grace_period in docker-compose.yml.
 STOPSIGNAL SIGTERM
-# No curl in the slim image: Node's own fetch against GET /health (200 while the HTTP server runs).
+# No curl in the slim image: Node's own client against GET /health (200 while the HTTP server runs); over
+# HTTPS on HTTPS_PORT once PLAIN_LISTENERS=off has closed the plain port (the certificate is the gateway's own).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.HTTP_PORT || 8080) + '/health').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "const off = process.env.PLAIN_LISTENERS === 'off'; const port = off ? process.env.HTTPS_PORT || 8443 : process.env.HTTP_PORT || 8080; require(off ? 'https' : 'http').get(`${off ? 'https' : 'http'}://127.0.0.1:${port}/health`, { rejectUnauthorized: false }, (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1))"]
 CMD ["node", "dist/main.js"]

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
@@ -6,8 +6,10 @@ import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
+import { promisify } from 'node:util';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { loadConfig } from '../../src/config/env.js';
 import { TlsFileError } from '../../src/errors.js';
 import { Gateway } from '../../src/gateway.js';
@@ -301,6 +303,28 @@ describe('DEVICE_CERT_AUTH=required with PLAIN_LISTENERS=off', () => {
     expect([gw.mqttPort, gw.wsPort, gw.httpPort]).toStrictEqual([0, 0, 0]);
     expect(await Promise.all(plainPorts.map(accepts))).toStrictEqual([false, false, false]);
     expect((await httpsApi(gw.httpsPort, 'GET', '/health', { ca })).status).toBe(200);
+  });
+
+  it("passes the image's and the compose file's health checks over HTTPS, which fail with nothing listening", async () => {
+    const root = join(import.meta.dirname, '..', '..');
+    const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8').replace(/\\\n/g, ' ');
+    const image = JSON.parse(/^HEALTHCHECK .*? CMD (\[.*\])$/m.exec(dockerfile)![1]) as string[];
+    const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as { services: { gateway: { healthcheck: { test: string[] } } } };
+    const [, ...composed] = compose.services.gateway.healthcheck.test;
+    const check = async (argv: string[], port: number) => {
+      const env = { PATH: process.env.PATH, PLAIN_LISTENERS: 'off', HTTPS_PORT: String(port) };
+      // The compose check names the container's port; here the gateway listens on a free one.
+      const args = argv.slice(1).map((a) => a.replace('8443', String(port)));
+      return promisify(execFile)(argv[0] === 'node' ? process.execPath : argv[0], args, { env, timeout: 10_000 }).then(
+        () => 0,
+        (err: { code?: number }) => err.code ?? -1,
+      );
+    };
+    expect(await check(image, gw.httpsPort)).toBe(0);
+    expect(await check(composed, gw.httpsPort)).toBe(0);
+    const closed = plainPorts[2];
+    expect(await check(image, closed)).toBe(1);
+    expect(await check(composed, closed)).toBe(1);
   });
 
   it("refuses a device's password alone, and takes its certificate", async () => {

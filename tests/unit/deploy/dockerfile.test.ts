@@ -105,19 +105,22 @@ describe('the runtime stage', () => {
 
   it("exposes the gateway's default ports and starts it as npm start does", () => {
     const defaults = EnvSchema.parse({});
-    expect(of(RUNTIME, 'EXPOSE').map((e) => e.args)).toStrictEqual([`${defaults.MQTT_PORT} ${defaults.MQTT_WS_PORT} ${defaults.HTTP_PORT}`]);
+    const ports = [defaults.MQTT_PORT, defaults.MQTT_WS_PORT, defaults.HTTP_PORT, defaults.MQTTS_PORT, defaults.MQTT_WSS_PORT, defaults.HTTPS_PORT];
+    expect(of(RUNTIME, 'EXPOSE').map((e) => e.args)).toStrictEqual([ports.join(' ')]);
     const cmd = JSON.parse(of(RUNTIME, 'CMD')[0].args) as string[];
     const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
     expect(cmd.join(' ')).toBe(pkg.scripts.start);
     expect(of(RUNTIME, 'STOPSIGNAL').map((s) => s.args)).toStrictEqual(['SIGTERM']);
   });
 
-  it('checks its health with node against /health on HTTP_PORT', () => {
+  it('checks its health with node against /health on HTTP_PORT, or HTTPS_PORT with the plain listeners off', () => {
     const [check] = of(RUNTIME, 'HEALTHCHECK');
     const exec = JSON.parse(check.args.slice(check.args.indexOf('CMD ') + 4)) as string[];
     expect(exec.slice(0, 2)).toStrictEqual(['node', '-e']);
     expect(exec[2]).toContain('/health');
     expect(exec[2]).toContain('process.env.HTTP_PORT');
+    expect(exec[2]).toContain('process.env.HTTPS_PORT');
+    expect(exec[2]).toContain('process.env.PLAIN_LISTENERS');
   });
 });
 
