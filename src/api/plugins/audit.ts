@@ -31,11 +31,6 @@ export interface AuditHookOptions {
 interface Pending {
   action: string;
   site?: string;
-  /**
-   * The top-level `id` the call answered with: a new silence's, a new token's, the signed-in operator's (`login`).
-   * The rest of the answer is never kept.
-   */
-  created?: string;
 }
 
 /** Which target kind an action's first word names, for its site. */
@@ -66,22 +61,19 @@ export function registerAudit(app: FastifyInstance, opts: AuditHookOptions): voi
     pending.set(request, { action, site: siteOf(action, targetOf(request), request.body, opts.sites) });
   });
 
+  // Recorded as the answer is sent, not after: a crash between the two cannot leave a change answered but unrecorded.
   app.addHook('onSend', async (request, reply, payload) => {
     const p = pending.get(request);
-    if (p && (reply.statusCode === 201 || (reply.statusCode < 400 && targetOf(request) === undefined))) p.created = createdId(payload);
-    return payload;
-  });
-
-  app.addHook('onResponse', async (request, reply) => {
-    const p = pending.get(request);
-    if (!p || (reply.statusCode >= 400 && !sentUnanswered(p.action, reply.statusCode))) return;
+    if (!p || (reply.statusCode >= 400 && !sentUnanswered(p.action, reply.statusCode))) return payload;
     const who = actor(request);
-    if (p.action === 'login' && !logins.first(who, request.ip)) return;
-    const target = targetOf(request) ?? p.created;
+    if (p.action === 'login' && !logins.first(who, request.ip)) return payload;
+    const answered = reply.statusCode === 201 || targetOf(request) === undefined ? createdId(payload) : undefined;
+    const target = targetOf(request) ?? answered;
     // A creation under its parent (a token of an operator) names what it made beside its target.
-    const created = p.created !== undefined && p.created !== target ? { created: p.created } : undefined;
+    const created = answered !== undefined && answered !== target ? { created: answered } : undefined;
     const extra = reply.statusCode >= 400 ? { ...created, status: reply.statusCode } : created;
     opts.audit.record({ actor: who, source: request.ip, action: p.action, target, site: p.site, changes: changesOf(request, extra) });
+    return payload;
   });
 }
 
